@@ -1,0 +1,83 @@
+# ElasticHash: the two commands are `make demo` and `make test`; both set up what they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ES_VERSION := $(shell sed -n 's:.*<es.version>\(.*\)</es.version>.*:\1:p' pom.xml | head -n1)
+PROJECT_VERSION := $(shell sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' pom.xml)
+PLUGIN_ZIP := es-plugin/target/elastichash-$(PROJECT_VERSION)-es$(ES_VERSION).zip
+PLUGIN_SOURCES := $(shell find es-plugin/src -type f) es-plugin/pom.xml pom.xml
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+PY_CLIENT := $(wildcard python-client/pyproject.toml)
+PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt
+
+# Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
+MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
+	mvn -B -q -Des.version=$(ES_VERSION)
+
+.PHONY: help demo test plugin java-test python-test integration-test lint \
+	es-start es-stop es-cluster-start es-cluster-stop es-status clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+
+demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample codes, answer a search
+	@url=$$(scripts/es-node.sh start | tail -n1); \
+	$(PYTHON) scripts/demo.py --es-url "$$url"; \
+	echo "The node keeps running at $$url; stop it with: make es-stop"
+
+test: java-test python-test integration-test ## Run every test (builds, starts and stops a node)
+
+plugin: $(PLUGIN_ZIP) ## Build the Elasticsearch plugin zip (runs its unit tests)
+
+$(PLUGIN_ZIP): $(PLUGIN_SOURCES)
+	$(MVN) package
+	@echo "built $@"
+
+java-test: ## Java unit tests (JUnit), then the plugin zip
+	$(MVN) package
+	@cat es-plugin/target/surefire-reports/*.xml | grep -o '<testsuite [^>]*' \
+		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
+		| awk '{t+=$$1; f+=$$2} END {print "junit: " t-f " passed, " f " failed"}'
+
+$(PY_STAMP): $(PY_REQUIREMENTS)
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e 'python-client[test]') ruff -r integration-tests/requirements.txt
+	touch $@
+
+PY_DIRS := $(wildcard python-client) integration-tests scripts
+
+lint: $(PY_STAMP) ## ruff over all Python code
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+
+python-test: lint ## Python unit tests (no node needed)
+	$(if $(PY_CLIENT),$(VENV)/bin/pytest -q python-client/tests,@echo "no python-client yet")
+
+integration-test: $(PLUGIN_ZIP) $(PY_STAMP) ## pytest against a real node with the plugin
+	@url=$$(scripts/es-node.sh start | tail -n1); \
+	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q integration-tests || status=$$?; \
+	scripts/es-node.sh stop; exit $$status
+
+es-start: $(PLUGIN_ZIP) ## Start (or keep) one local node; prints its URL last
+	@scripts/es-node.sh start
+
+es-stop: ## Stop the local node
+	@scripts/es-node.sh stop
+
+es-cluster-start: $(PLUGIN_ZIP) ## Start (or keep) a 3-node cluster on 127.0.0.1:9201-9203
+	@scripts/es-node.sh cluster-start
+
+es-cluster-stop: ## Stop the 3-node cluster
+	@scripts/es-node.sh cluster-stop
+
+es-status: ## Which local nodes run
+	@scripts/es-node.sh status
+
+clean: ## Stop nodes, remove build outputs and node data (keeps downloads)
+	-scripts/es-node.sh stop; scripts/es-node.sh cluster-stop
+	rm -rf es-plugin/target .es/nodes

@@ -1,0 +1,108 @@
+"""Fixtures for tests against a real Elasticsearch node with the ElasticHash plugin installed.
+
+The node comes from `make integration-test` (or `make es-start`), which passes its URL in
+ES_URL. Without a reachable node the run stops with a message instead of skipping tests.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from elasticsearch import Elasticsearch, helpers
+
+ES_URL = os.environ.get("ES_URL", "http://127.0.0.1:9200")
+WORD_FIELDS = ["hash_r0", "hash_r1", "hash_r2", "hash_r3"]
+
+
+def words_to_hex(words: np.ndarray) -> str:
+    """One code's int64 words as hex: 16 characters per word, most significant bit first."""
+    return "".join(f"{int(w) & 0xFFFF_FFFF_FFFF_FFFF:016x}" for w in words)
+
+
+def hamming(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Exact Hamming distance of one (w,) int64 code to each row of (n, w) int64 codes."""
+    return np.bitwise_count(np.bitwise_xor(codes, query).view(np.uint64)).sum(axis=1)
+
+
+@pytest.fixture(scope="session")
+def es() -> Iterator[Elasticsearch]:
+    client = Elasticsearch(ES_URL, request_timeout=60)
+    try:
+        client.cluster.health(wait_for_status="yellow", timeout="30s")
+    except Exception as error:  # noqa: BLE001 - any failure means the same thing here
+        pytest.exit(
+            f"no Elasticsearch node answers at {ES_URL} ({error}); "
+            "run the tests with `make integration-test`, or start one with `make es-start`",
+            returncode=3,
+        )
+    plugins = {row["component"] for row in client.cat.plugins(format="json")}
+    if "elastichash" not in plugins:
+        pytest.exit(f"the node at {ES_URL} lacks the elastichash plugin (has {plugins})", 3)
+    yield client
+    client.close()
+
+
+class CodeIndex:
+    """An index of random 256-bit codes, kept alongside as a numpy array for exact answers."""
+
+    def __init__(self, name: str, ids: list[str], codes: np.ndarray) -> None:
+        self.name = name
+        self.ids = ids
+        self.codes = codes
+
+
+@pytest.fixture(scope="session")
+def code_index(es: Elasticsearch) -> Iterator[CodeIndex]:
+    rng = np.random.default_rng(20211)
+    n = 5000
+    random_codes = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64).view(np.int64)
+    # Near copies of some codes, so that queries have neighbours at small distances.
+    near = random_codes[:500].copy()
+    flips = rng.integers(0, 64, size=(500, 4))
+    near ^= (np.uint64(1) << flips.astype(np.uint64)).view(np.int64) * (rng.random((500, 4)) < 0.5)
+    edges = np.array(
+        [[0, 0, 0, 0], [-1, -1, -1, -1], [np.iinfo(np.int64).min] * 4, [1, -1, 0, np.iinfo(np.int64).max]],
+        dtype=np.int64,
+    )
+    codes = np.concatenate([random_codes, near, edges])
+    ids = [f"{i:06d}" for i in range(len(codes))]
+
+    name = f"it-hamming-{uuid.uuid4().hex[:8]}"
+    es.indices.create(
+        index=name,
+        settings={"number_of_shards": 2, "number_of_replicas": 0},
+        mappings={
+            "properties": {
+                "doc_id": {"type": "keyword"},
+                **{field: {"type": "long"} for field in WORD_FIELDS},
+            }
+        },
+    )
+    # Several bulk rounds with refreshes in between, so that shards hold several segments.
+    for start in range(0, len(codes), 1500):
+        actions = (
+            {
+                "_index": name,
+                "_id": ids[i],
+                "doc_id": ids[i],
+                **{field: int(codes[i, w]) for w, field in enumerate(WORD_FIELDS)},
+            }
+            for i in range(start, min(start + 1500, len(codes)))
+        )
+        helpers.bulk(es, actions)
+        es.indices.refresh(index=name)
+    assert es.count(index=name)["count"] == len(codes)
+    yield CodeIndex(name, ids, codes)
+    es.indices.delete(index=name)
+
+
+@pytest.fixture
+def scratch_index(es: Elasticsearch) -> Iterator[str]:
+    """A name for an index the test creates itself; deleted afterwards."""
+    name = f"it-scratch-{uuid.uuid4().hex[:8]}"
+    yield name
+    es.indices.delete(index=name, ignore_unavailable=True)
