@@ -16,7 +16,7 @@ PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
 MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
-	mvn -B -q -Des.version=$(ES_VERSION)
+	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
 .PHONY: help demo test plugin java-test python-test integration-test lint \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean

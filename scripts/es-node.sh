@@ -48,7 +48,7 @@ fetch_es() {
   zip=$downloads/elasticsearch-$es_version.zip
   if [ ! -f "$zip" ]; then
     say "fetching Elasticsearch $es_version (integ-test zip) through Maven"
-    mvn -q -B dependency:copy \
+    mvn -q -B -Dstyle.color=never dependency:copy \
       -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$es_version:zip" \
       -DoutputDirectory="$downloads" >&2 \
       || die "Maven could not fetch Elasticsearch $es_version; is the version on Maven Central?"
