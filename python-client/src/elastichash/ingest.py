@@ -1,0 +1,162 @@
+"""Bulk indexing of images: decode, hash, send; a report of what was indexed and what failed.
+
+Document ids are content hashes, and documents are sent with `op_type: create`, so running the
+same ingest twice indexes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from elasticsearch import Elasticsearch, helpers
+from tqdm import tqdm
+
+from . import codes, queries
+from .errors import ImageError
+from .images import IMAGE_SUFFIXES, load_image
+from .model import HashModel
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image to index: its bytes, a name for messages, and fields to store with it."""
+
+    name: str
+    data: bytes
+    fields: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+    @property
+    def doc_id(self) -> str:
+        """The given id, or a hash of the image's bytes."""
+        return self.id or hashlib.sha256(self.data).hexdigest()[:32]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. `failed` maps each image's name to the reason."""
+
+    indexed: int = 0
+    already_indexed: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [f"indexed {self.indexed}, already indexed {self.already_indexed}, failed {len(self.failed)}"]
+        lines += [f"  failed: {name}: {reason}" for name, reason in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def find_images(directory: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Files under `directory` with an image suffix, sorted; broken ones are reported later."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a directory")
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def items_from_paths(paths: Iterable[str | os.PathLike], report: IngestReport) -> Iterator[ImageItem]:
+    """Reads each file once; unreadable files go into the report."""
+    for path in paths:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            report.failed[str(path)] = f"cannot read the file ({error.strerror or error})"
+            continue
+        yield ImageItem(name=str(path), data=data, fields={"path": str(path)})
+
+
+def ingest(
+    es: Elasticsearch,
+    index: str,
+    model: HashModel,
+    items: Iterable[ImageItem],
+    report: IngestReport | None = None,
+    batch_size: int = 32,
+    total: int | None = None,
+    progress: bool = True,
+    refresh: bool = True,
+) -> IngestReport:
+    """Hashes and indexes `items` in batches; every failure is named in the report."""
+    report = report or IngestReport()
+    bar = tqdm(total=total, unit="img", desc=f"indexing into {index}", disable=not progress)
+    batch: list[ImageItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == batch_size:
+            _index_batch(es, index, model, batch, report)
+            bar.update(len(batch))
+            batch = []
+    if batch:
+        _index_batch(es, index, model, batch, report)
+        bar.update(len(batch))
+    bar.close()
+    if refresh:
+        es.indices.refresh(index=index)
+    return report
+
+
+def _index_batch(es: Elasticsearch, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport) -> None:
+    images, good = [], []
+    for item in batch:
+        try:
+            images.append(load_image(item.data, name=item.name))
+            good.append(item)
+        except ImageError as error:
+            report.failed[item.name] = error.reason
+    if not good:
+        return
+    bits = model.encode(images, batch_size=len(images))
+    send_codes(es, index, [(item.doc_id, item.name, item.fields) for item in good], bits, report)
+
+
+def send_codes(
+    es: Elasticsearch,
+    index: str,
+    items: list[tuple[str, str, dict[str, Any]]],
+    bits: np.ndarray,
+    report: IngestReport,
+) -> None:
+    """Bulk-creates one document per (id, name, fields) with the code in the same row of `bits`."""
+    names = {doc_id: name for doc_id, name, _ in items}
+    actions = [
+        {
+            "_op_type": "create",
+            "_index": index,
+            "_id": doc_id,
+            **fields,
+            **queries.code_fields(codes.Code.from_bits(row)),
+        }
+        for (doc_id, _, fields), row in zip(items, bits, strict=True)
+    ]
+    results = helpers.streaming_bulk(
+        es,
+        actions,
+        chunk_size=1000,
+        max_retries=5,  # 429s are retried with exponential backoff
+        initial_backoff=1,
+        raise_on_error=False,
+        raise_on_exception=False,
+    )
+    for ok, result in results:
+        outcome = result.get("create", result)
+        name = names.get(outcome.get("_id"), outcome.get("_id", "?"))
+        if ok:
+            report.indexed += 1
+        elif outcome.get("status") == 409:
+            report.already_indexed += 1
+        else:
+            error = outcome.get("error", outcome)
+            reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
+            report.failed[name] = f"Elasticsearch refused it: {reason}"
