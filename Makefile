@@ -12,13 +12,13 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 PY_CLIENT := $(wildcard python-client/pyproject.toml)
-PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt
+PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
 MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
 	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
-.PHONY: help demo test plugin java-test python-test integration-test lint \
+.PHONY: help demo test plugin java-test python-test integration-test lint bench \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
 
 help: ## List the targets
@@ -46,10 +46,11 @@ java-test: ## Java unit tests (JUnit), then the plugin zip
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e 'python-client[test]') ruff -r integration-tests/requirements.txt
+	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e 'python-client[test]') ruff -r integration-tests/requirements.txt \
+		-r benchmarks/requirements.txt
 	touch $@
 
-PY_DIRS := $(wildcard python-client) integration-tests scripts
+PY_DIRS := $(wildcard python-client) integration-tests scripts benchmarks
 
 lint: $(PY_STAMP) ## ruff over all Python code
 	$(VENV)/bin/ruff check $(PY_DIRS)
@@ -62,6 +63,11 @@ integration-test: $(PLUGIN_ZIP) $(PY_STAMP) ## pytest against a real node with t
 	@url=$$(scripts/es-node.sh start | tail -n1); \
 	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q integration-tests || status=$$?; \
 	scripts/es-node.sh stop; exit $$status
+
+BENCH_N ?= 1000000
+bench: $(PLUGIN_ZIP) $(PY_STAMP) ## Benchmarks at BENCH_N codes (default 1M; ~30 min): tables and plots in benchmarks/results
+	@scripts/es-node.sh stop; url=$$(ES_HEAP=$${ES_HEAP:-2g} scripts/es-node.sh start | tail -n1); \
+	cd benchmarks && ../$(PYTHON) -m ehbench --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
 es-start: $(PLUGIN_ZIP) ## Start (or keep) one local node; prints its URL last
 	@scripts/es-node.sh start
