@@ -77,7 +77,7 @@ def bulk_load(es: Elasticsearch, index: str, packed: np.ndarray, make_docs, chun
     es.indices.refresh(index=index)
     ingest_s = time.perf_counter() - started
     merge_started = time.perf_counter()
-    es.indices.forcemerge(index=index, max_num_segments=1, request_timeout=3600)
+    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
     es.indices.refresh(index=index)
     merge_s = time.perf_counter() - merge_started
     stats = es.indices.stats(index=index, metric="store")
