@@ -16,7 +16,23 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-state=${ES_STATE_DIR:-$root/.es}
+# Every folder above the node's files must be enterable by the unprivileged user; when the
+# checkout is not (say, under /root), keep the nodes under /var/lib/elastichash instead.
+reachable_by_others() {
+  local dir=$1 perms
+  while [ "$dir" != / ]; do
+    perms=$(stat -c %a "$dir") || return 1
+    (( 8#$perms & 1 )) || return 1
+    dir=$(dirname "$dir")
+  done
+}
+if [ -n "${ES_STATE_DIR:-}" ]; then
+  state=$ES_STATE_DIR
+elif [ "$(id -u)" -ne 0 ] || reachable_by_others "$root"; then
+  state=$root/.es
+else
+  state=/var/lib/elastichash/$(echo "$root" | sha1sum | cut -c1-12)
+fi
 es_version=${ES_VERSION:-$(sed -n 's:.*<es.version>\(.*\)</es.version>.*:\1:p' "$root/pom.xml" | head -n1)}
 es_home=$state/dist/elasticsearch-$es_version
 run_user=elastichash
@@ -270,6 +286,7 @@ case ${1:-} in
     for n in cluster-1 cluster-2 cluster-3; do stop_node "$n"; done
     ;;
   status)
+    echo "node files: $state"
     for dir in "$state"/nodes/*/; do
       [ -d "$dir" ] || continue
       name=$(basename "$dir")

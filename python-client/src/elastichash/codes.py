@@ -1,189 +1,295 @@
 """Binary codes: bits, hex, 64-bit words, 16-bit sub-codes, Hamming distances.
 
 One code, one order (docs/code-format.md): a code is 256 bits; bit 0 is the most significant
-bit of the first byte. Its hex form (64 characters) names it everywhere. The *long code* is
-the four 64-bit words r0..r3 (bits 0-63, ..., 192-255), stored in Elasticsearch as signed
-int64; the *short code* is bits 0-63, split into the four 16-bit sub-codes f0..f3.
+bit of the first byte. Its hex form (64 lowercase characters) names it everywhere. The *long
+code* is the four 64-bit words r0..r3 (bits 0-63, ..., 192-255), stored in Elasticsearch as
+signed int64 (the two's complement reading of each big-endian word); the *short code* is bits
+0-63, split into the four 16-bit sub-codes f0..f3 (bits 0-15, 16-31, 32-47, 48-63).
 
-Batch functions take and return numpy arrays with one code per row. No Elasticsearch here.
+Functions take numpy arrays with the code along the last axis and any batch shape in front:
+`(n, 256)` bits for a batch, `(256,)` for one code. Lengths come from the input's shape (any
+multiple of 8 bits for bytes and hex, of 64 bits for words); the constants below are the
+defaults of ElasticHash's layout. No Elasticsearch here.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import overload
 
 import numpy as np
 
-CODE_BITS = 256
-WORD_BITS = 64
-SHORT_BITS = 64
-SUBCODE_BITS = 16
+CODE_BITS = 256  # the long code
+SHORT_BITS = 64  # the short code: the first 64 bits of the long code
+SUBCODE_BITS = 16  # one multi-index hashing sub-code
+WORD_BITS = 64  # one Elasticsearch `long`
 N_WORDS = CODE_BITS // WORD_BITS
 N_SUBCODES = SHORT_BITS // SUBCODE_BITS
 HEX_CHARS = CODE_BITS // 4
+
+_HEX = re.compile(r"[0-9a-fA-F]*")
+_BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 class CodeError(ValueError):
     """A code that does not have the expected form; the message says what is wrong."""
 
 
-def _as_bit_rows(bits: np.ndarray, n_bits: int = CODE_BITS) -> np.ndarray:
+def _last_axis(array: np.ndarray, what: str, multiple: int) -> int:
+    if array.ndim == 0:
+        raise CodeError(f"{what} must be an array with the code along the last axis, got a scalar")
+    length = array.shape[-1]
+    if length == 0 or length % multiple:
+        raise CodeError(
+            f"{what} must have a positive multiple of {multiple} per code, "
+            f"got {length} (shape {array.shape})"
+        )
+    return length
+
+
+def _as_bits(bits: np.ndarray | Sequence[int], multiple: int = 8) -> np.ndarray:
     array = np.asarray(bits)
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != n_bits:
-        raise CodeError(f"expected bits of shape (n, {n_bits}), got {np.asarray(bits).shape}")
-    if array.dtype != np.uint8:
-        if not np.isin(array, (0, 1)).all():
-            raise CodeError("bits must be 0 or 1")
+    _last_axis(array, "bits", multiple)
+    if array.dtype.kind not in "biu":
+        raise CodeError(f"bits must be integers 0 or 1, got dtype {array.dtype}")
+    if array.dtype != np.uint8 or array.max(initial=0) > 1:
+        bad = (array != 0) & (array != 1)
+        if bad.any():
+            raise CodeError(f"bits must be 0 or 1, got {array[bad].flat[0]}")
         array = array.astype(np.uint8)
     return array
 
 
-def bits_from_outputs(outputs: np.ndarray) -> np.ndarray:
-    """Model outputs (n, 256) real values → bits (n, 256) uint8: 1 where the output is > 0."""
-    outputs = np.asarray(outputs)
-    if outputs.ndim != 2 or outputs.shape[1] != CODE_BITS:
-        raise CodeError(f"model outputs must have shape (n, {CODE_BITS}), got {outputs.shape}")
-    return (outputs > 0).astype(np.uint8)
+def bits_from_outputs(outputs: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Model outputs (..., m) real values → bits (..., m) uint8: 1 where the output is > 0."""
+    array = np.asarray(outputs)
+    if array.dtype.kind not in "biuf":
+        raise CodeError(f"model outputs must be real numbers, got dtype {array.dtype}")
+    _last_axis(array, "model outputs", 1)
+    if array.dtype.kind == "f" and np.isnan(array).any():
+        raise CodeError("model outputs contain NaN; the model or its input is broken")
+    return (array > 0).astype(np.uint8)
 
 
-def pack(bits: np.ndarray) -> np.ndarray:
-    """Bits (n, 256) → bytes (n, 32) uint8, most significant bit first."""
-    return np.packbits(_as_bit_rows(bits), axis=1, bitorder="big")
+def pack_bits(bits: np.ndarray | Sequence[int]) -> np.ndarray:
+    """Bits (..., m) → bytes (..., m/8) uint8, bit 0 the most significant bit of byte 0."""
+    return np.packbits(_as_bits(bits), axis=-1, bitorder="big")
 
 
-def unpack(packed: np.ndarray) -> np.ndarray:
-    """Bytes (n, 32) uint8 → bits (n, 256) uint8."""
-    return np.unpackbits(np.atleast_2d(np.asarray(packed, dtype=np.uint8)), axis=1, bitorder="big")
+def unpack_bits(packed: np.ndarray | Sequence[int] | bytes) -> np.ndarray:
+    """Bytes (..., b) uint8 → bits (..., 8b) uint8."""
+    if isinstance(packed, bytes):
+        packed = np.frombuffer(packed, dtype=np.uint8)
+    array = np.asarray(packed)
+    if array.dtype != np.uint8:
+        if array.dtype.kind not in "iu" or array.min(initial=0) < 0 or array.max(initial=0) > 255:
+            raise CodeError(f"packed codes must be bytes (uint8), got dtype {array.dtype}")
+        array = array.astype(np.uint8)
+    _last_axis(array, "packed code", 1)
+    return np.unpackbits(array, axis=-1, bitorder="big")
 
 
-def to_hex(bits: np.ndarray) -> list[str]:
-    """Bits (n, 256) → n lowercase hex strings of 64 characters."""
-    return [row.tobytes().hex() for row in pack(bits)]
+@overload
+def to_hex(bits: np.ndarray) -> str | list[str]: ...
+@overload
+def to_hex(bits: Sequence[int]) -> str: ...
+def to_hex(bits: np.ndarray | Sequence[int]) -> str | list[str]:
+    """Bits (m,) → one lowercase hex string of m/4 characters; bits (n, m) → a list of n."""
+    packed = pack_bits(bits)
+    if packed.ndim == 1:
+        return packed.tobytes().hex()
+    if packed.ndim != 2:
+        raise CodeError(f"to_hex takes one code (m,) or a batch (n, m), got shape {packed.shape}")
+    return [row.tobytes().hex() for row in packed]
 
 
-def from_hex(codes: str | list[str]) -> np.ndarray:
-    """Hex strings (one, or a list) → bits (n, 256) uint8."""
+def _check_hex(code: object, n_bits: int, label: str) -> str:
+    if not isinstance(code, str):
+        raise CodeError(f"{label} must be a hex string, got {type(code).__name__}")
+    chars = n_bits // 4
+    if len(code) != chars:
+        raise CodeError(f"{label} must be {chars} hex characters ({n_bits} bits), got {len(code)}")
+    if not _HEX.fullmatch(code):
+        position, bad = next((i, c) for i, c in enumerate(code) if c not in "0123456789abcdefABCDEF")
+        raise CodeError(f"{label} is not hex: character {bad!r} at position {position}")
+    return code
+
+
+@overload
+def from_hex(codes: str, n_bits: int = CODE_BITS) -> np.ndarray: ...
+@overload
+def from_hex(codes: Sequence[str], n_bits: int = CODE_BITS) -> np.ndarray: ...
+def from_hex(codes: str | Sequence[str], n_bits: int = CODE_BITS) -> np.ndarray:
+    """One hex string → bits (n_bits,); a sequence of n → bits (n, n_bits). Upper case is fine."""
+    if n_bits <= 0 or n_bits % 8:
+        raise CodeError(f"n_bits must be a positive multiple of 8, got {n_bits}")
     if isinstance(codes, str):
-        codes = [codes]
-    rows = []
-    for i, code in enumerate(codes):
-        if not isinstance(code, str):
-            raise CodeError(f"code #{i} must be a hex string, got {type(code).__name__}")
-        if len(code) != HEX_CHARS:
-            raise CodeError(f"code must be {HEX_CHARS} hex characters ({CODE_BITS} bits), got {len(code)}")
-        try:
-            rows.append(bytes.fromhex(code))
-        except ValueError:
-            bad = next(c for c in code if c not in "0123456789abcdefABCDEF")
-            raise CodeError(f"code is not hex: character {bad!r} in {code!r}") from None
-    return unpack(np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), CODE_BITS // 8))
+        return unpack_bits(bytes.fromhex(_check_hex(codes, n_bits, "code")))
+    checked = [_check_hex(code, n_bits, f"code #{i}") for i, code in enumerate(codes)]
+    if not checked:
+        return np.zeros((0, n_bits), dtype=np.uint8)
+    packed = np.frombuffer(bytes.fromhex("".join(checked)), dtype=np.uint8)
+    return unpack_bits(packed.reshape(len(checked), n_bits // 8))
 
 
-def to_words(bits: np.ndarray) -> np.ndarray:
-    """Bits (n, 256) → the long code as (n, 4) signed int64 words, as Elasticsearch stores them."""
-    return pack(bits).view(">u8").astype(np.uint64).view(np.int64)
+def to_words(bits: np.ndarray | Sequence[int]) -> np.ndarray:
+    """Bits (..., 64w) → (..., w) signed int64 words, as Elasticsearch `long` fields hold them."""
+    packed = np.ascontiguousarray(np.packbits(_as_bits(bits, WORD_BITS), axis=-1, bitorder="big"))
+    return packed.view(">u8").astype(np.uint64).view(np.int64)
 
 
-def from_words(words: np.ndarray) -> np.ndarray:
-    """(n, 4) int64 words (signed or not) → bits (n, 256) uint8."""
-    words = np.atleast_2d(np.asarray(words))
-    if words.shape[1] != N_WORDS:
-        raise CodeError(f"expected {N_WORDS} words per code, got {words.shape[1]}")
-    return unpack(words.astype(np.int64).view(np.uint64).astype(">u8").view(np.uint8))
+def from_words(words: np.ndarray | Sequence[int]) -> np.ndarray:
+    """(..., w) 64-bit words, signed (as stored) or unsigned → bits (..., 64w) uint8."""
+    array = np.asarray(words)
+    if array.dtype.kind == "u":
+        unsigned = array.astype(np.uint64)
+    elif array.dtype.kind in "bi":
+        unsigned = array.astype(np.int64).view(np.uint64)
+    else:
+        raise CodeError(f"words must be 64-bit integers, got dtype {array.dtype}")
+    _last_axis(unsigned, "words", 1)
+    return np.unpackbits(np.ascontiguousarray(unsigned.astype(">u8")).view(np.uint8), axis=-1)
 
 
-def to_subcodes(bits: np.ndarray) -> np.ndarray:
-    """Bits (n, 256) → the short code as (n, 4) uint16 sub-codes f0..f3."""
-    return pack(bits)[:, : SHORT_BITS // 8].copy().view(">u2").astype(np.uint16)
+def to_subcodes(bits: np.ndarray | Sequence[int]) -> np.ndarray:
+    """Bits (..., m ≥ 64) → the short code (first 64 bits) as (..., 4) uint16 sub-codes f0..f3."""
+    array = _as_bits(bits)
+    if array.shape[-1] < SHORT_BITS:
+        raise CodeError(f"a code needs at least {SHORT_BITS} bits for its sub-codes, got {array.shape[-1]}")
+    packed = np.ascontiguousarray(pack_bits(array[..., :SHORT_BITS]))
+    return packed.view(">u2").astype(np.uint16)
 
 
-def from_subcodes(subcodes: np.ndarray) -> np.ndarray:
-    """(n, 4) 16-bit sub-codes → the short code's bits (n, 64) uint8."""
-    subcodes = np.atleast_2d(np.asarray(subcodes)).astype(">u2")
-    if subcodes.shape[1] != N_SUBCODES:
-        raise CodeError(f"expected {N_SUBCODES} sub-codes per code, got {subcodes.shape[1]}")
-    return unpack(subcodes.view(np.uint8))
+def from_subcodes(subcodes: np.ndarray | Sequence[int]) -> np.ndarray:
+    """(..., k) 16-bit sub-codes → their bits (..., 16k) uint8 (k = 4: the short code)."""
+    array = np.asarray(subcodes)
+    if array.dtype.kind not in "iu" or array.min(initial=0) < 0 or array.max(initial=0) > 0xFFFF:
+        raise CodeError(f"sub-codes must be integers in [0, 65535], got dtype {array.dtype}")
+    _last_axis(array, "sub-codes", 1)
+    return np.unpackbits(np.ascontiguousarray(array.astype(">u2")).view(np.uint8), axis=-1)
 
 
 @cache
-def _masks_by_distance(n_bits: int, radius: int) -> np.ndarray:
-    """Every n-bit XOR mask with at most `radius` bits set, by popcount then value."""
+def _masks(n_bits: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every n-bit XOR mask with at most `radius` bits set, and its popcount, by popcount."""
     values = np.arange(1 << n_bits, dtype=np.uint32)
-    counts = np.bitwise_count(values) if hasattr(np, "bitwise_count") else _popcount_u32(values)
+    counts = popcount(values)
     keep = counts <= radius
-    order = np.lexsort((values[keep], counts[keep]))
-    masks = values[keep][order]
+    masks, counts = values[keep], counts[keep]
+    order = np.lexsort((masks, counts))
+    masks, counts = masks[order], counts[order]
     masks.setflags(write=False)
-    return masks
+    counts.setflags(write=False)
+    return masks, counts
 
 
 def subcode_neighbours(value: int, radius: int = 2, n_bits: int = SUBCODE_BITS) -> np.ndarray:
-    """All n-bit values within Hamming distance `radius` of `value`, nearest first.
+    """All n-bit values within Hamming distance `radius` of `value`, as uint16.
 
-    For 16 bits and radius 2 that is 1 + 16 + 120 = 137 values.
+    Sorted by distance, then by value; the first is `value` itself. For 16 bits, radius 0..3
+    gives 1, 17, 137 and 697 values. The XOR masks are computed once per (n_bits, radius).
     """
-    if not 0 <= value < (1 << n_bits):
-        raise CodeError(f"sub-code must be in [0, {1 << n_bits}), got {value}")
+    if not 1 <= n_bits <= SUBCODE_BITS:
+        raise CodeError(f"sub-code width must be 1..{SUBCODE_BITS} bits, got {n_bits}")
+    if not 0 <= int(value) < (1 << n_bits):
+        raise CodeError(f"sub-code must be in [0, {(1 << n_bits) - 1}], got {value}")
     if not 0 <= radius <= n_bits:
         raise CodeError(f"radius must be in [0, {n_bits}], got {radius}")
-    return (_masks_by_distance(n_bits, radius) ^ np.uint32(value)).astype(np.uint32)
+    masks, counts = _masks(n_bits, radius)
+    neighbours = (masks ^ np.uint32(value)).astype(np.uint16)
+    return neighbours[np.lexsort((neighbours, counts))]
 
 
-def _popcount_u32(values: np.ndarray) -> np.ndarray:
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-    as_bytes = values.astype("<u4").view(np.uint8).reshape(-1, 4)
-    return table[as_bytes].sum(axis=1)
+def _popcount_bytes(values: np.ndarray) -> np.ndarray:
+    """Set bits per element by a byte lookup table (numpy < 2.0 has no bitwise_count)."""
+    as_bytes = np.ascontiguousarray(values)[..., None].view(np.uint8)
+    return _BYTE_POPCOUNT[as_bytes].sum(axis=-1, dtype=np.int64)
 
 
-def popcount(words: np.ndarray) -> np.ndarray:
-    """Set bits of each 64-bit word (any shape, int64 or uint64)."""
-    as_unsigned = np.asarray(words).astype(np.int64).view(np.uint64)
+def popcount(values: np.ndarray | Sequence[int]) -> np.ndarray:
+    """Set bits of each integer (any shape; int64 read as its 64-bit two's complement)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "i":
+        array = array.view(np.dtype(f"u{array.dtype.itemsize}"))
+    elif array.dtype.kind != "u":
+        raise CodeError(f"popcount takes integers, got dtype {array.dtype}")
     if hasattr(np, "bitwise_count"):  # numpy >= 2.0
-        return np.bitwise_count(as_unsigned).astype(np.int64)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
-    return table[as_unsigned[..., None].view(np.uint8)].sum(axis=-1)
+        return np.bitwise_count(array).astype(np.int64)
+    return _popcount_bytes(array)
 
 
-def hamming(query_words: np.ndarray, words: np.ndarray) -> np.ndarray:
-    """Hamming distance of one code (w,) to each of (n, w) codes, all as 64-bit words."""
-    query_words = np.asarray(query_words, dtype=np.int64)
-    words = np.atleast_2d(np.asarray(words, dtype=np.int64))
-    if words.shape[1] != query_words.shape[-1]:
-        raise CodeError(f"codes differ in length: {query_words.shape[-1]} and {words.shape[1]} words")
-    return popcount(np.bitwise_xor(words, query_words)).sum(axis=1)
+def hamming_distance(a_words: np.ndarray, b_words: np.ndarray) -> np.ndarray:
+    """Hamming distances between codes given as 64-bit words (..., w), summed over the words.
+
+    The leading shapes broadcast: one code (w,) against a batch (n, w) gives (n,); two batches
+    (n, w) give n pairwise distances; `a[:, None]` against `b` gives the (n, m) table.
+    """
+    a, b = np.asarray(a_words), np.asarray(b_words)
+    for name, array in (("a_words", a), ("b_words", b)):
+        if array.dtype.kind not in "iu":
+            raise CodeError(f"{name} must be 64-bit integer words, got dtype {array.dtype}")
+        _last_axis(array, name, 1)
+    if a.shape[-1] != b.shape[-1]:
+        raise CodeError(f"codes differ in length: {a.shape[-1]} and {b.shape[-1]} words")
+    as_words = [x.astype(np.uint64) if x.dtype.kind == "u" else x.astype(np.int64) for x in (a, b)]
+    xor = np.bitwise_xor(*(x.view(np.uint64) for x in as_words))
+    return popcount(xor).sum(axis=-1)
+
+
+# Names of the first release, kept for existing callers.
+pack = pack_bits
+unpack = unpack_bits
+hamming = hamming_distance
 
 
 @dataclass(frozen=True)
 class Code:
-    """One 256-bit code, with every form it takes in ElasticHash."""
+    """One 256-bit code, with every form it takes in ElasticHash. `hex` is normalised to lowercase."""
 
     hex: str
 
-    @classmethod
-    def from_hex(cls, code: str) -> Code:
-        from_hex(code)  # validates
-        return cls(code.lower())
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hex", _check_hex(self.hex, CODE_BITS, "code").lower())
 
     @classmethod
-    def from_bits(cls, bits: np.ndarray) -> Code:
-        return cls(to_hex(bits)[0])
+    def from_hex(cls, code: str) -> Code:
+        return cls(code)
+
+    @classmethod
+    def from_bits(cls, bits: np.ndarray | Sequence[int]) -> Code:
+        array = np.asarray(bits)
+        if array.shape != (CODE_BITS,):
+            raise CodeError(f"one code is {CODE_BITS} bits, got shape {array.shape}")
+        return cls(pack_bits(array).tobytes().hex())
+
+    @classmethod
+    def from_words(cls, words: np.ndarray | Sequence[int]) -> Code:
+        array = np.asarray(words)
+        if array.shape != (N_WORDS,):
+            raise CodeError(f"one code is {N_WORDS} words, got shape {array.shape}")
+        return cls.from_bits(from_words(array))
 
     @property
     def bits(self) -> np.ndarray:
-        return from_hex(self.hex)[0]
+        """(256,) uint8."""
+        return from_hex(self.hex)
 
     @property
     def words(self) -> np.ndarray:
-        """The long code: 4 signed int64 words."""
-        return to_words(self.bits)[0]
+        """The long code: (4,) signed int64 words r0..r3."""
+        return to_words(self.bits)
 
     @property
     def subcodes(self) -> np.ndarray:
-        """The short code: 4 uint16 sub-codes."""
-        return to_subcodes(self.bits)[0]
+        """The short code: (4,) uint16 sub-codes f0..f3."""
+        return to_subcodes(self.bits)
 
     def distance(self, other: Code) -> int:
-        return int(hamming(self.words, other.words[None, :])[0])
+        """Hamming distance over all 256 bits."""
+        return int(hamming_distance(self.words, other.words))
+
+    def __str__(self) -> str:
+        return self.hex

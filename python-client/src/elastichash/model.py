@@ -6,12 +6,15 @@ What a model must declare in its ONNX metadata is written down in docs/model-for
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -37,6 +40,11 @@ REQUIRED_KEYS = (
     "model_version",
     "trained_on",
 )
+OPTIONAL_KEYS = ("input_name",)
+NO_DEFAULT_MODEL = (
+    "no default model is bundled with this installation yet; "
+    "pass a model with --model PATH (an ONNX file made by model-export, see docs/model-format.md)"
+)
 
 
 @dataclass(frozen=True)
@@ -54,84 +62,156 @@ class ModelSpec:
     model_version: str
     trained_on: str
     input_name: str | None = None
+    color_mode: str = "RGB"
+    output: str = "logits"
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, str], source: str = "model") -> ModelSpec:
+    def from_metadata(cls, metadata: Mapping[str, str], source: str = "model") -> ModelSpec:
+        """Reads and checks the metadata; a ModelError lists every missing or invalid key."""
+        reader = _MetadataReader(metadata)
         missing = [key for key in REQUIRED_KEYS if key not in metadata]
-        if missing:
-            raise ModelError(f"{source}: metadata lacks {', '.join(missing)} (see docs/model-format.md)")
-        if metadata["elastichash.format_version"] != FORMAT_VERSION:
-            raise ModelError(
-                f"{source}: model format version {metadata['elastichash.format_version']!r}, "
-                f"this client reads version {FORMAT_VERSION!r}"
+        version = metadata.get("elastichash.format_version")
+        if version is not None and version != FORMAT_VERSION:
+            reader.problem(
+                f"elastichash.format_version={version!r}: this client reads model format "
+                f"version {FORMAT_VERSION!r}"
             )
-
-        def number(key: str) -> int:
-            try:
-                value = int(metadata[key])
-            except ValueError:
-                raise ModelError(f"{source}: metadata {key}={metadata[key]!r} is not an integer") from None
-            if value <= 0:
-                raise ModelError(f"{source}: metadata {key} must be positive, got {value}")
-            return value
-
-        def triple(key: str) -> tuple[float, float, float]:
-            try:
-                values = json.loads(metadata[key])
-                if len(values) != 3:
-                    raise ValueError
-                return tuple(float(v) for v in values)  # type: ignore[return-value]
-            except (ValueError, TypeError):
-                raise ModelError(f"{source}: metadata {key} must be a JSON list of 3 numbers") from None
-
-        if metadata["resize"] not in RESIZE_POLICIES:
-            raise ModelError(f"{source}: metadata resize={metadata['resize']!r}, expected one of {RESIZE_POLICIES}")
-        if metadata["color_mode"] != "RGB":
-            raise ModelError(f"{source}: metadata color_mode={metadata['color_mode']!r}, only 'RGB' is supported")
-        if metadata["output"] != "logits":
-            raise ModelError(f"{source}: metadata output={metadata['output']!r}, expected 'logits'")
-        spec = cls(
-            input_size=number("input_size"),
-            resize=metadata["resize"],
-            resize_size=number("resize_size"),
-            mean=triple("mean"),
-            std=triple("std"),
-            bits=number("bits"),
-            short_bits=number("short_bits"),
-            subcode_bits=number("subcode_bits"),
-            model_version=metadata["model_version"],
-            trained_on=metadata["trained_on"],
-            input_name=metadata.get("input_name"),
-        )
-        layout = (spec.bits, spec.short_bits, spec.subcode_bits)
-        if layout != (codes.CODE_BITS, codes.SHORT_BITS, codes.SUBCODE_BITS):
-            raise ModelError(
-                f"{source}: code layout bits/short_bits/subcode_bits = {layout}; "
-                f"this client handles {(codes.CODE_BITS, codes.SHORT_BITS, codes.SUBCODE_BITS)}"
+        values: dict[str, Any] = {
+            "input_size": reader.integer("input_size"),
+            "resize": reader.choice("resize", RESIZE_POLICIES),
+            "resize_size": reader.integer("resize_size"),
+            "mean": reader.triple("mean"),
+            "std": reader.triple("std", positive=True),
+            "color_mode": reader.choice("color_mode", ("RGB",)),
+            "bits": reader.integer("bits"),
+            "short_bits": reader.integer("short_bits"),
+            "subcode_bits": reader.integer("subcode_bits"),
+            "output": reader.choice("output", ("logits",)),
+            "model_version": reader.text("model_version"),
+            "trained_on": reader.text("trained_on"),
+            "input_name": reader.text("input_name"),
+        }
+        layout = (values["bits"], values["short_bits"], values["subcode_bits"])
+        expected = (codes.CODE_BITS, codes.SHORT_BITS, codes.SUBCODE_BITS)
+        if None not in layout and layout != expected:
+            reader.problem(
+                f"code layout bits/short_bits/subcode_bits = {'/'.join(map(str, layout))}, "
+                f"this client handles {'/'.join(map(str, expected))}"
             )
-        if any(s <= 0 for s in spec.std):
-            raise ModelError(f"{source}: metadata std must be positive, got {spec.std}")
-        return spec
+        crop = values["resize"] == "shorter_side_then_center_crop"
+        if crop and None not in (values["input_size"], values["resize_size"]):
+            if values["resize_size"] < values["input_size"]:
+                reader.problem(
+                    f"resize_size={values['resize_size']} is smaller than "
+                    f"input_size={values['input_size']}; the centre crop needs resize_size >= input_size"
+                )
+        if missing or reader.problems:
+            parts = ([f"metadata lacks {', '.join(missing)}"] if missing else []) + reader.problems
+            raise ModelError(f"{source}: {'; '.join(parts)} (see docs/model-format.md)")
+        return cls(**values)
+
+    def metadata(self) -> dict[str, str]:
+        """The metadata_props that describe this spec (the inverse of `from_metadata`)."""
+        props = {
+            "elastichash.format_version": FORMAT_VERSION,
+            "input_size": str(self.input_size),
+            "resize": self.resize,
+            "resize_size": str(self.resize_size),
+            "mean": json.dumps(list(self.mean)),
+            "std": json.dumps(list(self.std)),
+            "color_mode": self.color_mode,
+            "bits": str(self.bits),
+            "short_bits": str(self.short_bits),
+            "subcode_bits": str(self.subcode_bits),
+            "output": self.output,
+            "model_version": self.model_version,
+            "trained_on": self.trained_on,
+        }
+        if self.input_name is not None:
+            props["input_name"] = self.input_name
+        return props
+
+
+class _MetadataReader:
+    """Parses metadata values; each bad one adds a sentence to `problems` and gives None."""
+
+    def __init__(self, metadata: Mapping[str, str]) -> None:
+        self.metadata = metadata
+        self.problems: list[str] = []
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def integer(self, key: str) -> Any:
+        raw = self.metadata.get(key)
+        if raw is None:
+            return None
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            return self.problem(f"{key}={raw!r} is not an integer")
+        if value <= 0:
+            return self.problem(f"{key}={raw!r} must be a positive integer")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> Any:
+        raw = self.metadata.get(key)
+        if raw is None:
+            return None
+        if raw not in allowed:
+            return self.problem(f"{key}={raw!r}, expected one of {', '.join(map(repr, allowed))}")
+        return raw
+
+    def triple(self, key: str, positive: bool = False) -> Any:
+        raw = self.metadata.get(key)
+        if raw is None:
+            return None
+        try:
+            values = json.loads(raw)
+            if not isinstance(values, list) or len(values) != 3:
+                raise ValueError
+            numbers = tuple(float(v) for v in values if not isinstance(v, bool | str))
+            if len(numbers) != 3 or not all(math.isfinite(v) for v in numbers):
+                raise ValueError
+        except (ValueError, TypeError):
+            return self.problem(f"{key}={raw!r} must be a JSON list of 3 finite numbers")
+        if positive and min(numbers) <= 0:
+            return self.problem(f"{key}={raw!r} must hold positive numbers")
+        return numbers
+
+    def text(self, key: str) -> Any:
+        raw = self.metadata.get(key)
+        if raw is None:
+            return None
+        if not raw.strip():
+            return self.problem(f"{key} is empty")
+        return raw
 
 
 def default_model_path() -> Path:
-    """Where the bundled default model lives inside the package."""
+    """Where the bundled default model lives inside the package (it may be absent)."""
     return Path(str(resources.files("elastichash") / "models" / "default.onnx"))
 
 
 class HashModel:
-    """An ONNX hashing model under onnxruntime (CPU)."""
+    """An ONNX hashing model under onnxruntime (CPUExecutionProvider).
+
+    >>> model = HashModel("model.onnx")
+    >>> bits = model.encode(["a.jpg", "b.png"])     # (2, 256) uint8
+    >>> model.encode_hex(["a.jpg"])                  # ['3fa0...'] (64 hex characters)
+    """
 
     def __init__(self, path: str | os.PathLike | None = None, threads: int | None = None) -> None:
+        """Loads `path`, or the model bundled with the package when `path` is None.
+
+        `threads` caps onnxruntime's intra-op threads (default: onnxruntime's choice).
+        """
         import onnxruntime as ort  # deferred: importing it costs ~0.3 s
 
         if path is None:
             path = default_model_path()
             if not path.is_file():
-                raise ModelError(
-                    "no default model is bundled with this installation yet; "
-                    "pass a model with --model PATH (an ONNX file made by model-export)"
-                )
+                raise ModelError(NO_DEFAULT_MODEL)
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
@@ -139,46 +219,116 @@ class HashModel:
         if threads:
             options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{self.path}: onnxruntime cannot load it ({error})") from None
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.spec = ModelSpec.from_metadata(metadata, source=str(self.path))
-        inputs = self.session.get_inputs()
-        if self.spec.input_name is None and len(inputs) != 1:
-            raise ModelError(f"{self.path}: {len(inputs)} inputs and no input_name in the metadata")
-        self.input_name = self.spec.input_name or inputs[0].name
+        self.input_name = self._check_input()
+        self.output_name = self._check_output()
+
+    def _check_input(self) -> str:
+        inputs = {node.name: node for node in self.session.get_inputs()}
+        name = self.spec.input_name
+        if name is None:
+            if len(inputs) != 1:
+                raise ModelError(
+                    f"{self.path}: the model has {len(inputs)} inputs ({', '.join(inputs)}) and "
+                    "its metadata has no input_name to say which one takes the image"
+                )
+            name = next(iter(inputs))
+        elif name not in inputs:
+            raise ModelError(
+                f"{self.path}: metadata input_name={name!r}, but the model's inputs are "
+                f"{', '.join(inputs)}"
+            )
+        node = inputs[name]
+        size = self.spec.input_size
+        expected = ["n", 3, size, size]
+        shape = list(node.shape)
+        if (
+            node.type != "tensor(float)"
+            or len(shape) != 4
+            or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:], strict=True))
+        ):
+            raise ModelError(
+                f"{self.path}: input {name!r} is {node.type} {shape}; "
+                f"expected tensor(float) (n, 3, {size}, {size}) as the metadata's input_size says"
+            )
+        return name
+
+    def _check_output(self) -> str:
+        node = self.session.get_outputs()[0]
+        shape = list(node.shape)
+        if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != self.spec.bits):
+            raise ModelError(
+                f"{self.path}: output {node.name!r} has shape {shape}; expected (n, {self.spec.bits})"
+            )
+        return node.name
+
+    def __repr__(self) -> str:
+        return f"HashModel({str(self.path)!r}, version={self.spec.model_version!r})"
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """An RGB image → (3, S, S) float32, resized, cropped and normalised as the model wants."""
+        """An RGB image → (3, S, S) float32, resized, cropped and normalised as the model wants.
+
+        The same steps as model-export's training (elastichash_train.preprocess); keep in step.
+        """
+        if image.mode != "RGB":
+            raise ValueError(f"preprocess takes an RGB image (see load_image), got mode {image.mode}")
         size = self.spec.input_size
         if self.spec.resize == "stretch":
             image = image.resize((size, size), Image.Resampling.BILINEAR)
         else:
             scale = self.spec.resize_size / min(image.size)
-            resized = (max(size, round(image.width * scale)), max(size, round(image.height * scale)))
+            resized = (
+                max(size, round(image.width * scale)),
+                max(size, round(image.height * scale)),
+            )
             image = image.resize(resized, Image.Resampling.BILINEAR)
             left, top = (image.width - size) // 2, (image.height - size) // 2
             image = image.crop((left, top, left + size, top + size))
         array = np.asarray(image, dtype=np.float32) / 255.0
-        array = (array - np.asarray(self.spec.mean, dtype=np.float32)) / np.asarray(self.spec.std, dtype=np.float32)
-        return array.transpose(2, 0, 1)
+        mean = np.asarray(self.spec.mean, dtype=np.float32)
+        std = np.asarray(self.spec.std, dtype=np.float32)
+        return ((array - mean) / std).transpose(2, 0, 1)
 
     def outputs(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """The raw (n, 256) outputs for a batch of RGB images."""
+        """The raw (n, 256) float outputs for a batch of RGB images."""
+        if not images:
+            return np.zeros((0, self.spec.bits), dtype=np.float32)
         batch = np.stack([self.preprocess(image) for image in images])
-        (result,) = self.session.run(None, {self.input_name: batch})[:1]
-        result = np.asarray(result).reshape(len(images), -1)
-        if result.shape[1] != self.spec.bits:
+        try:
+            (result,) = self.session.run([self.output_name], {self.input_name: batch})
+        except Exception as error:  # onnxruntime's errors are untyped
+            raise ModelError(f"{self.path}: inference failed ({error})") from None
+        result = np.asarray(result)
+        if result.shape != (len(images), self.spec.bits):
             raise ModelError(
-                f"{self.path}: model gave {result.shape[1]} outputs per image, metadata says {self.spec.bits}"
+                f"{self.path}: the model gave outputs of shape {result.shape} for {len(images)} "
+                f"images; the metadata says ({len(images)}, {self.spec.bits})"
             )
         return result
 
     def encode(self, images: Iterable[ImageSource], batch_size: int = 32) -> np.ndarray:
-        """Codes of images (paths, bytes, files or Pillow images) as (n, 256) bits."""
+        """Codes of images (paths, bytes, binary files or Pillow images) as (n, 256) uint8 bits.
+
+        Images are decoded lazily, `batch_size` at a time; an unusable image raises ImageError
+        naming it.
+        """
+        if isinstance(images, str | bytes | os.PathLike | Image.Image | io.IOBase):
+            raise TypeError("encode takes a sequence of images; for one image use encode_one")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         chunks = [codes.bits_from_outputs(self.outputs(batch)) for batch in _batches(images, batch_size)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, codes.CODE_BITS), dtype=np.uint8)
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.spec.bits), dtype=np.uint8)
+
+    def encode_hex(self, images: Iterable[ImageSource], batch_size: int = 32) -> list[str]:
+        """Codes of images as 64-character lowercase hex strings."""
+        bits = self.encode(images, batch_size)
+        return [row.tobytes().hex() for row in codes.pack_bits(bits)]
 
     def encode_one(self, image: ImageSource) -> codes.Code:
         """The code of one image."""
