@@ -12,7 +12,9 @@ def test_help_explains_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_search_options() -> None:
-    args = build_parser().parse_args(["search", "x.jpg", "-k", "5", "--mode", "long", "--scorer", "painless"])
+    args = build_parser().parse_args(
+        ["search", "x.jpg", "-k", "5", "--mode", "long", "--scorer", "painless"]
+    )
     assert (args.k, args.mode, args.scorer, args.index) == (5, "long", "painless", "images")
 
 

@@ -8,17 +8,26 @@ from elastichash.errors import ClusterError
 
 def bad_request(reason: str) -> BadRequestError:
     meta = ApiResponseMeta(400, "1.1", HttpHeaders(), 0.01, NodeConfig("http", "127.0.0.1", 9200))
-    body = {"error": {"root_cause": [{"type": "illegal_argument_exception", "reason": reason}]}, "status": 400}
+    body = {
+        "error": {"root_cause": [{"type": "illegal_argument_exception", "reason": reason}]},
+        "status": 400,
+    }
     return BadRequestError(reason, meta, body)
 
 
 def test_missing_plugin_says_install_it_or_use_painless() -> None:
     es = Elasticsearch("http://127.0.0.1:9200")
-    with pytest.raises(ClusterError, match="plugin is not installed.*--scorer painless"), _cluster_errors(es, "images"):
+    with (
+        pytest.raises(ClusterError, match="plugin is not installed.*--scorer painless"),
+        _cluster_errors(es, "images"),
+    ):
         raise bad_request("script_lang not supported [elastichash]")
 
 
 def test_other_400s_carry_the_server_reason() -> None:
     es = Elasticsearch("http://127.0.0.1:9200")
-    with pytest.raises(ClusterError, match=r"answered 400: \[code\] is not hex"), _cluster_errors(es, "images"):
+    with (
+        pytest.raises(ClusterError, match=r"answered 400: \[code\] is not hex"),
+        _cluster_errors(es, "images"),
+    ):
         raise bad_request("[code] is not hex: character 'g' at position 3")

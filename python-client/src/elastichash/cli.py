@@ -39,25 +39,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     connection = parser.add_argument_group("cluster")
-    connection.add_argument("--es-url", default=_env("ES_URL", "http://127.0.0.1:9200"), help="default: %(default)s")
-    connection.add_argument("--index", default=_env("INDEX", "images"), help="index name (default: %(default)s)")
-    connection.add_argument("--api-key", default=_env("API_KEY"), help="Elasticsearch API key (encoded form)")
+    connection.add_argument(
+        "--es-url", default=_env("ES_URL", "http://127.0.0.1:9200"), help="default: %(default)s"
+    )
+    connection.add_argument(
+        "--index", default=_env("INDEX", "images"), help="index name (default: %(default)s)"
+    )
+    connection.add_argument(
+        "--api-key", default=_env("API_KEY"), help="Elasticsearch API key (encoded form)"
+    )
     connection.add_argument("--user", default=_env("USER"), help="user for basic authentication")
-    connection.add_argument("--password", default=_env("PASSWORD"), help="password for basic authentication")
-    connection.add_argument("--ca-certs", default=_env("CA_CERTS"), help="CA certificate file for HTTPS")
+    connection.add_argument(
+        "--password", default=_env("PASSWORD"), help="password for basic authentication"
+    )
+    connection.add_argument(
+        "--ca-certs", default=_env("CA_CERTS"), help="CA certificate file for HTTPS"
+    )
     parser.add_argument(
-        "--model", default=_env("MODEL"), help="ONNX hashing model (default: the model bundled with the package)"
+        "--model",
+        default=_env("MODEL"),
+        help="ONNX hashing model (default: the model bundled with the package)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="index every image under a directory")
     index.add_argument("directory")
-    index.add_argument("--shards", type=int, default=1, help="primary shards of a new index (default: 1)")
-    index.add_argument("--replicas", type=int, default=0, help="replicas of a new index (default: 0)")
-    index.add_argument("--batch-size", type=int, default=32, help="images per model batch (default: 32)")
+    index.add_argument(
+        "--shards", type=int, default=1, help="primary shards of a new index (default: 1)"
+    )
+    index.add_argument(
+        "--replicas", type=int, default=0, help="replicas of a new index (default: 0)"
+    )
+    index.add_argument(
+        "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
+    )
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    for name, text in (("search", "find the images most like IMAGE"), ("console", "print the search for Kibana")):
+    for name, text in (
+        ("search", "find the images most like IMAGE"),
+        ("console", "print the search for Kibana"),
+    ):
         command = commands.add_parser(name, help=text)
         command.add_argument("image", help="query image file, or a 64-character hex code")
         command.add_argument("-k", type=int, default=10, help="number of hits (default: 10)")
@@ -74,8 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
             default="plugin",
             help="plugin: the native elastichash script (default); painless: no plugin needed",
         )
-        command.add_argument("--radius", type=int, default=DEFAULT_RADIUS, help="sub-code radius (default: 2)")
-        command.add_argument("--filter", type=json.loads, help="an Elasticsearch query (JSON) hits must match")
+        command.add_argument(
+            "--radius", type=int, default=DEFAULT_RADIUS, help="sub-code radius (default: 2)"
+        )
+        command.add_argument(
+            "--filter", type=json.loads, help="an Elasticsearch query (JSON) hits must match"
+        )
         if name == "search":
             command.add_argument("--json", action="store_true", help="print hits as a JSON array")
     return parser
@@ -88,7 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "index":
             return _index(engine, args)
-        options = {"k": args.k, "mode": args.mode, "scorer": args.scorer, "filter": args.filter, "radius": args.radius}
+        options = {
+            "k": args.k,
+            "mode": args.mode,
+            "scorer": args.scorer,
+            "filter": args.filter,
+            "radius": args.radius,
+        }
         if args.command == "console":
             print(engine.console(args.image, **options), end="")
             return 0
@@ -103,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
     if engine.create_index(args.shards, args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
-    report = engine.index_directory(args.directory, progress=not args.no_progress, batch_size=args.batch_size)
+    report = engine.index_directory(
+        args.directory, progress=not args.no_progress, batch_size=args.batch_size
+    )
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -29,7 +29,12 @@ class Hit:
     source: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "distance": self.distance, "source": self.source}
+        return {
+            "id": self.id,
+            "score": self.score,
+            "distance": self.distance,
+            "source": self.source,
+        }
 
 
 def connect(
@@ -59,13 +64,16 @@ def connect(
 class ElasticHash:
     """Image similarity search over one Elasticsearch index.
 
-    >>> eh = ElasticHash(connect("http://127.0.0.1:9200"), index="images", model=HashModel("m.onnx"))
+    >>> es = connect("http://127.0.0.1:9200")
+    >>> eh = ElasticHash(es, index="images", model=HashModel("m.onnx"))
     >>> eh.create_index()
     >>> eh.index_directory("photos/")
     >>> eh.search("query.jpg", k=10)
     """
 
-    def __init__(self, es: Elasticsearch, index: str = "images", model: HashModel | str | None = None) -> None:
+    def __init__(
+        self, es: Elasticsearch, index: str = "images", model: HashModel | str | None = None
+    ) -> None:
         self.es = es
         self.index = index
         self._model = model
@@ -79,7 +87,9 @@ class ElasticHash:
 
     # --- index -----------------------------------------------------------------------------
 
-    def create_index(self, shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None) -> bool:
+    def create_index(
+        self, shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None
+    ) -> bool:
         """Creates the index with the ElasticHash mapping; False when it exists already."""
         with _cluster_errors(self.es):
             if self.es.indices.exists(index=self.index):
@@ -97,18 +107,28 @@ class ElasticHash:
         """Indexes every image file under `directory`; broken files are named in the report."""
         paths = find_images(directory)
         report = IngestReport()
-        return self._ingest(items_from_paths(paths, report), report, len(paths), progress, batch_size)
+        return self._ingest(
+            items_from_paths(paths, report), report, len(paths), progress, batch_size
+        )
 
     def index_images(
         self, items: Iterable[tuple[str, bytes]], progress: bool = True, batch_size: int = 32
     ) -> IngestReport:
         """Indexes (id, image bytes) pairs under the given ids."""
         return self._ingest(
-            (ImageItem(name=doc_id, data=data, id=doc_id) for doc_id, data in items), None, None, progress, batch_size
+            (ImageItem(name=doc_id, data=data, id=doc_id) for doc_id, data in items),
+            None,
+            None,
+            progress,
+            batch_size,
         )
 
     def index_codes(
-        self, ids: list[str], bits: np.ndarray, fields: list[dict[str, Any]] | None = None, refresh: bool = True
+        self,
+        ids: list[str],
+        bits: np.ndarray,
+        fields: list[dict[str, Any]] | None = None,
+        refresh: bool = True,
     ) -> IngestReport:
         """Indexes precomputed codes: ids[i] gets the code in row i of `bits` (n, 256)."""
         self.create_index()
@@ -126,7 +146,9 @@ class ElasticHash:
     def _ingest(self, items, report, total, progress, batch_size) -> IngestReport:  # noqa: ANN001
         self.create_index()
         with _cluster_errors(self.es, self.index):
-            return ingest(self.es, self.index, self.model, items, report, batch_size, total, progress)
+            return ingest(
+                self.es, self.index, self.model, items, report, batch_size, total, progress
+            )
 
     def count(self) -> int:
         with _cluster_errors(self.es, self.index):
@@ -180,7 +202,9 @@ class ElasticHash:
 class _cluster_errors:  # noqa: N801 - used as a context manager
     """Turns client exceptions into ClusterError sentences that say what to do."""
 
-    def __init__(self, es: Elasticsearch, index: str | None = None, scorer: str | None = None) -> None:
+    def __init__(
+        self, es: Elasticsearch, index: str | None = None, scorer: str | None = None
+    ) -> None:
         self.es, self.index, self.scorer = es, index, scorer
 
     def __enter__(self) -> None:
@@ -192,7 +216,8 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
         url = _url_of(self.es)
         if isinstance(error, elasticsearch.ConnectionError | elasticsearch.ConnectionTimeout):
             raise ClusterError(
-                f"cannot reach Elasticsearch at {url}: is the node running? (start one with `make es-start`)"
+                f"cannot reach Elasticsearch at {url}: is the node running? "
+                "(start one with `make es-start`)"
             ) from None
         if isinstance(error, elasticsearch.AuthenticationException):
             raise ClusterError(
@@ -205,14 +230,22 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
             ) from None
         if isinstance(error, elasticsearch.ApiError):
             text = str(error.body)
-            if "script_lang not supported [elastichash]" in text or "[elastichash]" in text and "not supported" in text:
+            if (
+                "script_lang not supported [elastichash]" in text
+                or "[elastichash]" in text
+                and "not supported" in text
+            ):
                 raise ClusterError(
                     f"the elastichash plugin is not installed on the cluster at {url}; install it "
                     "(see the README), or search with --scorer painless, which needs no plugin"
                 ) from None
             if "script_lang not supported [painless]" in text:
-                raise ClusterError(f"the cluster at {url} has no Painless scripting; use --scorer plugin") from None
-            raise ClusterError(f"Elasticsearch at {url} answered {error.meta.status}: {_reason(error)}") from None
+                raise ClusterError(
+                    f"the cluster at {url} has no Painless scripting; use --scorer plugin"
+                ) from None
+            raise ClusterError(
+                f"Elasticsearch at {url} answered {error.meta.status}: {_reason(error)}"
+            ) from None
         return False
 
 

@@ -22,6 +22,8 @@ from typing import overload
 
 import numpy as np
 
+from .errors import ElasticHashError
+
 CODE_BITS = 256  # the long code
 SHORT_BITS = 64  # the short code: the first 64 bits of the long code
 SUBCODE_BITS = 16  # one multi-index hashing sub-code
@@ -34,7 +36,7 @@ _HEX = re.compile(r"[0-9a-fA-F]*")
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-class CodeError(ValueError):
+class CodeError(ElasticHashError, ValueError):
     """A code that does not have the expected form; the message says what is wrong."""
 
 
@@ -113,15 +115,13 @@ def _check_hex(code: object, n_bits: int, label: str) -> str:
     if len(code) != chars:
         raise CodeError(f"{label} must be {chars} hex characters ({n_bits} bits), got {len(code)}")
     if not _HEX.fullmatch(code):
-        position, bad = next((i, c) for i, c in enumerate(code) if c not in "0123456789abcdefABCDEF")
+        position, bad = next(
+            (i, c) for i, c in enumerate(code) if c not in "0123456789abcdefABCDEF"
+        )
         raise CodeError(f"{label} is not hex: character {bad!r} at position {position}")
     return code
 
 
-@overload
-def from_hex(codes: str, n_bits: int = CODE_BITS) -> np.ndarray: ...
-@overload
-def from_hex(codes: Sequence[str], n_bits: int = CODE_BITS) -> np.ndarray: ...
 def from_hex(codes: str | Sequence[str], n_bits: int = CODE_BITS) -> np.ndarray:
     """One hex string → bits (n_bits,); a sequence of n → bits (n, n_bits). Upper case is fine."""
     if n_bits <= 0 or n_bits % 8:
@@ -158,7 +158,9 @@ def to_subcodes(bits: np.ndarray | Sequence[int]) -> np.ndarray:
     """Bits (..., m ≥ 64) → the short code (first 64 bits) as (..., 4) uint16 sub-codes f0..f3."""
     array = _as_bits(bits)
     if array.shape[-1] < SHORT_BITS:
-        raise CodeError(f"a code needs at least {SHORT_BITS} bits for its sub-codes, got {array.shape[-1]}")
+        raise CodeError(
+            f"a code needs at least {SHORT_BITS} bits for its sub-codes, got {array.shape[-1]}"
+        )
     packed = np.ascontiguousarray(pack_bits(array[..., :SHORT_BITS]))
     return packed.view(">u2").astype(np.uint16)
 
@@ -247,7 +249,7 @@ hamming = hamming_distance
 
 @dataclass(frozen=True)
 class Code:
-    """One 256-bit code, with every form it takes in ElasticHash. `hex` is normalised to lowercase."""
+    """One 256-bit code, with every form it takes in ElasticHash; `hex` is kept lowercase."""
 
     hex: str
 

@@ -78,7 +78,11 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
         except _BOMB as error:
             raise ImageError(name, f"refused as a possible decompression bomb ({error})") from None
         except UnidentifiedImageError:
-            reason = "the file is empty (0 bytes)" if _is_empty(stream) else "not an image Pillow can read"
+            reason = (
+                "the file is empty (0 bytes)"
+                if _is_empty(stream)
+                else "not an image Pillow can read"
+            )
             raise ImageError(name, reason) from None
         except (OSError, *_DECODE_ERRORS) as error:
             raise ImageError(name, f"corrupt image header ({error})") from None
@@ -135,7 +139,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
     """
     if image.mode in _DEEP_MODES:
         values = np.asarray(image, dtype=np.float64)
-        top = 255.0 if not image.mode.startswith("I;16") and values.max(initial=0) <= 255 else 65535.0
+        top = (
+            255.0 if not image.mode.startswith("I;16") and values.max(initial=0) <= 255 else 65535.0
+        )
         grey = np.clip(values * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:

@@ -51,7 +51,8 @@ class IngestReport:
         return not self.failed
 
     def summary(self) -> str:
-        lines = [f"indexed {self.indexed}, already indexed {self.already_indexed}, failed {len(self.failed)}"]
+        counts = (self.indexed, self.already_indexed, len(self.failed))
+        lines = ["indexed {}, already indexed {}, failed {}".format(*counts)]
         lines += [f"  failed: {name}: {reason}" for name, reason in sorted(self.failed.items())]
         return "\n".join(lines)
 
@@ -62,10 +63,14 @@ def find_images(directory: str | os.PathLike, recursive: bool = True) -> list[Pa
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a directory")
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
-def items_from_paths(paths: Iterable[str | os.PathLike], report: IngestReport) -> Iterator[ImageItem]:
+def items_from_paths(
+    paths: Iterable[str | os.PathLike], report: IngestReport
+) -> Iterator[ImageItem]:
     """Reads each file once; unreadable files go into the report."""
     for path in paths:
         path = Path(path)
@@ -107,7 +112,9 @@ def ingest(
     return report
 
 
-def _index_batch(es: Elasticsearch, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport) -> None:
+def _index_batch(
+    es: Elasticsearch, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
+) -> None:
     images, good = [], []
     for item in batch:
         try:

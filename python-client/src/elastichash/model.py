@@ -99,12 +99,12 @@ class ModelSpec:
                 f"this client handles {'/'.join(map(str, expected))}"
             )
         crop = values["resize"] == "shorter_side_then_center_crop"
-        if crop and None not in (values["input_size"], values["resize_size"]):
-            if values["resize_size"] < values["input_size"]:
-                reader.problem(
-                    f"resize_size={values['resize_size']} is smaller than "
-                    f"input_size={values['input_size']}; the centre crop needs resize_size >= input_size"
-                )
+        sizes = (values["resize_size"], values["input_size"])
+        if crop and None not in sizes and sizes[0] < sizes[1]:
+            reader.problem(
+                f"resize_size={sizes[0]} is smaller than input_size={sizes[1]}; "
+                "the centre crop needs resize_size >= input_size"
+            )
         if missing or reader.problems:
             parts = ([f"metadata lacks {', '.join(missing)}"] if missing else []) + reader.problems
             raise ModelError(f"{source}: {'; '.join(parts)} (see docs/model-format.md)")
@@ -142,7 +142,7 @@ class _MetadataReader:
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
-    def integer(self, key: str) -> Any:
+    def integer(self, key: str) -> int | None:
         raw = self.metadata.get(key)
         if raw is None:
             return None
@@ -154,7 +154,7 @@ class _MetadataReader:
             return self.problem(f"{key}={raw!r} must be a positive integer")
         return value
 
-    def choice(self, key: str, allowed: tuple[str, ...]) -> Any:
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str | None:
         raw = self.metadata.get(key)
         if raw is None:
             return None
@@ -162,7 +162,7 @@ class _MetadataReader:
             return self.problem(f"{key}={raw!r}, expected one of {', '.join(map(repr, allowed))}")
         return raw
 
-    def triple(self, key: str, positive: bool = False) -> Any:
+    def triple(self, key: str, positive: bool = False) -> tuple[float, float, float] | None:
         raw = self.metadata.get(key)
         if raw is None:
             return None
@@ -177,9 +177,9 @@ class _MetadataReader:
             return self.problem(f"{key}={raw!r} must be a JSON list of 3 finite numbers")
         if positive and min(numbers) <= 0:
             return self.problem(f"{key}={raw!r} must hold positive numbers")
-        return numbers
+        return (numbers[0], numbers[1], numbers[2])
 
-    def text(self, key: str) -> Any:
+    def text(self, key: str) -> str | None:
         raw = self.metadata.get(key)
         if raw is None:
             return None
@@ -245,13 +245,16 @@ class HashModel:
                 f"{', '.join(inputs)}"
             )
         node = inputs[name]
+        self.fixed_batch = node.shape[0] if isinstance(node.shape[0], int) else None
         size = self.spec.input_size
         expected = ["n", 3, size, size]
         shape = list(node.shape)
         if (
             node.type != "tensor(float)"
             or len(shape) != 4
-            or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:], strict=True))
+            or any(
+                isinstance(d, int) and d != e for d, e in zip(shape[1:], expected[1:], strict=True)
+            )
         ):
             raise ModelError(
                 f"{self.path}: input {name!r} is {node.type} {shape}; "
@@ -264,7 +267,8 @@ class HashModel:
         shape = list(node.shape)
         if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != self.spec.bits):
             raise ModelError(
-                f"{self.path}: output {node.name!r} has shape {shape}; expected (n, {self.spec.bits})"
+                f"{self.path}: output {node.name!r} has shape {shape}; "
+                f"expected (n, {self.spec.bits})"
             )
         return node.name
 
@@ -277,7 +281,9 @@ class HashModel:
         The same steps as model-export's training (elastichash_train.preprocess); keep in step.
         """
         if image.mode != "RGB":
-            raise ValueError(f"preprocess takes an RGB image (see load_image), got mode {image.mode}")
+            raise ValueError(
+                f"preprocess takes an RGB image (see load_image), got mode {image.mode}"
+            )
         size = self.spec.input_size
         if self.spec.resize == "stretch":
             image = image.resize((size, size), Image.Resampling.BILINEAR)
@@ -300,15 +306,33 @@ class HashModel:
         if not images:
             return np.zeros((0, self.spec.bits), dtype=np.float32)
         batch = np.stack([self.preprocess(image) for image in images])
+        step = self.fixed_batch or len(batch)
+        parts = []
+        for start in range(0, len(batch), step):
+            part = batch[start : start + step]
+            if len(part) < step:  # a model exported with a fixed batch size: pad the last one
+                part = np.concatenate(
+                    [part, np.zeros((step - len(part), *part.shape[1:]), part.dtype)]
+                )
+            parts.append(self._run(part))
+        result = np.concatenate(parts)[: len(batch)]
+        if result.shape != (len(images), self.spec.bits):
+            raise ModelError(
+                f"{self.path}: the model gave outputs of shape {result.shape} for {len(images)} "
+                f"images; the metadata says ({len(images)}, {self.spec.bits})"
+            )
+        return result
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
         try:
             (result,) = self.session.run([self.output_name], {self.input_name: batch})
         except Exception as error:  # onnxruntime's errors are untyped
             raise ModelError(f"{self.path}: inference failed ({error})") from None
         result = np.asarray(result)
-        if result.shape != (len(images), self.spec.bits):
+        if result.ndim != 2 or result.shape[0] != len(batch):
             raise ModelError(
-                f"{self.path}: the model gave outputs of shape {result.shape} for {len(images)} "
-                f"images; the metadata says ({len(images)}, {self.spec.bits})"
+                f"{self.path}: the model gave outputs of shape {result.shape} for a batch of "
+                f"{len(batch)}; expected ({len(batch)}, {self.spec.bits})"
             )
         return result
 
@@ -322,7 +346,9 @@ class HashModel:
             raise TypeError("encode takes a sequence of images; for one image use encode_one")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        chunks = [codes.bits_from_outputs(self.outputs(batch)) for batch in _batches(images, batch_size)]
+        chunks = [
+            codes.bits_from_outputs(self.outputs(batch)) for batch in _batches(images, batch_size)
+        ]
         return np.concatenate(chunks) if chunks else np.zeros((0, self.spec.bits), dtype=np.uint8)
 
     def encode_hex(self, images: Iterable[ImageSource], batch_size: int = 32) -> list[str]:

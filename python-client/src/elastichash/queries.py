@@ -7,6 +7,7 @@ Every body here can be sent with the official client or pasted into Kibana's con
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from . import codes
@@ -15,7 +16,7 @@ SUBCODE_FIELDS = tuple(f"hash_f{i}" for i in range(codes.N_SUBCODES))
 WORD_FIELDS = tuple(f"hash_r{i}" for i in range(codes.N_WORDS))
 HEX_FIELD = "hash"
 DEFAULT_RADIUS = 2
-SOURCE_WITHOUT_CODE_FIELDS = {"excludes": ["hash_f*", "hash_r*"]}
+SOURCE_WITHOUT_CODE_FIELDS: dict[str, list[str]] = {"excludes": ["hash_f*", "hash_r*"]}
 
 Mode = Literal["two_stage", "long", "short"]
 Scorer = Literal["plugin", "painless"]
@@ -34,12 +35,22 @@ PAINLESS_HAMMING = (
 )
 
 
+CodeLike = codes.Code | str
+
+
+def as_code(code: CodeLike) -> codes.Code:
+    """A Code as is; a 64-character hex string as a Code (CodeError when it is not one)."""
+    return code if isinstance(code, codes.Code) else codes.Code.from_hex(code)
+
+
 def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
     """The index mapping: sub-codes as keywords, code words as longs, the hex code for display.
 
     Each field keeps only the structure its stage reads, which cuts the index by about a third:
     sub-codes are searched as terms (no doc values), words are read as doc values by the
-    scorer (no points index), the hex code lives in `_source` only.
+    scorer (no points index), the hex code `hash` lives in `_source` only (not searchable;
+    search by code with the sub-code fields or the scorer). `extra_properties` are the
+    user's own fields; they may not redefine these.
     """
     properties: dict[str, Any] = {
         HEX_FIELD: {"type": "keyword", "index": False, "doc_values": False},
@@ -54,7 +65,17 @@ def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def index_settings(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Index settings: primary shards and replicas."""
+    if shards < 1 or replicas < 0:
+        raise ValueError(f"need shards >= 1 and replicas >= 0, got {shards} and {replicas}")
     return {"number_of_shards": shards, "number_of_replicas": replicas}
+
+
+def index_body(
+    shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body of `PUT <index>`: settings and mapping."""
+    return {"settings": index_settings(shards, replicas), "mappings": mapping(extra_properties)}
 
 
 def subcode_term(value: int) -> str:
@@ -62,8 +83,9 @@ def subcode_term(value: int) -> str:
     return f"{int(value):04x}"
 
 
-def code_fields(code: codes.Code) -> dict[str, Any]:
-    """The ElasticHash fields of one document."""
+def code_fields(code: CodeLike) -> dict[str, Any]:
+    """The ElasticHash fields of one document: `hash`, `hash_f0..3` terms, `hash_r0..3` longs."""
+    code = as_code(code)
     return {
         HEX_FIELD: code.hex,
         **{field: subcode_term(v) for field, v in zip(SUBCODE_FIELDS, code.subcodes, strict=True)},
@@ -71,15 +93,23 @@ def code_fields(code: codes.Code) -> dict[str, Any]:
     }
 
 
-def mih_filter(code: codes.Code, radius: int = DEFAULT_RADIUS) -> dict[str, Any]:
+def mih_filter(code: CodeLike, radius: int = DEFAULT_RADIUS) -> dict[str, Any]:
     """Multi-index hashing: documents with some sub-code within `radius` of the query's.
 
+    One `terms` query per sub-code field (137 terms each at radius 2), any of them enough.
     With radius r per sub-code, every document within 64-bit distance 4r + 3 is found.
     """
+    code = as_code(code)
     return {
         "bool": {
             "should": [
-                {"terms": {field: [subcode_term(v) for v in codes.subcode_neighbours(int(value), radius)]}}
+                {
+                    "terms": {
+                        field: [
+                            subcode_term(v) for v in codes.subcode_neighbours(int(value), radius)
+                        ]
+                    }
+                }
                 for field, value in zip(SUBCODE_FIELDS, code.subcodes, strict=True)
             ],
             "minimum_should_match": 1,
@@ -87,12 +117,24 @@ def mih_filter(code: codes.Code, radius: int = DEFAULT_RADIUS) -> dict[str, Any]
     }
 
 
-def hamming_script(code: codes.Code, fields: tuple[str, ...] = WORD_FIELDS, scorer: Scorer = "plugin") -> dict:
-    """A score script: 64 * len(fields) - Hamming distance over the code's first words."""
+def hamming_script(
+    code: CodeLike, fields: Sequence[str] = WORD_FIELDS, scorer: Scorer = "plugin"
+) -> dict[str, Any]:
+    """A score script: 64 * len(fields) - Hamming distance over the code's first len(fields) words.
+
+    `plugin` is the elastichash plugin's `hamming` script (its public API); `painless` computes
+    the same score on any cluster with Painless. A document lacking a field scores 0 in both.
+    """
+    code = as_code(code)
+    if not 1 <= len(fields) <= codes.N_WORDS:
+        raise ValueError(f"fields must name 1 to {codes.N_WORDS} long fields, got {len(fields)}")
     words = code.words[: len(fields)]
     if scorer == "plugin":
-        code_hex = "".join(f"{int(w) & 0xFFFF_FFFF_FFFF_FFFF:016x}" for w in words)
-        return {"lang": "elastichash", "source": "hamming", "params": {"code": code_hex, "fields": list(fields)}}
+        return {
+            "lang": "elastichash",
+            "source": "hamming",
+            "params": {"code": code.hex[: len(fields) * 16], "fields": list(fields)},
+        }
     if scorer == "painless":
         return {
             "lang": "painless",
@@ -108,7 +150,7 @@ def max_score(mode: Mode) -> int:
 
 
 def search_body(
-    code: codes.Code,
+    code: CodeLike,
     k: int = 10,
     mode: Mode = "two_stage",
     scorer: Scorer = "plugin",
@@ -120,15 +162,23 @@ def search_body(
 
     - two_stage: multi-index hashing candidates, re-ranked on the 256-bit code;
     - long: every document ranked on the 256-bit code (brute force);
-    - short: multi-index hashing candidates ranked on the 64-bit short code.
-    `filter` is any Elasticsearch query; documents must match it in every mode.
+    - short: multi-index hashing candidates ranked on the 64-bit short code (`hash_r0`).
+    `filter` is any Elasticsearch query; documents must match it in every mode (bool filter).
     Two-stage and short searches return fewer than k hits when fewer documents pass the filter.
     `source` defaults to the stored document without its sub-code and word fields.
+    Hit score = `max_score(mode)` - Hamming distance.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if scorer not in SCORERS:
+        raise ValueError(f"scorer must be one of {SCORERS}, got {scorer!r}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if filter is not None and not isinstance(filter, dict):
+        raise ValueError(
+            f"filter must be an Elasticsearch query object, got {type(filter).__name__}"
+        )
+    code = as_code(code)
     clauses = [] if mode == "long" else [mih_filter(code, radius)]
     if filter is not None:
         clauses.append(filter)
@@ -136,11 +186,21 @@ def search_body(
     fields = WORD_FIELDS[:1] if mode == "short" else WORD_FIELDS
     return {
         "size": k,
-        "_source": SOURCE_WITHOUT_CODE_FIELDS if source is None else source,
-        "query": {"script_score": {"query": candidates, "script": hamming_script(code, fields, scorer)}},
+        "_source": _source_without_code_fields() if source is None else source,
+        "query": {
+            "script_score": {"query": candidates, "script": hamming_script(code, fields, scorer)}
+        },
     }
 
 
-def to_console(index: str, body: dict[str, Any], endpoint: str = "_search", method: str = "GET") -> str:
-    """The request as Kibana Dev Tools console text."""
-    return f"{method} {index}/{endpoint}\n{json.dumps(body, indent=2)}\n"
+def _source_without_code_fields() -> dict[str, list[str]]:
+    return {key: list(value) for key, value in SOURCE_WITHOUT_CODE_FIELDS.items()}
+
+
+def to_console(
+    index: str, body: dict[str, Any] | None, endpoint: str = "_search", method: str = "GET"
+) -> str:
+    """The request as Kibana Dev Tools console text: `GET <index>/_search` and the JSON body."""
+    target = f"{index}/{endpoint}" if endpoint else index
+    text = f"{method} {target}\n"
+    return text if body is None else text + json.dumps(body, indent=2) + "\n"

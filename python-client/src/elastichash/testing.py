@@ -36,16 +36,22 @@ def tiny_metadata() -> dict[str, str]:
     }
 
 
-def make_tiny_model(path: str | os.PathLike, seed: int = 0, metadata: dict[str, str] | None = None) -> str:
+def make_tiny_model(
+    path: str | os.PathLike, seed: int = 0, metadata: dict[str, str] | None = None
+) -> str:
     """Writes the tiny model to `path` and returns the path."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     features = 3 * (TINY_SIZE // 4) ** 2
-    weights = np.random.default_rng(seed).standard_normal((features, codes.CODE_BITS)).astype(np.float32)
+    weights = (
+        np.random.default_rng(seed).standard_normal((features, codes.CODE_BITS)).astype(np.float32)
+    )
     graph = helper.make_graph(
         [
-            helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+            helper.make_node(
+                "AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]
+            ),
             helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
             helper.make_node("MatMul", ["flat", "projection"], ["logits"]),
         ],
