@@ -18,18 +18,18 @@ PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/re
 MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
 	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
-.PHONY: help demo test plugin java-test python-test integration-test lint bench \
+.PHONY: help demo test plugin java-test python-test model-test integration-test lint bench \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
-demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample codes, answer a search
+demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example
 	@url=$$(scripts/es-node.sh start | tail -n1); \
 	$(PYTHON) scripts/demo.py --es-url "$$url"; \
 	echo "The node keeps running at $$url; stop it with: make es-stop"
 
-test: java-test python-test integration-test ## Run every test (builds, starts and stops a node)
+test: java-test python-test model-test integration-test ## Run every test (builds, starts and stops a node)
 
 plugin: $(PLUGIN_ZIP) ## Build the Elasticsearch plugin zip (runs its unit tests)
 
@@ -58,6 +58,9 @@ lint: $(PY_STAMP) ## ruff over all Python code
 
 python-test: lint ## Python unit tests (no node needed)
 	$(if $(PY_CLIENT),$(VENV)/bin/pytest -q python-client/tests,@echo "no python-client yet")
+
+model-test: ## model-export's fast tests (its own venv with PyTorch)
+	$(MAKE) --no-print-directory -C model-export setup test
 
 integration-test: $(PLUGIN_ZIP) $(PY_STAMP) ## pytest against a real node with the plugin
 	@url=$$(scripts/es-node.sh start | tail -n1); \

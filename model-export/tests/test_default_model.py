@@ -1,0 +1,50 @@
+"""The bundled default model (python-client/src/elastichash/models/default.onnx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+DEFAULT = Path(__file__).resolve().parents[2] / "python-client" / "src" / "elastichash" / "models" / "default.onnx"
+REQUIRED = (  # docs/model-format.md
+    "elastichash.format_version",
+    "input_size",
+    "resize",
+    "resize_size",
+    "mean",
+    "std",
+    "color_mode",
+    "bits",
+    "short_bits",
+    "subcode_bits",
+    "output",
+    "model_version",
+    "trained_on",
+)
+
+pytestmark = pytest.mark.skipif(not DEFAULT.is_file(), reason="no default model yet (make model)")
+
+
+def test_default_model_metadata_is_complete_and_small() -> None:
+    model = onnx.load(str(DEFAULT), load_external_data=False)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert set(REQUIRED) <= set(props)
+    assert props["elastichash.format_version"] == "1"
+    assert (props["bits"], props["short_bits"], props["subcode_bits"]) == ("256", "64", "16")
+    assert props["resize"] in ("stretch", "shorter_side_then_center_crop")
+    assert DEFAULT.stat().st_size <= 25_000_000
+
+
+def test_default_model_runs_in_the_client() -> None:
+    from elastichash.model import HashModel
+    from PIL import Image
+
+    model = HashModel(DEFAULT)
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)) for _ in range(3)]
+    bits = model.encode(images)
+    assert bits.shape == (3, 256) and set(np.unique(bits)) <= {0, 1}
+    assert len({row.tobytes() for row in bits}) > 1
