@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from elastichash import ElasticHash, ElasticHashError, connect
+from elastichash import Code, ElasticHash, ElasticHashError, connect
 from PIL import Image
 
 DATASET = Path("/usr/share/datasets/fashion-mnist")
@@ -77,7 +77,6 @@ def main() -> int:
         train_images, train_labels = read_split("train")
         queries_dir = ROOT / "build" / "demo" / "queries"
         queries_dir.mkdir(parents=True, exist_ok=True)
-        precisions = []
         for label in (8, 7, 3):  # a bag, a sneaker, a dress from the training split
             row = int(np.flatnonzero(train_labels == label)[0])
             query = queries_dir / f"{CLASSES[label]}-{row}.png"
@@ -88,8 +87,15 @@ def main() -> int:
             print(f"\nquery {query.relative_to(ROOT)} ({CLASSES[label]}), {elapsed:.0f} ms with encoding:")
             for rank, hit in enumerate(hits, 1):
                 print(f"  {rank}. distance {hit.distance:>3}  {Path(hit.source['path']).relative_to(ROOT)}")
-            precisions += [Path(hit.source["path"]).parent.name == CLASSES[label] for hit in hits]
-        print(f"\nprecision@5 over the 3 queries: {np.mean(precisions):.2f}")
+        # A broader check than three examples: 10 unseen training images per class.
+        rows = [int(r) for label in range(10) for r in np.flatnonzero(train_labels == label)[1:11]]
+        model = engine.model
+        codes = model.encode([Image.fromarray(train_images[r], "L") for r in rows])
+        correct = 0
+        for row, bits in zip(rows, codes, strict=True):
+            hits = engine.search(Code.from_bits(bits), k=5)
+            correct += sum(Path(h.source["path"]).parent.name == CLASSES[train_labels[row]] for h in hits)
+        print(f"\nprecision@5 over {len(rows)} unseen query images (10 per class): {correct / (5 * len(rows)):.2f}")
         print("\nThe same from the command line:")
         print(f"  .venv/bin/elastichash --index {INDEX} search {query.relative_to(ROOT)} -k 5")
         print(f"  .venv/bin/elastichash --index {INDEX} console {query.relative_to(ROOT)}   # for Kibana")
