@@ -179,6 +179,8 @@ def test_cli_round_trip(engine: ElasticHash, tiny_model: str, tmp_path: Path) ->
     hits = json.loads(found.stdout)
     # The tiny model's codes are far apart, so fewer than k images pass stage 1.
     assert 1 <= len(hits) <= 5 and set(hits[0]) == {"id", "score", "distance", "source"}
+    if len(hits) < 5:
+        assert "--mode long ranks every image" in found.stderr
     assert hits[0]["source"]["path"] == str(query)
     assert hits[0]["distance"] == 0 and hits[0]["score"] == 256
     console = run_cli("--index", engine.index, "--model", tiny_model, "console", str(query))

@@ -143,6 +143,13 @@ def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
 
 def _search(engine: ElasticHash, args: argparse.Namespace, options: dict) -> int:
     hits = engine.search(args.image, **options)
+    if len(hits) < args.k and args.mode != "long":
+        # Stage 1 only lets through images near the query; say so rather than look broken.
+        print(
+            f"elastichash: {len(hits)} of {args.k} hits: only these images passed the "
+            f"multi-index-hashing filter; --mode long ranks every image",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps([hit.as_dict() for hit in hits], indent=2))
         return 0
