@@ -7,23 +7,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from elastichash.model import REQUIRED_KEYS
 
 DEFAULT = Path(__file__).resolve().parents[2] / "python-client" / "src" / "elastichash" / "models" / "default.onnx"
-REQUIRED = (  # docs/model-format.md
-    "elastichash.format_version",
-    "input_size",
-    "resize",
-    "resize_size",
-    "mean",
-    "std",
-    "color_mode",
-    "bits",
-    "short_bits",
-    "subcode_bits",
-    "output",
-    "model_version",
-    "trained_on",
-)
+REQUIRED = REQUIRED_KEYS  # the contract in docs/model-format.md, as the client enforces it
 
 pytestmark = pytest.mark.skipif(not DEFAULT.is_file(), reason="no default model yet (make model)")
 
