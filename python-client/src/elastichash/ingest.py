@@ -124,7 +124,8 @@ def _index_batch(
             report.failed[item.name] = error.reason
     if not good:
         return
-    bits = model.encode(images, batch_size=len(images))
+    # Already decoded to RGB above: run the model on them directly, not through encode's loader.
+    bits = codes.bits_from_outputs(model.outputs(images))
     send_codes(es, index, [(item.doc_id, item.name, item.fields) for item in good], bits, report)
 
 
