@@ -46,7 +46,7 @@ def test_single_code_in_single_code_out(bits: np.ndarray) -> None:
     assert isinstance(text, str)
     np.testing.assert_array_equal(codes.from_hex(text), bits)
     assert codes.to_words(bits).shape == (4,)
-    assert codes.to_subcodes(bits).shape == (4,)
+    assert codes.to_subcodes(bits).shape == (16,)
     assert Code.from_bits(bits).hex == text
 
 
@@ -67,17 +67,28 @@ def test_words_to_bits_and_back(words: np.ndarray) -> None:
 
 
 @given(bit_rows)
-def test_subcodes_are_the_first_64_bits(bits: np.ndarray) -> None:
+def test_subcodes_are_the_code_in_16_bit_pieces(bits: np.ndarray) -> None:
     subcodes = codes.to_subcodes(bits)
-    assert subcodes.dtype == np.uint16 and subcodes.shape == (len(bits), 4)
-    np.testing.assert_array_equal(codes.from_subcodes(subcodes), bits[:, :64])
+    assert subcodes.dtype == np.uint16 and subcodes.shape == (len(bits), 16)
+    np.testing.assert_array_equal(codes.from_subcodes(subcodes), bits)
     for row, hex_code in zip(subcodes, codes.to_hex(bits), strict=True):
-        assert [f"{int(s):04x}" for s in row] == [hex_code[i : i + 4] for i in range(0, 16, 4)]
+        assert [f"{int(s):04x}" for s in row] == [hex_code[i : i + 4] for i in range(0, 64, 4)]
+    for row, code_bits in zip(subcodes, bits, strict=True):  # sub-code p = bits 16p..16p+15
+        for position in (0, 3, 9, 15):
+            piece = code_bits[16 * position : 16 * position + 16]
+            assert int(row[position]) == int("".join(map(str, piece)), 2)
+
+
+def test_subcodes_of_any_multiple_of_16_bits() -> None:
+    assert codes.to_subcodes(np.ones((2, 3, 48), dtype=np.uint8)).shape == (2, 3, 3)
+    short = codes.to_subcodes(np.ones(64, dtype=np.uint8))
+    assert short.tolist() == [0xFFFF] * codes.N_SUBCODES
 
 
 @given(bit_rows)
 def test_short_code_is_word_r0(bits: np.ndarray) -> None:
-    words, subcodes = codes.to_words(bits), codes.to_subcodes(bits).astype(np.uint64)
+    words = codes.to_words(bits)
+    subcodes = codes.to_subcodes(bits)[:, : codes.N_SUBCODES].astype(np.uint64)
     joined = (
         (subcodes[:, 0] << 48) | (subcodes[:, 1] << 32) | (subcodes[:, 2] << 16) | subcodes[:, 3]
     )
@@ -114,6 +125,8 @@ def test_bit_order_is_most_significant_first() -> None:
     assert codes.to_words(bits)[3] == 1
     bits[255], bits[63] = 0, 1
     assert codes.to_words(bits)[0] == 1 and codes.to_subcodes(bits)[3] == 1
+    bits[63], bits[255] = 0, 1  # the last bit: the least significant of sub-code 15
+    assert codes.to_subcodes(bits).tolist() == [0] * 15 + [1]
 
 
 @pytest.mark.parametrize(
@@ -187,7 +200,7 @@ def test_code_normalises_case() -> None:
         (lambda: codes.pack_bits(np.zeros((1, 12), dtype=np.uint8)), "multiple of 8 .* got 12"),
         (lambda: codes.pack_bits(np.full((1, 8), 2)), "bits must be 0 or 1, got 2"),
         (lambda: codes.pack_bits(np.zeros((1, 8), dtype=float)), "integers 0 or 1"),
-        (lambda: codes.to_subcodes(np.zeros(32, dtype=np.uint8)), "at least 64 bits"),
+        (lambda: codes.to_subcodes(np.zeros(40, dtype=np.uint8)), "multiple of 16 .* got 40"),
         (lambda: codes.from_subcodes([70000, 0, 0, 0]), r"\[0, 65535\]"),
         (lambda: codes.from_words(np.zeros(4, dtype=float)), "64-bit integers"),
         (lambda: codes.from_hex("00", n_bits=12), "multiple of 8"),
@@ -234,6 +247,29 @@ def test_subcode_neighbours_rejects_out_of_range() -> None:
         codes.subcode_neighbours(0, -1)
     with pytest.raises(CodeError, match="width"):
         codes.subcode_neighbours(0, 1, n_bits=17)
+
+
+# --- batches in any form ---------------------------------------------------------------------
+
+
+@given(bit_rows)
+def test_bit_rows_takes_every_form_of_a_batch(bits: np.ndarray) -> None:
+    hexes = codes.to_hex(bits)
+    for form in (bits, codes.pack_bits(bits), hexes, [h.upper() for h in hexes]):
+        np.testing.assert_array_equal(codes.bit_rows(form), bits)
+    np.testing.assert_array_equal(codes.bit_rows([Code(h) for h in hexes]), bits)
+    np.testing.assert_array_equal(codes.bit_rows(hexes[0]), bits[:1])  # one code: a batch of one
+    np.testing.assert_array_equal(codes.bit_rows(codes.pack_bits(bits[0])), bits[:1])
+
+
+def test_bit_rows_rejects_other_shapes() -> None:
+    assert codes.bit_rows([]).shape == (0, 256)
+    with pytest.raises(CodeError, match=r"\(n, 256\) bits, \(n, 32\) packed bytes .* \(2, 64\)"):
+        codes.bit_rows(np.zeros((2, 64), dtype=np.uint8))
+    with pytest.raises(CodeError, match="bits must be 0 or 1, got 7"):
+        codes.bit_rows(np.full((1, 256), 7))
+    with pytest.raises(CodeError, match="64 hex characters"):
+        codes.bit_rows(["abc"])
 
 
 # --- popcount and Hamming distance ------------------------------------------------------------

@@ -20,16 +20,20 @@ def script_score(body: dict[str, Any]) -> dict[str, Any]:
 # --- index and documents ---------------------------------------------------------------------
 
 
-def test_mapping_has_code_fields_and_extras() -> None:
+def test_mapping_v2() -> None:
     properties = queries.mapping({"title": {"type": "text"}})["properties"]
-    assert [f for f in properties if f.startswith("hash_f")] == list(queries.SUBCODE_FIELDS)
-    assert all(properties[f]["type"] == "keyword" for f in queries.SUBCODE_FIELDS)
-    assert all(properties[f]["type"] == "long" for f in queries.WORD_FIELDS)
-    assert properties["hash"] == {"type": "keyword", "index": False, "doc_values": False}
-    assert properties["title"] == {"type": "text"}
+    assert properties == {
+        "hash": {"type": "keyword", "index": False, "doc_values": False},
+        "hash_mih": {"type": "keyword", "doc_values": False},
+        **{f"hash_r{i}": {"type": "long", "index": False} for i in range(4)},
+        "image_id": {"type": "keyword", "index": False},
+        "title": {"type": "text"},
+    }
+    assert not any(name.startswith("hash_f") for name in properties)
     assert queries.mapping() == queries.mapping(None)
-    with pytest.raises(ValueError, match="hash_r0"):
-        queries.mapping({"hash_r0": {"type": "keyword"}})
+    for taken in ("hash_r0", "hash_mih", "image_id"):
+        with pytest.raises(ValueError, match=taken):
+            queries.mapping({taken: {"type": "keyword"}})
 
 
 def test_index_body() -> None:
@@ -40,29 +44,65 @@ def test_index_body() -> None:
         queries.index_settings(0, 0)
 
 
-def test_code_fields() -> None:
+def test_code_fields_example_of_the_docs() -> None:
     fields = queries.code_fields(CODE)
     assert fields == queries.code_fields(CODE.hex.upper())  # a hex string works as well
     assert fields["hash"] == CODE.hex
-    assert [fields[f] for f in queries.SUBCODE_FIELDS] == ["0123", "4567", "89ab", "cdef"]
+    assert fields["hash_mih"] == [
+        f"{p:x}{part}" for p in range(16) for part in [["0123", "4567", "89ab", "cdef"][p % 4]]
+    ]
+    assert fields["hash_mih"][:5] == ["00123", "14567", "289ab", "3cdef", "40123"]
     assert [fields[f] for f in queries.WORD_FIELDS] == [0x0123456789ABCDEF] * 4
     assert all(type(fields[f]) is int for f in queries.WORD_FIELDS)  # JSON-ready, not numpy
+    assert all(type(term) is str for term in fields["hash_mih"])
+    assert set(fields) == {"hash", "hash_mih", *queries.WORD_FIELDS}
     json.dumps(fields)
 
 
 @pytest.mark.parametrize(
-    ("hex_code", "subcodes", "words"),
+    ("hex_code", "first_terms", "last_term", "words"),
     [
-        ("0" * 64, ["0000"] * 4, [0] * 4),
-        ("f" * 64, ["ffff"] * 4, [-1] * 4),
-        ("8" + "0" * 63, ["8000", "0000", "0000", "0000"], [LONG_MIN, 0, 0, 0]),
-        ("0" * 63 + "1", ["0000"] * 4, [0, 0, 0, 1]),
+        ("0" * 64, ["00000", "10000"], "f0000", [0] * 4),
+        ("f" * 64, ["0ffff", "1ffff"], "fffff", [-1] * 4),
+        ("8" + "0" * 63, ["08000", "10000"], "f0000", [LONG_MIN, 0, 0, 0]),
+        ("0" * 63 + "1", ["00000", "10000"], "f0001", [0, 0, 0, 1]),
     ],
 )
-def test_code_fields_edge_codes(hex_code: str, subcodes: list[str], words: list[int]) -> None:
+def test_code_fields_edge_codes(
+    hex_code: str, first_terms: list[str], last_term: str, words: list[int]
+) -> None:
     fields = queries.code_fields(hex_code)
-    assert [fields[f] for f in queries.SUBCODE_FIELDS] == subcodes
+    assert fields["hash_mih"][:2] == first_terms and fields["hash_mih"][-1] == last_term
     assert [fields[f] for f in queries.WORD_FIELDS] == words
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=4))
+def test_terms_follow_the_bit_order(raw: list[bytes]) -> None:
+    """Term p is p in hex, then bits 16p..16p+15 as 4 hex digits: the code's hex at 4p..4p+3."""
+    bits = codes.unpack_bits(np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), 32))
+    batch = queries.code_fields_batch(bits)
+    for fields, row in zip(batch, bits, strict=True):
+        assert fields == queries.code_fields(Code.from_bits(row))
+        for position, term in enumerate(fields["hash_mih"]):
+            piece = row[16 * position : 16 * position + 16]
+            assert term == f"{position:x}{int(''.join(map(str, piece)), 2):04x}"
+            assert term[1:] == fields["hash"][4 * position : 4 * position + 4]
+
+
+def test_subcode_terms_shapes_and_positions() -> None:
+    assert queries.subcode_terms([0x4567]) == ["04567"]
+    assert queries.subcode_terms([0x4567, 0], positions=[15, 9]) == ["f4567", "90000"]
+    assert queries.subcode_terms(np.array([1, 2, 3], dtype=np.uint16), positions=2) == [
+        "20001",
+        "20002",
+        "20003",
+    ]
+    table = queries.subcode_terms(np.arange(6, dtype=np.uint16).reshape(2, 3))
+    assert table == [["00000", "10001", "20002"], ["00003", "10004", "20005"]]
+    with pytest.raises(CodeError, match=r"\[0, 65535\]"):
+        queries.subcode_terms([70000])
+    with pytest.raises(CodeError, match="positions must be 0..15"):
+        queries.subcode_terms([1], positions=16)
 
 
 def test_bad_code_is_named() -> None:
@@ -70,28 +110,31 @@ def test_bad_code_is_named() -> None:
         queries.code_fields("abc")
 
 
-# --- stage 1: multi-index hashing --------------------------------------------------------------
+# --- multi-index hashing terms filter (two_stage, short) ----------------------------------------
 
 
-def test_mih_filter_has_137_terms_per_subcode_at_radius_2() -> None:
-    query = queries.mih_filter(CODE)
-    assert query["bool"]["minimum_should_match"] == 1
-    should = query["bool"]["should"]
-    assert [next(iter(clause["terms"])) for clause in should] == list(queries.SUBCODE_FIELDS)
-    for clause, field, value in zip(should, queries.SUBCODE_FIELDS, CODE.subcodes, strict=True):
-        terms = clause["terms"][field]
-        assert len(terms) == len(set(terms)) == 137
-        assert terms[0] == f"{int(value):04x}"
-        assert all(len(t) == 4 and t == t.lower() for t in terms)
-        assert all(bin(int(t, 16) ^ int(value)).count("1") <= 2 for t in terms)
+def test_mih_filter_has_137_terms_per_short_subcode_at_radius_2() -> None:
+    terms = queries.mih_filter(CODE)["terms"]["hash_mih"]
+    assert terms == queries.neighbour_terms(CODE)
+    assert len(terms) == len(set(terms)) == 4 * 137
+    assert [terms[137 * p] for p in range(4)] == queries.code_fields(CODE)["hash_mih"][:4]
+    for position in range(4):
+        block = terms[137 * position : 137 * (position + 1)]
+        value = int(CODE.subcodes[position])
+        assert all(t[0] == f"{position:x}" and len(t) == 5 and t == t.lower() for t in block)
+        assert all(bin(int(t[1:], 16) ^ value).count("1") <= 2 for t in block)
 
 
 @pytest.mark.parametrize(("radius", "count"), [(0, 1), (1, 17), (3, 697)])
 def test_mih_filter_radius(radius: int, count: int) -> None:
-    for clause in queries.mih_filter(CODE, radius)["bool"]["should"]:
-        assert len(next(iter(clause["terms"].values()))) == count
+    assert len(queries.mih_filter(CODE, radius)["terms"]["hash_mih"]) == 4 * count
     with pytest.raises(CodeError, match="radius"):
         queries.mih_filter(CODE, 17)
+
+
+def test_neighbour_terms_of_other_positions() -> None:
+    terms = queries.neighbour_terms(CODE, 1, positions=[15])
+    assert len(terms) == 17 and terms[0] == "fcdef" and all(t[0] == "f" for t in terms)
 
 
 @given(st.binary(min_size=32, max_size=32), st.sets(st.integers(0, 63), max_size=11))
@@ -101,11 +144,18 @@ def test_mih_finds_every_code_within_short_distance_11(query: bytes, flips: set[
     bits = query_code.bits.copy()
     bits[list(flips)] ^= 1
     document = queries.code_fields(Code.from_bits(bits))
-    should = queries.mih_filter(query_code)["bool"]["should"]
-    assert any(
-        document[f] in clause["terms"][f]
-        for clause, f in zip(should, queries.SUBCODE_FIELDS, strict=True)
-    )
+    terms = set(queries.mih_filter(query_code)["terms"]["hash_mih"])
+    assert terms & set(document["hash_mih"])
+
+
+@given(st.binary(min_size=32, max_size=32), st.integers(4, 15))
+def test_mih_filter_ignores_sub_codes_beyond_the_short_code(query: bytes, position: int) -> None:
+    """A document equal to the query only in sub-code `position` >= 4 is not a candidate."""
+    query_code = Code(query.hex())
+    bits = 1 - query_code.bits
+    bits[16 * position : 16 * position + 16] = query_code.bits[16 * position : 16 * position + 16]
+    document = queries.code_fields(Code.from_bits(bits))
+    assert not set(queries.mih_filter(query_code)["terms"]["hash_mih"]) & set(document["hash_mih"])
 
 
 # --- stage 2: scorers ------------------------------------------------------------------------
@@ -141,18 +191,92 @@ def test_script_errors() -> None:
         queries.hamming_script(CODE, ())
 
 
+# --- the hamming query (exact, paper) ---------------------------------------------------------
+
+
+def test_hamming_query_leaves_defaults_out() -> None:
+    assert queries.hamming_query(CODE) == {"hamming": {"code": CODE.hex, "k": 10}}
+    assert queries.hamming_query(CODE.hex.upper(), k=3) == {"hamming": {"code": CODE.hex, "k": 3}}
+
+
+def test_hamming_query_options() -> None:
+    user_filter = {"term": {"tag": "x"}}
+    query = queries.hamming_query(
+        CODE, k=5, max_distance=0, filter=user_filter, mode="paper", radius=1
+    )
+    assert query == {
+        "hamming": {
+            "code": CODE.hex,
+            "k": 5,
+            "mode": "paper",
+            "radius": 1,
+            "max_distance": 0,
+            "filter": user_filter,
+        }
+    }
+    assert queries.hamming_query(CODE, mode="paper")["hamming"] == {
+        "code": CODE.hex,
+        "k": 10,
+        "mode": "paper",
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"k": 0}, "k must be at least 1, got 0"),
+        ({"max_distance": 257}, "max_distance must be between 0 and 256, got 257"),
+        ({"max_distance": -1}, "max_distance must be between 0 and 256, got -1"),
+        ({"radius": 1}, "radius applies to the paper mode only"),
+        ({"mode": "paper", "radius": 17}, "radius must be between 0 and 16, got 17"),
+        ({"mode": "two_stage"}, "hamming query's mode must be one of"),
+        ({"filter": "tag:x"}, "filter must be an Elasticsearch query object, got str"),
+    ],
+)
+def test_hamming_query_bad_arguments(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        queries.hamming_query(CODE, **options)
+
+
 # --- whole searches --------------------------------------------------------------------------
 
+DOCVALUES_ONLY = {
+    "_source": False,
+    "stored_fields": "_none_",
+    "docvalue_fields": ["image_id", "path"],
+}
 
-@pytest.mark.parametrize("mode", queries.MODES)
+
+def test_default_body_is_the_exact_hamming_query_without_stored_fields() -> None:
+    body = queries.search_body(CODE)
+    assert body == {
+        "size": 10,
+        "query": {"hamming": {"code": CODE.hex, "k": 10}},
+        **DOCVALUES_ONLY,
+    }
+    assert list(body) == ["size", "query", "_source", "stored_fields", "docvalue_fields"]
+
+
+@pytest.mark.parametrize("mode", queries.QUERY_MODES)
+def test_query_modes_pass_everything_to_the_hamming_query(mode: queries.Mode) -> None:
+    user_filter = {"term": {"tag": "x"}}
+    radius = 1 if mode == "paper" else None
+    body = queries.search_body(
+        CODE, k=7, mode=mode, filter=user_filter, max_distance=40, radius=radius
+    )
+    assert body["size"] == 7
+    assert body["query"] == queries.hamming_query(CODE, 7, 40, user_filter, mode, radius)
+    assert json.loads(json.dumps(body)) == body
+
+
+@pytest.mark.parametrize("mode", queries.SCRIPT_MODES)
 @pytest.mark.parametrize("scorer", queries.SCORERS)
-def test_search_body_structure(mode: queries.Mode, scorer: queries.Scorer) -> None:
+def test_script_modes_structure(mode: queries.Mode, scorer: queries.Scorer) -> None:
     user_filter = {"term": {"tag": "x"}}
     body = queries.search_body(CODE, k=7, mode=mode, scorer=scorer, filter=user_filter)
     assert body["size"] == 7
-    assert body["_source"] == {"excludes": ["hash_f*", "hash_r*"]}
+    assert {key: body[key] for key in DOCVALUES_ONLY} == DOCVALUES_ONLY
     filters = script_score(body)["query"]["bool"]["filter"]
-    assert filters[-1] == user_filter
     if mode == "long":
         assert filters == [user_filter]
     else:
@@ -161,13 +285,14 @@ def test_search_body_structure(mode: queries.Mode, scorer: queries.Scorer) -> No
     assert script == queries.hamming_script(
         CODE, ("hash_r0",) if mode == "short" else queries.WORD_FIELDS, scorer
     )
+    assert "min_score" not in script_score(body)
     assert json.loads(json.dumps(body)) == body
 
 
 @pytest.mark.parametrize("mode", ["two_stage", "short"])
 def test_without_filter_the_candidates_are_the_mih_filter(mode: queries.Mode) -> None:
-    body = queries.search_body(CODE.hex, mode=mode)
-    assert script_score(body)["query"] == {"bool": {"filter": [queries.mih_filter(CODE)]}}
+    body = queries.search_body(CODE.hex, mode=mode, radius=1)
+    assert script_score(body)["query"] == {"bool": {"filter": [queries.mih_filter(CODE, 1)]}}
 
 
 def test_long_mode_without_filter_matches_all() -> None:
@@ -175,28 +300,51 @@ def test_long_mode_without_filter_matches_all() -> None:
     assert script_score(body)["query"] == {"match_all": {}}
 
 
+@pytest.mark.parametrize(("mode", "min_score"), [("two_stage", 236), ("long", 236), ("short", 44)])
+def test_max_distance_in_script_modes_is_a_min_score(mode: queries.Mode, min_score: int) -> None:
+    assert script_score(queries.search_body(CODE, mode=mode, max_distance=20))["min_score"] == (
+        min_score
+    )
+
+
 def test_source_options_and_defaults_are_not_shared() -> None:
-    assert queries.search_body(CODE, source=False)["_source"] is False
     assert queries.search_body(CODE, source=["path"])["_source"] == ["path"]
-    body = queries.search_body(CODE)
+    body = queries.search_body(CODE, source=True)
+    assert body["_source"] == {"excludes": ["hash_mih", "hash_r*"]}
+    assert "stored_fields" not in body and "docvalue_fields" not in body
     body["_source"]["excludes"].append("path")
-    assert queries.search_body(CODE)["_source"] == {"excludes": ["hash_f*", "hash_r*"]}
+    assert queries.search_body(CODE, source=True)["_source"] == {
+        "excludes": ["hash_mih", "hash_r*"]
+    }
+    only_ids = queries.search_body(CODE, docvalue_fields=["image_id"])
+    assert only_ids["docvalue_fields"] == ["image_id"]
 
 
-def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="mode must be one of"):
-        queries.search_body(CODE, mode="fast")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="scorer must be one of"):
-        queries.search_body(CODE, scorer="java")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
-        queries.search_body(CODE, k=0)
-    with pytest.raises(ValueError, match="filter must be an Elasticsearch query object, got list"):
-        queries.search_body(CODE, filter=[{"term": {"a": 1}}])  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"mode": "fast"}, "mode must be one of"),
+        ({"scorer": "java"}, "scorer must be one of"),
+        ({"k": 0}, "k must be at least 1, got 0"),
+        (
+            {"filter": [{"term": {"a": 1}}]},
+            "filter must be an Elasticsearch query object, got list",
+        ),
+        ({"scorer": "painless"}, "scorer 'painless' applies to the script modes"),
+        ({"scorer": "painless", "mode": "paper"}, "paper mode is the plugin's hamming query"),
+        ({"radius": 1}, "radius applies to the modes .* not to exact"),
+        ({"radius": 1, "mode": "long"}, "not to long"),
+        ({"mode": "short", "max_distance": 65}, "max_distance must be between 0 and 64, got 65"),
+    ],
+)
+def test_bad_arguments(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        queries.search_body(CODE, **options)
 
 
 def test_max_score() -> None:
     assert queries.max_score("short") == 64
-    assert queries.max_score("two_stage") == queries.max_score("long") == 256
+    assert {queries.max_score(m) for m in queries.MODES if m != "short"} == {256}
 
 
 # --- Kibana console ----------------------------------------------------------------------------
@@ -204,6 +352,7 @@ def test_max_score() -> None:
 
 @pytest.mark.parametrize("mode", queries.MODES)
 def test_console_text_parses_back(mode: queries.Mode) -> None:
+    """Every mode's body as console text (the exact mode's: `"query": {"hamming": ...}`)."""
     body = queries.search_body(CODE, mode=mode, filter={"range": {"year": {"gte": 2000}}})
     text = queries.to_console("images", body)
     first, rest = text.split("\n", 1)
@@ -220,6 +369,10 @@ def test_console_other_requests() -> None:
 
 def test_numpy_free_bodies() -> None:
     """Every number in a body is a Python int, so any JSON encoder takes it."""
-    body = queries.search_body(Code.from_bits(np.ones(256, dtype=np.uint8)), scorer="painless")
-    assert json.loads(json.dumps(body)) == body
+    code = Code.from_bits(np.ones(256, dtype=np.uint8))
+    for body in (
+        queries.search_body(code, mode="two_stage", scorer="painless", max_distance=3),
+        queries.search_body(code, mode="paper", radius=np.int64(1), k=np.int64(3)),
+    ):
+        assert json.loads(json.dumps(body)) == body
     assert codes.CODE_BITS == 256

@@ -3,8 +3,9 @@
 One code, one order (docs/code-format.md): a code is 256 bits; bit 0 is the most significant
 bit of the first byte. Its hex form (64 lowercase characters) names it everywhere. The *long
 code* is the four 64-bit words r0..r3 (bits 0-63, ..., 192-255), stored in Elasticsearch as
-signed int64 (the two's complement reading of each big-endian word); the *short code* is bits
-0-63, split into the four 16-bit sub-codes f0..f3 (bits 0-15, 16-31, 32-47, 48-63).
+signed int64 (the two's complement reading of each big-endian word). The code's sixteen 16-bit
+*sub-codes* are bits 0-15, 16-31, ..., 240-255 (positions 0..15); the *short code* is bits 0-63,
+that is sub-codes 0..3 (the paper's four multi-index hashing tables).
 
 Functions take numpy arrays with the code along the last axis and any batch shape in front:
 `(n, 256)` bits for a batch, `(256,)` for one code. Lengths come from the input's shape (any
@@ -29,7 +30,9 @@ SHORT_BITS = 64  # the short code: the first 64 bits of the long code
 SUBCODE_BITS = 16  # one multi-index hashing sub-code
 WORD_BITS = 64  # one Elasticsearch `long`
 N_WORDS = CODE_BITS // WORD_BITS
-N_SUBCODES = SHORT_BITS // SUBCODE_BITS
+N_SUBCODES = SHORT_BITS // SUBCODE_BITS  # 4: the short code's sub-codes (positions 0..3)
+CODE_SUBCODES = CODE_BITS // SUBCODE_BITS  # 16: the whole code's sub-codes (field hash_mih)
+PACKED_BYTES = CODE_BITS // 8
 HEX_CHARS = CODE_BITS // 4
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
@@ -155,18 +158,16 @@ def from_words(words: np.ndarray | Sequence[int]) -> np.ndarray:
 
 
 def to_subcodes(bits: np.ndarray | Sequence[int]) -> np.ndarray:
-    """Bits (..., m ≥ 64) → the short code (first 64 bits) as (..., 4) uint16 sub-codes f0..f3."""
-    array = _as_bits(bits)
-    if array.shape[-1] < SHORT_BITS:
-        raise CodeError(
-            f"a code needs at least {SHORT_BITS} bits for its sub-codes, got {array.shape[-1]}"
-        )
-    packed = np.ascontiguousarray(pack_bits(array[..., :SHORT_BITS]))
-    return packed.view(">u2").astype(np.uint16)
+    """Bits (..., 16s) → their s sub-codes (..., s) uint16: bits 0-15, 16-31, ... in order.
+
+    A 256-bit code has 16 (positions 0..15); its short code is the first 4, `[..., :N_SUBCODES]`.
+    """
+    array = _as_bits(bits, SUBCODE_BITS)
+    return np.ascontiguousarray(pack_bits(array)).view(">u2").astype(np.uint16)
 
 
 def from_subcodes(subcodes: np.ndarray | Sequence[int]) -> np.ndarray:
-    """(..., k) 16-bit sub-codes → their bits (..., 16k) uint8 (k = 4: the short code)."""
+    """(..., s) 16-bit sub-codes → their bits (..., 16s) uint8 (s = 4: the short code)."""
     array = np.asarray(subcodes)
     if array.dtype.kind not in "iu" or array.min(initial=0) < 0 or array.max(initial=0) > 0xFFFF:
         raise CodeError(f"sub-codes must be integers in [0, 65535], got dtype {array.dtype}")
@@ -241,6 +242,29 @@ def hamming_distance(a_words: np.ndarray, b_words: np.ndarray) -> np.ndarray:
     return popcount(xor).sum(axis=-1)
 
 
+def bit_rows(batch: np.ndarray | Sequence[str] | Sequence[Code] | str | Code) -> np.ndarray:
+    """A batch of 256-bit codes in any form → bits (n, 256) uint8.
+
+    Takes (n, 256) bits, (n, 32) packed bytes (as `pack_bits` gives), a sequence of hex strings
+    or of `Code`s; one code in any of these forms is a batch of one.
+    """
+    if isinstance(batch, str | Code):
+        batch = [batch]
+    if not isinstance(batch, np.ndarray) and all(isinstance(c, str | Code) for c in batch):
+        return from_hex([str(c) for c in batch])
+    array = np.asarray(batch)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim == 2 and array.shape[1] == CODE_BITS:
+        return _as_bits(array)
+    if array.ndim == 2 and array.shape[1] == PACKED_BYTES:
+        return unpack_bits(array)
+    raise CodeError(
+        f"codes must be (n, {CODE_BITS}) bits, (n, {PACKED_BYTES}) packed bytes or hex strings, "
+        f"got shape {array.shape}"
+    )
+
+
 # Names of the first release, kept for existing callers.
 pack = pack_bits
 unpack = unpack_bits
@@ -286,7 +310,7 @@ class Code:
 
     @property
     def subcodes(self) -> np.ndarray:
-        """The short code: (4,) uint16 sub-codes f0..f3."""
+        """(16,) uint16 sub-codes at positions 0..15; the short code is the first 4."""
         return to_subcodes(self.bits)
 
     def distance(self, other: Code) -> int:

@@ -1,7 +1,9 @@
 """Elasticsearch request bodies for ElasticHash, as plain dicts (no client needed).
 
-Every body here can be sent with the official client or pasted into Kibana's console
-(`to_console`).
+The index layout (mapping v2: docs/code-format.md), the documents' code fields, the plugin's
+`hamming` query (docs/hamming-query.md), the multi-index hashing terms filter and the
+`hamming` score script. Every body here can be sent with the official client or pasted into
+Kibana's console (`to_console`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,30 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from . import codes
 
-SUBCODE_FIELDS = tuple(f"hash_f{i}" for i in range(codes.N_SUBCODES))
-WORD_FIELDS = tuple(f"hash_r{i}" for i in range(codes.N_WORDS))
 HEX_FIELD = "hash"
+MIH_FIELD = "hash_mih"
+WORD_FIELDS = tuple(f"hash_r{i}" for i in range(codes.N_WORDS))
+ID_FIELD = "image_id"
+# Layout v1 (before the hamming query): the short code's sub-codes in four keyword fields.
+# Only `reindex` reads them, to move such an index to the current layout.
+LEGACY_SUBCODE_FIELDS = tuple(f"hash_f{i}" for i in range(codes.N_SUBCODES))
 DEFAULT_RADIUS = 2
-SOURCE_WITHOUT_CODE_FIELDS: dict[str, list[str]] = {"excludes": ["hash_f*", "hash_r*"]}
+# Every field the library writes (and layout v1's), as opposed to the user's own.
+CODE_FIELDS = frozenset({HEX_FIELD, MIH_FIELD, ID_FIELD, *WORD_FIELDS, *LEGACY_SUBCODE_FIELDS})
+# What a search fetches by default: doc values only, no stored fields (`_source`, `_id`).
+DOCVALUE_FIELDS = (ID_FIELD, "path")
+SOURCE_WITHOUT_CODE_FIELDS: dict[str, list[str]] = {"excludes": [MIH_FIELD, "hash_r*"]}
 
-Mode = Literal["two_stage", "long", "short"]
+Mode = Literal["exact", "paper", "two_stage", "long", "short"]
 Scorer = Literal["plugin", "painless"]
-MODES: tuple[str, ...] = ("two_stage", "long", "short")
+MODES: tuple[str, ...] = ("exact", "paper", "two_stage", "long", "short")
+QUERY_MODES: tuple[str, ...] = ("exact", "paper")  # the plugin's `hamming` query
+SCRIPT_MODES: tuple[str, ...] = ("two_stage", "long", "short")  # a query + the hamming script
+RADIUS_MODES: tuple[str, ...] = ("paper", "two_stage", "short")  # multi-index hashing filters
 SCORERS: tuple[str, ...] = ("plugin", "painless")
 
 # The same number as the plugin's `hamming` script: 64 * fields - distance, 0 when a word is
@@ -44,18 +59,19 @@ def as_code(code: CodeLike) -> codes.Code:
 
 
 def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The index mapping: sub-codes as keywords, code words as longs, the hex code for display.
+    """The index mapping (layout v2, docs/code-format.md), plus the user's own fields.
 
-    Each field keeps only the structure its stage reads, which cuts the index by about a third:
-    sub-codes are searched as terms (no doc values), words are read as doc values by the
-    scorer (no points index), the hex code `hash` lives in `_source` only (not searchable;
-    search by code with the sub-code fields or the scorer). `extra_properties` are the
-    user's own fields; they may not redefine these.
+    Each field keeps only the structure its reader needs: the sub-code terms `hash_mih` are
+    searched (no doc values), the code words `hash_r0..3` are read as doc values (no points
+    index), `image_id` (the document id again) is read as a doc value so that hits need no
+    stored fields, and the hex code `hash` lives in `_source` only, for display and `reindex`.
+    `extra_properties` may not redefine these.
     """
     properties: dict[str, Any] = {
         HEX_FIELD: {"type": "keyword", "index": False, "doc_values": False},
-        **{field: {"type": "keyword", "doc_values": False} for field in SUBCODE_FIELDS},
+        MIH_FIELD: {"type": "keyword", "doc_values": False},
         **{field: {"type": "long", "index": False} for field in WORD_FIELDS},
+        ID_FIELD: {"type": "keyword", "index": False},
     }
     clash = set(properties) & set(extra_properties or {})
     if clash:
@@ -78,43 +94,76 @@ def index_body(
     return {"settings": index_settings(shards, replicas), "mappings": mapping(extra_properties)}
 
 
-def subcode_term(value: int) -> str:
-    """A 16-bit sub-code as its keyword term: 4 lowercase hex digits."""
-    return f"{int(value):04x}"
+def subcode_terms(
+    subcodes: np.ndarray | Sequence[int], positions: np.ndarray | Sequence[int] | None = None
+) -> list[Any]:
+    """Sub-codes (..., s) → their `hash_mih` terms, as nested lists of the same shape.
+
+    A term is the sub-code's position in one hex digit and its value in four lowercase hex
+    digits (`"%x%04x" % (position, value)`): sub-code 0x4567 at position 1 is `"14567"`.
+    `positions` (broadcast against `subcodes`) defaults to 0, 1, ... along the last axis.
+    """
+    values = np.asarray(subcodes)
+    if values.dtype.kind not in "iu" or values.min(initial=0) < 0 or values.max(initial=0) > 0xFFFF:
+        raise codes.CodeError(f"sub-codes must be integers in [0, 65535], got {values.dtype}")
+    where = np.arange(values.shape[-1]) if positions is None else np.asarray(positions)
+    if where.min(initial=0) < 0 or where.max(initial=0) >= codes.CODE_SUBCODES:
+        raise codes.CodeError(f"sub-code positions must be 0..{codes.CODE_SUBCODES - 1}")
+    keyed = (where.astype(np.uint32) << 16) | values.astype(np.uint32)
+    text = np.ascontiguousarray(keyed.astype(">u4")).tobytes().hex()  # 8 digits: "000" + term
+    return (
+        np.array([text[i + 3 : i + 8] for i in range(0, len(text), 8)])
+        .reshape(keyed.shape)
+        .tolist()
+    )
+
+
+def code_fields_batch(batch: np.ndarray | Sequence[str]) -> list[dict[str, Any]]:
+    """The ElasticHash fields of many documents at once (any form `codes.bit_rows` takes)."""
+    bits = codes.bit_rows(batch)
+    terms = subcode_terms(codes.to_subcodes(bits))
+    words = codes.to_words(bits).tolist()
+    return [
+        {
+            HEX_FIELD: hex_code,
+            MIH_FIELD: row_terms,
+            **dict(zip(WORD_FIELDS, row_words, strict=True)),
+        }
+        for hex_code, row_terms, row_words in zip(codes.to_hex(bits), terms, words, strict=True)
+    ]
 
 
 def code_fields(code: CodeLike) -> dict[str, Any]:
-    """The ElasticHash fields of one document: `hash`, `hash_f0..3` terms, `hash_r0..3` longs."""
+    """One document's code fields: `hash` hex, `hash_mih` (16 terms), `hash_r0..3` longs."""
+    return code_fields_batch([as_code(code).hex])[0]
+
+
+def neighbour_terms(
+    code: CodeLike, radius: int = DEFAULT_RADIUS, positions: Sequence[int] | None = None
+) -> list[str]:
+    """The `hash_mih` terms of every sub-code within `radius` of the code's, at `positions`.
+
+    Positions default to 0..3, the short code: 137 terms each at radius 2.
+    """
     code = as_code(code)
-    return {
-        HEX_FIELD: code.hex,
-        **{field: subcode_term(v) for field, v in zip(SUBCODE_FIELDS, code.subcodes, strict=True)},
-        **{field: int(w) for field, w in zip(WORD_FIELDS, code.words, strict=True)},
-    }
+    positions = range(codes.N_SUBCODES) if positions is None else positions
+    subcodes = code.subcodes
+    return [
+        term
+        for position in positions
+        for term in subcode_terms(
+            codes.subcode_neighbours(int(subcodes[position]), radius), positions=position
+        )
+    ]
 
 
 def mih_filter(code: CodeLike, radius: int = DEFAULT_RADIUS) -> dict[str, Any]:
-    """Multi-index hashing: documents with some sub-code within `radius` of the query's.
+    """Multi-index hashing: documents with some short-code sub-code within `radius` of the query's.
 
-    One `terms` query per sub-code field (137 terms each at radius 2), any of them enough.
-    With radius r per sub-code, every document within 64-bit distance 4r + 3 is found.
+    One `terms` query on `hash_mih` with the neighbour terms of positions 0..3 (4 x 137 at
+    radius 2), any of them enough: every document within 64-bit distance 4r + 3 is found.
     """
-    code = as_code(code)
-    return {
-        "bool": {
-            "should": [
-                {
-                    "terms": {
-                        field: [
-                            subcode_term(v) for v in codes.subcode_neighbours(int(value), radius)
-                        ]
-                    }
-                }
-                for field, value in zip(SUBCODE_FIELDS, code.subcodes, strict=True)
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    return {"terms": {MIH_FIELD: neighbour_terms(code, radius)}}
 
 
 def hamming_script(
@@ -149,52 +198,146 @@ def max_score(mode: Mode) -> int:
     return codes.SHORT_BITS if mode == "short" else codes.CODE_BITS
 
 
-def search_body(
-    code: CodeLike,
-    k: int = 10,
-    mode: Mode = "two_stage",
-    scorer: Scorer = "plugin",
-    filter: dict[str, Any] | None = None,  # noqa: A002 - the Elasticsearch word
-    radius: int = DEFAULT_RADIUS,
-    source: bool | list[str] | dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A complete `_search` body.
-
-    - two_stage: multi-index hashing candidates, re-ranked on the 256-bit code;
-    - long: every document ranked on the 256-bit code (brute force);
-    - short: multi-index hashing candidates ranked on the 64-bit short code (`hash_r0`).
-    `filter` is any Elasticsearch query; documents must match it in every mode (bool filter).
-    Two-stage and short searches return fewer than k hits when fewer documents pass the filter.
-    `source` defaults to the stored document without its sub-code and word fields.
-    Hit score = `max_score(mode)` - Hamming distance.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if scorer not in SCORERS:
-        raise ValueError(f"scorer must be one of {SCORERS}, got {scorer!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+def _check_filter(filter: dict[str, Any] | None) -> None:  # noqa: A002
     if filter is not None and not isinstance(filter, dict):
         raise ValueError(
             f"filter must be an Elasticsearch query object, got {type(filter).__name__}"
         )
-    code = as_code(code)
+
+
+def _int_or_none(value: int | None) -> int | None:
+    """numpy integers as Python ints, so that any JSON encoder takes the body."""
+    return None if value is None else int(value)
+
+
+def _check_range(name: str, value: int | None, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def hamming_query(
+    code: CodeLike,
+    k: int = 10,
+    max_distance: int | None = None,
+    filter: dict[str, Any] | None = None,  # noqa: A002 - the Elasticsearch word
+    mode: Literal["exact", "paper"] = "exact",
+    radius: int | None = None,
+) -> dict[str, Any]:
+    """The plugin's `hamming` query (docs/hamming-query.md); parameters left at their defaults
+    are left out, so the console text stays short: `{"hamming": {"code": "...", "k": 10}}`.
+
+    `exact`: the true k nearest; `paper`: the paper's two stages, candidates whose sub-codes
+    0..3 lie within `radius` (default 2) of the query's. `max_distance`: only documents within
+    it. `filter`: any query; only documents matching it are candidates.
+    """
+    if mode not in QUERY_MODES:
+        raise ValueError(f"the hamming query's mode must be one of {QUERY_MODES}, got {mode!r}")
+    k, max_distance, radius = int(k), _int_or_none(max_distance), _int_or_none(radius)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    _check_range("max_distance", max_distance, 0, codes.CODE_BITS)
+    _check_range("radius", radius, 0, codes.SUBCODE_BITS)
+    if radius is not None and mode != "paper":
+        raise ValueError("radius applies to the paper mode only, not to exact")
+    _check_filter(filter)
+    params: dict[str, Any] = {"code": as_code(code).hex, "k": k}
+    optional = {
+        "mode": None if mode == "exact" else mode,
+        "radius": radius,
+        "max_distance": max_distance,
+        "filter": filter,
+    }
+    params.update({name: value for name, value in optional.items() if value is not None})
+    return {"hamming": params}
+
+
+def _script_query(
+    code: codes.Code,
+    mode: Mode,
+    scorer: Scorer,
+    filter: dict[str, Any] | None,  # noqa: A002
+    radius: int,
+    max_distance: int | None,
+) -> dict[str, Any]:
     clauses = [] if mode == "long" else [mih_filter(code, radius)]
     if filter is not None:
         clauses.append(filter)
     candidates = {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
     fields = WORD_FIELDS[:1] if mode == "short" else WORD_FIELDS
-    return {
-        "size": k,
-        "_source": _source_without_code_fields() if source is None else source,
-        "query": {
-            "script_score": {"query": candidates, "script": hamming_script(code, fields, scorer)}
-        },
-    }
+    scored: dict[str, Any] = {"query": candidates, "script": hamming_script(code, fields, scorer)}
+    if max_distance is not None:
+        scored["min_score"] = max_score(mode) - max_distance
+    return {"script_score": scored}
 
 
-def _source_without_code_fields() -> dict[str, list[str]]:
-    return {key: list(value) for key, value in SOURCE_WITHOUT_CODE_FIELDS.items()}
+def fetch_options(
+    source: bool | list[str] | dict[str, Any] = False,
+    docvalue_fields: Sequence[str] = DOCVALUE_FIELDS,
+) -> dict[str, Any]:
+    """What a search returns per hit.
+
+    False: only `docvalue_fields` (by default `image_id`, the hit's id, and `path`), no stored
+    fields at all, which a large search would spend most of its time loading. True: `_id` and
+    `_source` without the code's terms and words. A list or dict: `_id` and that `_source`
+    filter. Names that the index does not map are left out of the hits, not an error.
+    """
+    if source is False:
+        return {
+            "_source": False,
+            "stored_fields": "_none_",
+            "docvalue_fields": list(docvalue_fields),
+        }
+    if source is True:
+        return {"_source": {key: list(value) for key, value in SOURCE_WITHOUT_CODE_FIELDS.items()}}
+    return {"_source": source}
+
+
+def search_body(
+    code: CodeLike,
+    k: int = 10,
+    mode: Mode = "exact",
+    scorer: Scorer = "plugin",
+    filter: dict[str, Any] | None = None,  # noqa: A002 - the Elasticsearch word
+    radius: int | None = None,
+    source: bool | list[str] | dict[str, Any] = False,
+    max_distance: int | None = None,
+    docvalue_fields: Sequence[str] = DOCVALUE_FIELDS,
+) -> dict[str, Any]:
+    """A complete `_search` body for the k nearest documents to `code`.
+
+    - exact (default), paper: the plugin's `hamming` query (`hamming_query`);
+    - two_stage: a terms filter on sub-codes 0..3 within `radius` (default 2), re-ranked on the
+      256-bit code by the `hamming` script (`scorer` plugin, or painless: no plugin needed);
+    - long: every document ranked on the 256-bit code by the script (brute force);
+    - short: the two_stage filter's documents ranked on the 64-bit short code (`hash_r0`).
+    `filter` is any Elasticsearch query the hits must match; `max_distance` keeps hits within
+    that Hamming distance (in the mode's bits). paper, two_stage and short return fewer than k
+    hits when fewer documents pass the sub-code filter, and every mode when fewer lie within
+    `max_distance`. Hit score = `max_score(mode)` - Hamming distance. `source`: `fetch_options`.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if scorer not in SCORERS:
+        raise ValueError(f"scorer must be one of {SCORERS}, got {scorer!r}")
+    k, max_distance, radius = int(k), _int_or_none(max_distance), _int_or_none(radius)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    _check_filter(filter)
+    if radius is not None and mode not in RADIUS_MODES:
+        raise ValueError(f"radius applies to the modes {RADIUS_MODES} only, not to {mode}")
+    code = as_code(code)
+    if mode in QUERY_MODES:
+        if scorer != "plugin":
+            raise ValueError(
+                f"scorer {scorer!r} applies to the script modes {SCRIPT_MODES} only: the {mode} "
+                "mode is the plugin's hamming query (use --mode two_stage to search without it)"
+            )
+        query = hamming_query(code, k, max_distance, filter, mode, radius)  # type: ignore[arg-type]
+    else:
+        _check_range("max_distance", max_distance, 0, max_score(mode))
+        radius = DEFAULT_RADIUS if radius is None else radius
+        query = _script_query(code, mode, scorer, filter, radius, max_distance)
+    return {"size": k, "query": query, **fetch_options(source, docvalue_fields)}
 
 
 def to_console(
