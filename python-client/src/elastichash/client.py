@@ -9,19 +9,31 @@ from typing import Any
 
 import elasticsearch
 import numpy as np
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 
 from . import codes, queries
 from .errors import ClusterError
 from .images import ImageSource
-from .ingest import ImageItem, IngestReport, find_images, ingest, items_from_paths, send_codes
+from .ingest import (
+    ImageItem,
+    IngestReport,
+    copy_codes,
+    find_images,
+    ingest,
+    items_from_paths,
+    send_codes,
+)
 from .model import HashModel
 from .queries import Mode, Scorer
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: `distance` is the Hamming distance in the mode's bits."""
+    """One search result: `distance` is the Hamming distance in the mode's bits.
+
+    `id` is the document id (its `image_id` doc value); `source` holds the doc-value fields
+    asked for (`path`), or the stored `_source` when the search asked for it.
+    """
 
     id: str
     score: float
@@ -154,6 +166,46 @@ class ElasticHash:
         with _cluster_errors(self.es, self.index):
             return int(self.es.count(index=self.index)["count"])
 
+    def reindex_from(
+        self,
+        old_index: str,
+        shards: int | None = None,
+        replicas: int | None = None,
+        progress: bool = True,
+        batch_size: int = 1000,
+    ) -> IngestReport:
+        """Moves the images of `old_index` (any earlier layout) into this index, mapping v2.
+
+        Creates this index with the old index's own fields (path, ...) and, unless given, its
+        shard and replica counts; then copies every document under its id, the code fields
+        rebuilt from its `hash`. Runs again safely: documents already copied are counted as
+        such. The old index is left as it is.
+        """
+        if old_index == self.index:
+            raise ValueError(
+                f"reindex needs a new index name: --from and --index are both {old_index!r}"
+            )
+        with _cluster_errors(self.es, old_index):
+            old = next(iter(self.es.indices.get(index=old_index).values()))
+            total = int(self.es.count(index=old_index)["count"])
+        settings = old["settings"]["index"]
+        properties = old.get("mappings", {}).get("properties", {})
+        created = self.create_index(
+            int(settings["number_of_shards"]) if shards is None else shards,
+            int(settings.get("number_of_replicas", 0)) if replicas is None else replicas,
+            {name: spec for name, spec in properties.items() if name not in queries.CODE_FIELDS},
+        )
+        if not created:
+            with _cluster_errors(self.es, self.index):
+                target = next(iter(self.es.indices.get_mapping(index=self.index).values()))
+            if queries.MIH_FIELD not in target["mappings"].get("properties", {}):
+                raise ClusterError(
+                    f"index '{self.index}' exists without the current layout "
+                    f"(no {queries.MIH_FIELD} field); reindex into a new --index"
+                )
+        with _cluster_errors(self.es, self.index):
+            return copy_codes(self.es, old_index, self.index, None, batch_size, total, progress)
+
     # --- search ----------------------------------------------------------------------------
 
     def code_of(self, query: ImageSource | codes.Code) -> codes.Code:
@@ -168,35 +220,155 @@ class ElasticHash:
         self,
         query: ImageSource | codes.Code,
         k: int = 10,
-        mode: Mode = "two_stage",
+        mode: Mode = "exact",
         scorer: Scorer = "plugin",
         filter: dict[str, Any] | None = None,  # noqa: A002
-        radius: int = queries.DEFAULT_RADIUS,
+        radius: int | None = None,
+        max_distance: int | None = None,
+        source: bool = False,
     ) -> dict[str, Any]:
-        return queries.search_body(self.code_of(query), k, mode, scorer, filter, radius)
+        """The `_search` body of `search` (queries.search_body)."""
+        return queries.search_body(
+            self.code_of(query), k, mode, scorer, filter, radius, source, max_distance
+        )
 
     def search(
         self,
         query: ImageSource | codes.Code,
         k: int = 10,
-        mode: Mode = "two_stage",
+        mode: Mode = "exact",
         scorer: Scorer = "plugin",
         filter: dict[str, Any] | None = None,  # noqa: A002
-        radius: int = queries.DEFAULT_RADIUS,
+        radius: int | None = None,
+        max_distance: int | None = None,
+        source: bool = False,
     ) -> list[Hit]:
-        """The k nearest images to `query` (an image, a Code or a hex code), nearest first."""
-        body = self.search_body(query, k, mode, scorer, filter, radius)
+        """The k nearest images to `query` (an image, a Code or a hex code), nearest first.
+
+        `mode`: exact (the true k nearest), paper, two_stage, long or short (queries.search_body).
+        Hits carry the doc-value fields (`path`) as `source`; `source=True` fetches `_source`.
+        """
+        body = self.search_body(query, k, mode, scorer, filter, radius, max_distance, source)
         with _cluster_errors(self.es, self.index, scorer):
             response = self.es.search(index=self.index, **body)
+        _check_shards(response, self.es, self.index)
         top = queries.max_score(mode)
-        return [
-            Hit(hit["_id"], hit["_score"], top - round(hit["_score"]), hit.get("_source", {}))
-            for hit in response["hits"]["hits"]
+        return [_hit(raw, top) for raw in response["hits"]["hits"]]
+
+    def search_codes(
+        self,
+        codes_: np.ndarray | list[str],
+        k: int = 10,
+        mode: Mode = "exact",
+        filter: dict[str, Any] | None = None,  # noqa: A002
+        max_distance: int | None = None,
+        batch_size: int = 100,
+        radius: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest images to each of n codes, Faiss-style: `(distances, ids)`.
+
+        `codes_`: (n, 256) bits, (n, 32) packed bytes or n hex strings. Returns distances
+        (n, k) int32, nearest first, and ids (n, k) object; a rank without a hit (fewer than k
+        found) has distance -1 and id None. Sent as `_msearch` requests of `batch_size` searches.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        hexes = codes.to_hex(codes.bit_rows(codes_))
+        bodies = [
+            queries.search_body(
+                code,
+                k,
+                mode,
+                filter=filter,
+                radius=radius,
+                max_distance=max_distance,
+                docvalue_fields=(queries.ID_FIELD,),
+            )
+            for code in hexes
         ]
+        responses: list[dict[str, Any]] = []
+        for start in range(0, len(bodies), batch_size):
+            searches = [part for body in bodies[start : start + batch_size] for part in ({}, body)]
+            with _cluster_errors(self.es, self.index):
+                answer = self.es.msearch(
+                    index=self.index, searches=searches, filter_path=MSEARCH_FILTER_PATH
+                )
+            responses.extend(answer.get("responses", []))
+        return assemble_results(
+            responses, len(bodies), k, queries.max_score(mode), self.es, self.index
+        )
 
     def console(self, query: ImageSource | codes.Code, **options: Any) -> str:
         """The search as Kibana Dev Tools text."""
         return queries.to_console(self.index, self.search_body(query, **options))
+
+
+# What `search_codes` reads of an `_msearch` answer (smaller answers, faster JSON).
+MSEARCH_FILTER_PATH = [
+    "responses.error",
+    "responses.status",
+    "responses._shards",
+    "responses.hits.hits._id",
+    "responses.hits.hits._score",
+    "responses.hits.hits.fields",
+]
+
+
+def _hit_id(raw: dict[str, Any]) -> str | None:
+    """The hit's `image_id` doc value, else its `_id` (present when `_source` was fetched)."""
+    values = raw.get("fields", {}).get(queries.ID_FIELD)
+    return values[0] if values else raw.get("_id")
+
+
+def _hit(raw: dict[str, Any], top: int) -> Hit:
+    if "_source" in raw:
+        source = raw["_source"]
+    else:
+        fields = raw.get("fields", {})
+        source = {
+            name: values[0] if len(values) == 1 else values
+            for name, values in fields.items()
+            if name != queries.ID_FIELD
+        }
+    return Hit(_hit_id(raw) or "", raw["_score"], top - round(raw["_score"]), source)
+
+
+def assemble_results(
+    responses: list[dict[str, Any]], n: int, k: int, top: int, es: Elasticsearch, index: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_msearch` responses → (distances (n, k) int32, -1 where missing; ids (n, k), None)."""
+    if len(responses) != n:
+        raise ClusterError(
+            f"Elasticsearch at {_url_of(es)} answered {len(responses)} of {n} searches"
+        )
+    distances = np.full((n, k), -1, dtype=np.int32)
+    ids = np.full((n, k), None, dtype=object)
+    for row, response in enumerate(responses):
+        if "error" in response:
+            raise ClusterError(
+                _error_sentence(
+                    _url_of(es), index, None, response.get("status", "an error"), response
+                )
+            )
+        _check_shards(response, es, index)
+        for rank, raw in enumerate(response.get("hits", {}).get("hits", [])[:k]):
+            distances[row, rank] = top - round(raw["_score"])
+            ids[row, rank] = _hit_id(raw)
+    return distances, ids
+
+
+def _check_shards(response: dict[str, Any], es: Elasticsearch, index: str) -> None:
+    """A ClusterError when some shards failed: a partial answer is never passed off as whole."""
+    shards = response.get("_shards", {})
+    if shards.get("failed", 0) > 0:
+        failures = shards.get("failures") or [{}]
+        reason = failures[0].get("reason", {})
+        reason = reason.get("reason", reason) if isinstance(reason, dict) else reason
+        raise ClusterError(
+            f"{shards['failed']} of {shards.get('total', '?')} shards of index '{index}' at "
+            f"{_url_of(es)} failed ({reason or 'no reason given'}), so the answer would be "
+            "incomplete"
+        )
 
 
 class _cluster_errors:  # noqa: N801 - used as a context manager
@@ -223,30 +395,45 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
             raise ClusterError(
                 f"Elasticsearch at {url} refused the credentials (401); check the API key or user"
             ) from None
-        if isinstance(error, elasticsearch.NotFoundError) and "index_not_found" in str(error):
+        if isinstance(error, helpers.ScanError):
             raise ClusterError(
-                f"index '{self.index}' does not exist at {url}; create it by indexing images "
-                f"(`elastichash index DIR --index {self.index}`)"
+                f"reading index '{self.index}' at {url} failed part-way ({error}), so it was "
+                "not copied whole"
             ) from None
         if isinstance(error, elasticsearch.ApiError):
-            text = str(error.body)
-            if (
-                "script_lang not supported [elastichash]" in text
-                or "[elastichash]" in text
-                and "not supported" in text
-            ):
-                raise ClusterError(
-                    f"the elastichash plugin is not installed on the cluster at {url}; install it "
-                    "(see the README), or search with --scorer painless, which needs no plugin"
-                ) from None
-            if "script_lang not supported [painless]" in text:
-                raise ClusterError(
-                    f"the cluster at {url} has no Painless scripting; use --scorer plugin"
-                ) from None
             raise ClusterError(
-                f"Elasticsearch at {url} answered {error.meta.status}: {_reason(error)}"
+                _error_sentence(url, self.index, error, error.meta.status, error.body)
             ) from None
         return False
+
+
+def _error_sentence(
+    url: str, index: str | None, error: elasticsearch.ApiError | None, status: object, body: object
+) -> str:
+    """One sentence for an error answer (an exception's or an `_msearch` item's)."""
+    text = str(body)
+    if "index_not_found" in text:
+        return (
+            f"index '{index}' does not exist at {url}; create it by indexing images "
+            f"(`elastichash index DIR --index {index}`)"
+        )
+    if "unknown query [hamming]" in text:
+        return (
+            f"the cluster at {url} does not know the hamming query: the elastichash plugin is "
+            "not installed or older than the query; install or upgrade it (see the README), "
+            "or search with --mode two_stage --scorer painless, which needs no plugin"
+        )
+    if "script_lang not supported [elastichash]" in text or (
+        "[elastichash]" in text and "not supported" in text
+    ):
+        return (
+            f"the elastichash plugin is not installed on the cluster at {url}; install it "
+            "(see the README), or search with --scorer painless, which needs no plugin"
+        )
+    if "script_lang not supported [painless]" in text:
+        return f"the cluster at {url} has no Painless scripting; use --scorer plugin"
+    reason = _reason(body) or (str(error.message) if error is not None else text)
+    return f"Elasticsearch at {url} answered {status}: {reason}"
 
 
 def _url_of(es: Elasticsearch) -> str:
@@ -257,10 +444,10 @@ def _url_of(es: Elasticsearch) -> str:
         return "the configured URL"
 
 
-def _reason(error: elasticsearch.ApiError) -> str:
-    body = error.body if isinstance(error.body, dict) else {}
-    cause = body.get("error", {})
-    if isinstance(cause, dict):
+def _reason(body: object) -> str:
+    """The root causes' reasons of an error body, joined; empty when it has none."""
+    cause = body.get("error", {}) if isinstance(body, dict) else {}
+    if isinstance(cause, dict) and cause:
         roots = cause.get("root_cause") or [cause]
         return "; ".join(str(r.get("reason", r)) for r in roots)
-    return str(error.body or error.message)
+    return str(cause or "")

@@ -1,7 +1,8 @@
 """Bulk indexing of images: decode, hash, send; a report of what was indexed and what failed.
 
 Document ids are content hashes, and documents are sent with `op_type: create`, so running the
-same ingest twice indexes nothing the second time.
+same ingest twice indexes nothing the second time. `copy_codes` moves the documents of an index
+with an older layout into one with the current layout (`ElasticHash.reindex_from`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -96,20 +98,20 @@ def ingest(
     """Hashes and indexes `items` in batches; every failure is named in the report."""
     report = report or IngestReport()
     bar = tqdm(total=total, unit="img", desc=f"indexing into {index}", disable=not progress)
-    batch: list[ImageItem] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == batch_size:
-            _index_batch(es, index, model, batch, report)
-            bar.update(len(batch))
-            batch = []
-    if batch:
+    for batch in _batches(items, batch_size, bar):
         _index_batch(es, index, model, batch, report)
-        bar.update(len(batch))
-    bar.close()
     if refresh:
         es.indices.refresh(index=index)
     return report
+
+
+def _batches(items: Iterable[Any], size: int, bar: tqdm) -> Iterator[list[Any]]:
+    """Lists of `size` items (the last one shorter), each counted on the progress bar once done."""
+    iterator = iter(items)
+    with bar:
+        while batch := list(islice(iterator, size)):
+            yield batch
+            bar.update(len(batch))
 
 
 def _index_batch(
@@ -136,7 +138,11 @@ def send_codes(
     bits: np.ndarray,
     report: IngestReport,
 ) -> None:
-    """Bulk-creates one document per (id, name, fields) with the code in the same row of `bits`."""
+    """Bulk-creates one document per (id, name, fields) with the code in the same row of `bits`.
+
+    Each document gets the code fields and `image_id` (its id again, read from doc values by
+    searches); an id that exists already counts as already indexed.
+    """
     names = {doc_id: name for doc_id, name, _ in items}
     actions = [
         {
@@ -144,9 +150,12 @@ def send_codes(
             "_index": index,
             "_id": doc_id,
             **fields,
-            **queries.code_fields(codes.Code.from_bits(row)),
+            queries.ID_FIELD: doc_id,
+            **code_fields,
         }
-        for (doc_id, _, fields), row in zip(items, bits, strict=True)
+        for (doc_id, _, fields), code_fields in zip(
+            items, queries.code_fields_batch(bits), strict=True
+        )
     ]
     results = helpers.streaming_bulk(
         es,
@@ -168,3 +177,63 @@ def send_codes(
             error = outcome.get("error", outcome)
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
             report.failed[name] = f"Elasticsearch refused it: {reason}"
+
+
+def copy_codes(
+    es: Elasticsearch,
+    source_index: str,
+    target_index: str,
+    report: IngestReport | None = None,
+    batch_size: int = 1000,
+    total: int | None = None,
+    progress: bool = True,
+    refresh: bool = True,
+) -> IngestReport:
+    """Writes every document of `source_index` into `target_index` with the current code fields.
+
+    The code comes from each document's `hash` hex in `_source` (or, lacking it, its words
+    `hash_r0..3`); the id and every other field (path, ...) are kept as they are. Documents
+    without a code are named in the report; shards that fail to answer raise (helpers.scan).
+    """
+    report = report or IngestReport()
+    bar = tqdm(
+        total=total, unit="doc", desc=f"reindexing into {target_index}", disable=not progress
+    )
+    for batch in _batches(helpers.scan(es, index=source_index, size=batch_size), batch_size, bar):
+        _copy_batch(es, target_index, batch, report)
+    if refresh:
+        es.indices.refresh(index=target_index)
+    return report
+
+
+def _copy_batch(
+    es: Elasticsearch, index: str, hits: list[dict[str, Any]], report: IngestReport
+) -> None:
+    items, hexes = [], []
+    for hit in hits:
+        source = hit.get("_source") or {}
+        try:
+            code = _stored_code(source)
+        except codes.CodeError as error:
+            report.failed[hit["_id"]] = f"its `{queries.HEX_FIELD}` is not a code: {error}"
+            continue
+        if code is None:
+            report.failed[hit["_id"]] = (
+                f"no code: neither `{queries.HEX_FIELD}` nor {'/'.join(queries.WORD_FIELDS)} "
+                "in its _source"
+            )
+            continue
+        fields = {name: value for name, value in source.items() if name not in queries.CODE_FIELDS}
+        items.append((hit["_id"], hit["_id"], fields))
+        hexes.append(code)
+    if items:
+        send_codes(es, index, items, codes.bit_rows(hexes), report)
+
+
+def _stored_code(source: dict[str, Any]) -> str | None:
+    """A document's code as hex, from `hash`, else from `hash_r0..3`; None when it has neither."""
+    if queries.HEX_FIELD in source:
+        return codes.Code.from_hex(source[queries.HEX_FIELD]).hex
+    if all(field in source for field in queries.WORD_FIELDS):
+        return codes.Code.from_words([int(source[f]) for f in queries.WORD_FIELDS]).hex
+    return None
