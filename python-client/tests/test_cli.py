@@ -1,21 +1,84 @@
+import argparse
+
 import pytest
 
-from elastichash.cli import build_parser, main
+from elastichash.cli import _short_answer_note, build_parser, main
 
 
 def test_help_explains_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     text = capsys.readouterr().out
-    for word in ("index", "search", "console", "--es-url", "--index", "ELASTICHASH_ES_URL"):
+    for word in (
+        "index",
+        "reindex",
+        "search",
+        "console",
+        "--es-url",
+        "--index",
+        "ELASTICHASH_ES_URL",
+    ):
         assert word in text
 
 
-def test_search_options() -> None:
+def test_search_help_explains_every_mode_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    for mode in ("exact", "paper", "two_stage", "long", "short"):
+        (line,) = [line for line in lines if line.startswith(f"  {mode} ")]
+        assert len(line.split(maxsplit=1)[1]) > 20
+    assert any("--max-distance N" in line for line in lines)
+
+
+def test_search_options_and_defaults() -> None:
     args = build_parser().parse_args(
         ["search", "x.jpg", "-k", "5", "--mode", "long", "--scorer", "painless"]
     )
     assert (args.k, args.mode, args.scorer, args.index) == (5, "long", "painless", "images")
+    args = build_parser().parse_args(["search", "x.jpg", "--max-distance", "12", "--radius", "1"])
+    assert (args.mode, args.max_distance, args.radius, args.k) == ("exact", 12, 1, 10)
+    assert build_parser().parse_args(["console", "x.jpg"]).radius is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--index", "NAME", "--es-url", "http://h:1", "index", "DIR"],
+        ["index", "DIR", "--index", "NAME", "--es-url", "http://h:1"],
+        ["--es-url", "http://h:1", "index", "--index", "NAME", "DIR"],
+    ],
+)
+def test_cluster_options_before_or_after_the_command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.index, args.es_url, args.directory) == ("NAME", "http://h:1", "DIR")
+    assert args.api_key is None and args.model is None
+
+
+def test_cluster_options_after_the_command_win_and_env_is_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ELASTICHASH_INDEX", "from-env")
+    parser = build_parser()
+    assert parser.parse_args(["search", "x"]).index == "from-env"
+    assert parser.parse_args(["--index", "a", "search", "x", "--index", "b"]).index == "b"
+    args = parser.parse_args(["reindex", "--from", "old", "--index", "new", "--user", "u"])
+    assert (args.source, args.index, args.user, args.shards) == ("old", "new", "u", None)
+
+
+def note(mode: str, found: int, k: int = 10, max_distance: int | None = None) -> str | None:
+    args = argparse.Namespace(mode=mode, k=k, max_distance=max_distance)
+    return _short_answer_note(args, found)
+
+
+def test_fewer_than_k_note_only_where_it_can_happen() -> None:
+    for mode in ("paper", "two_stage", "short"):
+        assert "passed the multi-index-hashing filter; --mode exact" in (note(mode, 3) or "")
+        assert note(mode, 10) is None
+    assert note("exact", 3) is None and note("long", 0) is None
+    assert "3 of 10 hits: only these images lie within distance 20" in (
+        note("exact", 3, max_distance=20) or ""
+    )
 
 
 def test_unreachable_node_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,3 +87,17 @@ def test_unreachable_node_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 1
     assert "cannot reach Elasticsearch at http://127.0.0.1:9" in err
     assert "Traceback" not in err
+
+
+def test_painless_with_the_exact_mode_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "0" * 64, "--scorer", "painless", "--es-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "elastichash: error: scorer 'painless' applies to the script modes" in err
+
+
+def test_console_prints_the_short_exact_query(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["console", "0" * 64, "--index", "pics", "-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('GET pics/_search\n{\n  "size": 3,\n  "query": {\n    "hamming": {')
+    assert '"docvalue_fields": [\n    "image_id",\n    "path"\n  ]' in out

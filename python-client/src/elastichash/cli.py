@@ -11,23 +11,74 @@ from collections.abc import Sequence
 from . import __version__
 from .client import ElasticHash, connect
 from .errors import ElasticHashError
-from .queries import DEFAULT_RADIUS, MODES, SCORERS
+from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
-EPILOG = """\
+MODES_TEXT = """\
+modes (search and console):
+  exact      the true k nearest on 256 bits: the plugin's hamming query (default)
+  paper      the paper's two stages in the plugin: sub-codes 0-3 within --radius, then 256 bits
+  two_stage  the same two stages: a terms filter, then the hamming script (or --scorer painless)
+  long       every image ranked on 256 bits by the hamming script (brute force)
+  short      the terms filter's images ranked on the 64-bit short code
+"""
+
+EPILOG = f"""\
+{MODES_TEXT}
 environment variables (used when the option is not given):
   ELASTICHASH_ES_URL, ELASTICHASH_INDEX, ELASTICHASH_MODEL, ELASTICHASH_API_KEY,
   ELASTICHASH_USER, ELASTICHASH_PASSWORD, ELASTICHASH_CA_CERTS
 
+the cluster options may stand before or after the command.
+
 examples:
-  elastichash index photos/
+  elastichash index photos/ --index photos
   elastichash search photos/cat.jpg -k 5
-  elastichash search photos/cat.jpg --scorer painless --json
+  elastichash search photos/cat.jpg --max-distance 20 --json
+  elastichash search photos/cat.jpg --mode two_stage --scorer painless
   elastichash console photos/cat.jpg > query.txt     # paste into Kibana Dev Tools
+  elastichash reindex --from old-images --index images
 """
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"ELASTICHASH_{name}", default)
+
+
+def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The cluster options. On the main parser they carry the defaults; on each command they
+    default to nothing (argparse.SUPPRESS), so that a value given before the command stays."""
+
+    def default(value: str | None) -> str | None:
+        return value if defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("cluster")
+    group.add_argument(
+        "--es-url",
+        default=default(_env("ES_URL", "http://127.0.0.1:9200")),
+        help="Elasticsearch URL (default: $ELASTICHASH_ES_URL or http://127.0.0.1:9200)",
+    )
+    group.add_argument(
+        "--index",
+        default=default(_env("INDEX", "images")),
+        help="index name (default: $ELASTICHASH_INDEX or images)",
+    )
+    group.add_argument(
+        "--api-key", default=default(_env("API_KEY")), help="Elasticsearch API key (encoded form)"
+    )
+    group.add_argument(
+        "--user", default=default(_env("USER")), help="user for basic authentication"
+    )
+    group.add_argument(
+        "--password", default=default(_env("PASSWORD")), help="password for basic authentication"
+    )
+    group.add_argument(
+        "--ca-certs", default=default(_env("CA_CERTS")), help="CA certificate file for HTTPS"
+    )
+    group.add_argument(
+        "--model",
+        default=default(_env("MODEL")),
+        help="ONNX hashing model (default: the model bundled with the package)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,72 +89,87 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    connection = parser.add_argument_group("cluster")
-    connection.add_argument(
-        "--es-url", default=_env("ES_URL", "http://127.0.0.1:9200"), help="default: %(default)s"
-    )
-    connection.add_argument(
-        "--index", default=_env("INDEX", "images"), help="index name (default: %(default)s)"
-    )
-    connection.add_argument(
-        "--api-key", default=_env("API_KEY"), help="Elasticsearch API key (encoded form)"
-    )
-    connection.add_argument("--user", default=_env("USER"), help="user for basic authentication")
-    connection.add_argument(
-        "--password", default=_env("PASSWORD"), help="password for basic authentication"
-    )
-    connection.add_argument(
-        "--ca-certs", default=_env("CA_CERTS"), help="CA certificate file for HTTPS"
-    )
-    parser.add_argument(
-        "--model",
-        default=_env("MODEL"),
-        help="ONNX hashing model (default: the model bundled with the package)",
-    )
+    _cluster_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    index = commands.add_parser("index", help="index every image under a directory")
+    def command(
+        name: str, text: str, description: str | None = None, epilog: str | None = None
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=text,
+            description=description or text,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _cluster_options(sub, defaults=False)
+        return sub
+
+    index = command("index", "index every image under a directory")
     index.add_argument("directory")
-    index.add_argument(
-        "--shards", type=int, default=1, help="primary shards of a new index (default: 1)"
-    )
-    index.add_argument(
-        "--replicas", type=int, default=0, help="replicas of a new index (default: 0)"
-    )
+    _new_index_options(index, "1", "0")
     index.add_argument(
         "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
     )
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    reindex = command(
+        "reindex",
+        "copy an index of an older layout into --index, with the current layout",
+        "Copy every image of the index --from (any earlier ElasticHash layout, such as the\n"
+        "hash_f0..hash_f3 fields) into the new index --index with the current mapping: the code\n"
+        "fields are rebuilt from each document's `hash`; ids and other fields (path, ...) are\n"
+        "kept. The old index is left as it is; running again copies only what is missing.",
+    )
+    reindex.add_argument(
+        "--from", dest="source", required=True, metavar="OLD_INDEX", help="the index to copy"
+    )
+    _new_index_options(reindex, "the old index's", "the old index's")
+    reindex.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     for name, text in (
         ("search", "find the images most like IMAGE"),
-        ("console", "print the search for Kibana"),
+        ("console", "print the search for Kibana Dev Tools"),
     ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("image", help="query image file, or a 64-character hex code")
-        command.add_argument("-k", type=int, default=10, help="number of hits (default: 10)")
-        command.add_argument(
-            "--mode",
-            choices=MODES,
-            default="two_stage",
-            help="two_stage: filter on the 64-bit code, rank on 256 bits (default); "
-            "long: rank every image on 256 bits; short: rank the filtered images on 64 bits",
+        sub = command(name, text, epilog=MODES_TEXT)
+        sub.add_argument("image", help="query image file, or a 64-character hex code")
+        sub.add_argument("-k", type=int, default=10, help="number of hits (default: 10)")
+        sub.add_argument(
+            "--mode", choices=MODES, default="exact", help="how to search (default: exact; below)"
         )
-        command.add_argument(
+        sub.add_argument(
             "--scorer",
             choices=SCORERS,
             default="plugin",
-            help="plugin: the native elastichash script (default); painless: no plugin needed",
+            help="the script of two_stage, long and short: plugin (the native elastichash "
+            "script; default) or painless (no plugin needed)",
         )
-        command.add_argument(
-            "--radius", type=int, default=DEFAULT_RADIUS, help="sub-code radius (default: 2)"
+        sub.add_argument(
+            "--radius",
+            type=int,
+            help=f"sub-code radius of {', '.join(RADIUS_MODES)} (default: {DEFAULT_RADIUS})",
         )
-        command.add_argument(
+        sub.add_argument(
+            "--max-distance",
+            type=int,
+            metavar="N",
+            help="only images within Hamming distance N (in the mode's bits)",
+        )
+        sub.add_argument(
             "--filter", type=json.loads, help="an Elasticsearch query (JSON) hits must match"
         )
         if name == "search":
-            command.add_argument("--json", action="store_true", help="print hits as a JSON array")
+            sub.add_argument("--json", action="store_true", help="print hits as a JSON array")
     return parser
+
+
+def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: str) -> None:
+    parser.add_argument(
+        "--shards", type=int, help=f"primary shards of a new index (default: {shards})"
+    )
+    parser.add_argument(
+        "--replicas", type=int, help=f"replicas of a new index (default: {replicas})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,12 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "index":
             return _index(engine, args)
+        if args.command == "reindex":
+            return _reindex(engine, args)
         options = {
             "k": args.k,
             "mode": args.mode,
             "scorer": args.scorer,
             "filter": args.filter,
             "radius": args.radius,
+            "max_distance": args.max_distance,
         }
         if args.command == "console":
             print(engine.console(args.image, **options), end="")
@@ -132,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
-    if engine.create_index(args.shards, args.replicas):
+    shards = 1 if args.shards is None else args.shards
+    if engine.create_index(shards, 0 if args.replicas is None else args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
     report = engine.index_directory(
         args.directory, progress=not args.no_progress, batch_size=args.batch_size
@@ -141,15 +211,32 @@ def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _reindex(engine: ElasticHash, args: argparse.Namespace) -> int:
+    report = engine.reindex_from(
+        args.source, args.shards, args.replicas, progress=not args.no_progress
+    )
+    print(f"reindexed '{args.source}' into '{engine.index}': {report.summary()}")
+    return 0 if report.ok else 1
+
+
+def _short_answer_note(args: argparse.Namespace, found: int) -> str | None:
+    """Why a search found fewer than k images, in the modes where that can happen; else None."""
+    if found >= args.k:
+        return None
+    if args.max_distance is not None:
+        why = f"only these images lie within distance {args.max_distance}"
+    elif args.mode in RADIUS_MODES:
+        why = "only these images passed the multi-index-hashing filter; --mode exact finds all k"
+    else:
+        return None
+    return f"elastichash: {found} of {args.k} hits: {why}"
+
+
 def _search(engine: ElasticHash, args: argparse.Namespace, options: dict) -> int:
     hits = engine.search(args.image, **options)
-    if len(hits) < args.k and args.mode != "long":
-        # Stage 1 only lets through images near the query; say so rather than look broken.
-        print(
-            f"elastichash: {len(hits)} of {args.k} hits: only these images passed the "
-            f"multi-index-hashing filter; --mode long ranks every image",
-            file=sys.stderr,
-        )
+    note = _short_answer_note(args, len(hits))
+    if note:
+        print(note, file=sys.stderr)
     if args.json:
         print(json.dumps([hit.as_dict() for hit in hits], indent=2))
         return 0
