@@ -1,4 +1,4 @@
-package org.elastichash.bits;
+package org.elastichash.core;
 
 /**
  * The bit logic of ElasticHash codes, free of any Elasticsearch type so it can be tested alone.
@@ -14,6 +14,15 @@ public final class HammingCodes {
     public static final int WORD_BITS = Long.SIZE;
 
     public static final int HEX_PER_WORD = WORD_BITS / 4;
+
+    /** Bits in one multi-index-hashing sub-code, and sub-codes per word. */
+    public static final int SUBCODE_BITS = 16;
+
+    public static final int SUBCODES_PER_WORD = WORD_BITS / SUBCODE_BITS;
+
+    private static final int SUBCODE_MASK = (1 << SUBCODE_BITS) - 1;
+
+    private static final char[] HEX_DIGITS = "0123456789abcdef".toCharArray();
 
     private HammingCodes() {}
 
@@ -100,5 +109,40 @@ public final class HammingCodes {
     /** Hamming distance of one 64-bit word pair. */
     public static int distance(long a, long b) {
         return Long.bitCount(a ^ b);
+    }
+
+    /**
+     * Sub-code {@code position} of a code: bits {@code 16p .. 16p+15}, i.e. the {@code p % 4}-th
+     * 16-bit slice of word {@code p / 4}, counted from the most significant end.
+     */
+    public static int subCode(long[] words, int position) {
+        return subCodeOf(words[position / SUBCODES_PER_WORD], position % SUBCODES_PER_WORD);
+    }
+
+    /** The {@code slice}-th 16-bit slice (0 = most significant) of one word. */
+    public static int subCodeOf(long word, int slice) {
+        return (int) (word >>> (WORD_BITS - SUBCODE_BITS * (slice + 1))) & SUBCODE_MASK;
+    }
+
+    /** All {@code 4 * words.length} sub-codes of a code, in position order. */
+    public static int[] subCodes(long[] words) {
+        int[] result = new int[words.length * SUBCODES_PER_WORD];
+        for (int p = 0; p < result.length; p++) {
+            result[p] = subCode(words, p);
+        }
+        return result;
+    }
+
+    /**
+     * The indexed term of a sub-code: its position in hex, then its value as 4 lowercase hex
+     * digits ({@code "0" + "0123"} for value 0x0123 at position 0). The value part has a fixed
+     * width, so the term is unambiguous for any position.
+     */
+    public static String subCodeTerm(int position, int value) {
+        StringBuilder sb = new StringBuilder(6).append(Integer.toHexString(position));
+        for (int shift = SUBCODE_BITS - 4; shift >= 0; shift -= 4) {
+            sb.append(HEX_DIGITS[(value >>> shift) & 0xF]);
+        }
+        return sb.toString();
     }
 }

@@ -1,4 +1,4 @@
-package org.elastichash.bits;
+package org.elastichash.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

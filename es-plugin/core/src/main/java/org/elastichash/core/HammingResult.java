@@ -1,0 +1,41 @@
+package org.elastichash.core;
+
+/**
+ * The nearest documents of one searcher, and how they were found.
+ *
+ * @param docs global document numbers, ascending
+ * @param distances the Hamming distance of each document in {@code docs}
+ * @param stats what the search did
+ */
+public record HammingResult(int[] docs, int[] distances, Stats stats) {
+
+    /**
+     * What a search did, for {@code explain} and {@code profile}.
+     *
+     * @param radius the largest sub-code radius whose terms were all looked up in some segment (-1: none)
+     * @param termLookups sub-code terms looked up
+     * @param candidates documents whose code was compared with the query's
+     * @param segments segments searched
+     * @param segmentsScanned segments whose codes were read in full instead (small, or cheaper to scan)
+     */
+    public record Stats(int radius, long termLookups, long candidates, int segments, int segmentsScanned) {
+        @Override
+        public String toString() {
+            return "radius "
+                + radius
+                + ", "
+                + termLookups
+                + " term lookups, "
+                + candidates
+                + " candidates compared, "
+                + segmentsScanned
+                + " of "
+                + segments
+                + " segments scanned";
+        }
+    }
+
+    public int size() {
+        return docs.length;
+    }
+}

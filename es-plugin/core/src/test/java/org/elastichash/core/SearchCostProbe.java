@@ -1,0 +1,63 @@
+package org.elastichash.core;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.SortedNumericDocValuesField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.store.FSDirectory;
+
+/**
+ * Measures the search's costs on an on-disk index, to set the constants of its cost model:
+ * {@code java -cp ... org.elastichash.core.SearchCostProbe DIR N CLUSTERS FLIP}. Not a test.
+ */
+public final class SearchCostProbe {
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        int n = Integer.parseInt(args[1]);
+        int clusters = Integer.parseInt(args[2]);
+        double flip = Double.parseDouble(args[3]);
+        Random random = new Random(42);
+        long[][] codes = clusters == 0 ? CodeIndex.randomCodes(n, random) : CodeIndex.clusteredCodes(n, clusters, flip, random);
+        if (Files.exists(dir.resolve("done")) == false) {
+            try (FSDirectory directory = FSDirectory.open(dir); IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig().setRAMBufferSizeMB(256))) {
+                for (long[] code : codes) {
+                    Document doc = new Document();
+                    for (int w = 0; w < 4; w++) {
+                        doc.add(new SortedNumericDocValuesField(CodeIndex.WORDS[w], code[w]));
+                    }
+                    for (int p = 0; p < 16; p++) {
+                        doc.add(new StringField(CodeIndex.SUBCODES, HammingCodes.subCodeTerm(p, HammingCodes.subCode(code, p)), Field.Store.NO));
+                    }
+                    writer.addDocument(doc);
+                }
+                writer.forceMerge(1);
+            }
+            Files.createFile(dir.resolve("done"));
+        }
+        try (FSDirectory directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
+            IndexSearcher searcher = new IndexSearcher(reader);
+            for (int k : new int[] {10, 100, 1000}) {
+                for (int round = 0; round < 3; round++) {
+                    long took = 0;
+                    HammingResult last = null;
+                    int queries = 200;
+                    Random qr = new Random(round);
+                    for (int q = 0; q < queries; q++) {
+                        long[] query = CodeIndex.noisy(codes[qr.nextInt(n)], flip, qr);
+                        long start = System.nanoTime();
+                        last = HammingSearch.search(searcher, HammingRequest.exact(query, CodeIndex.WORDS, CodeIndex.SUBCODES, k));
+                        took += System.nanoTime() - start;
+                    }
+                    System.out.printf("k=%d mean %.3f ms  (%s)%n", k, took / 1e6 / queries, last.stats());
+                }
+            }
+        }
+    }
+}
