@@ -5,8 +5,8 @@ SHELL := /bin/bash
 
 ES_VERSION := $(shell sed -n 's:.*<es.version>\(.*\)</es.version>.*:\1:p' pom.xml | head -n1)
 PROJECT_VERSION := $(shell sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' pom.xml)
-PLUGIN_ZIP := es-plugin/target/elastichash-$(PROJECT_VERSION)-es$(ES_VERSION).zip
-PLUGIN_SOURCES := $(shell find es-plugin/src -type f) es-plugin/pom.xml pom.xml
+PLUGIN_ZIP := es-plugin/elasticsearch/target/elastichash-$(PROJECT_VERSION)-es$(ES_VERSION).zip
+PLUGIN_SOURCES := $(shell find es-plugin/*/src -type f) $(wildcard es-plugin/*/pom.xml) pom.xml
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -39,7 +39,7 @@ $(PLUGIN_ZIP): $(PLUGIN_SOURCES)
 
 java-test: ## Java unit tests (JUnit), then the plugin zip
 	$(MVN) package
-	@cat es-plugin/target/surefire-reports/*.xml | grep -o '<testsuite [^>]*' \
+	@cat es-plugin/*/target/surefire-reports/*.xml | grep -o '<testsuite [^>]*' \
 		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
 		| awk '{t+=$$1; f+=$$2} END {print "junit: " t-f " passed, " f " failed"}'
 
@@ -89,4 +89,4 @@ es-status: ## Which local nodes run
 
 clean: ## Stop nodes, remove build outputs and node data (keeps downloads)
 	-scripts/es-node.sh stop; scripts/es-node.sh cluster-stop
-	rm -rf es-plugin/target .es/nodes
+	rm -rf es-plugin/*/target .es/nodes

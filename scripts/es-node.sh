@@ -78,7 +78,7 @@ fetch_es() {
 plugin_zip() {
   local zip=${PLUGIN_ZIP:-}
   if [ -z "$zip" ]; then
-    zip=$(ls -t "$root"/es-plugin/target/elastichash-*-es"$es_version".zip 2>/dev/null | head -n1 || true)
+    zip=$(ls -t "$root"/es-plugin/elasticsearch/target/elastichash-*-es"$es_version".zip 2>/dev/null | head -n1 || true)
   fi
   [ -n "$zip" ] && [ -f "$zip" ] \
     || die "no plugin zip for Elasticsearch $es_version; build it with 'make plugin' (or set PLUGIN_ZIP)"

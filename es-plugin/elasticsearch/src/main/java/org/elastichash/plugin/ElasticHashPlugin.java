@@ -1,18 +1,29 @@
 package org.elastichash.plugin;
 
 import java.util.Collection;
+import java.util.List;
+import org.elastichash.plugin.query.HammingQueryBuilder;
 import org.elastichash.plugin.script.HammingScriptEngine;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.ScriptPlugin;
+import org.elasticsearch.plugins.SearchPlugin;
 import org.elasticsearch.script.ScriptContext;
 import org.elasticsearch.script.ScriptEngine;
 
-/** Entry point of the ElasticHash plugin: registers the {@code elastichash} script language. */
-public class ElasticHashPlugin extends Plugin implements ScriptPlugin {
+/**
+ * Entry point of the ElasticHash plugin: registers the {@code hamming} query (exact Hamming
+ * k-nearest search) and the {@code elastichash} script language (Hamming scoring).
+ */
+public class ElasticHashPlugin extends Plugin implements ScriptPlugin, SearchPlugin {
 
     @Override
     public ScriptEngine getScriptEngine(Settings settings, Collection<ScriptContext<?>> contexts) {
         return new HammingScriptEngine();
+    }
+
+    @Override
+    public List<QuerySpec<?>> getQueries() {
+        return List.of(new QuerySpec<>(HammingQueryBuilder.NAME, HammingQueryBuilder::new, HammingQueryBuilder::fromXContent));
     }
 }

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.elastichash.bits.HammingCodes;
-import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elastichash.core.HammingCodes;
+import org.elastichash.plugin.CodeFields;
 import org.elasticsearch.search.lookup.SearchLookup;
 
 /**
@@ -20,8 +20,6 @@ record HammingParams(long[] code, String[] fields) {
     static final String CODE = "code";
 
     static final String FIELDS = "fields";
-
-    static final List<String> DEFAULT_FIELDS = List.of("hash_r0", "hash_r1", "hash_r2", "hash_r3");
 
     private static final Set<String> KNOWN = Set.of(CODE, FIELDS);
 
@@ -39,7 +37,7 @@ record HammingParams(long[] code, String[] fields) {
                 );
             }
         }
-        String[] fields = resolveFields(params.get(FIELDS), lookup);
+        String[] fields = CodeFields.wordFields(FIELDS, fieldNames(params.get(FIELDS)), lookup);
         Object code = params.get(CODE);
         if (code == null) {
             throw new IllegalArgumentException(
@@ -56,51 +54,21 @@ record HammingParams(long[] code, String[] fields) {
         }
     }
 
-    private static String[] resolveFields(Object value, SearchLookup lookup) {
-        List<String> names;
+    private static List<String> fieldNames(Object value) {
         if (value == null) {
-            names = DEFAULT_FIELDS;
-        } else if (value instanceof List<?> list) {
-            names = new ArrayList<>(list.size());
+            return CodeFields.DEFAULT_WORD_FIELDS;
+        }
+        if (value instanceof List<?> list) {
+            List<String> names = new ArrayList<>(list.size());
             for (Object item : list) {
                 if (item instanceof String == false) {
                     throw new IllegalArgumentException("[fields] must list field names, got " + describe(item));
                 }
                 names.add((String) item);
             }
-        } else {
-            throw new IllegalArgumentException("[fields] must be a list of long field names, got " + describe(value));
+            return names;
         }
-        if (names.isEmpty()) {
-            throw new IllegalArgumentException("[fields] must name at least one long field");
-        }
-        String[] luceneNames = new String[names.size()];
-        for (int i = 0; i < luceneNames.length; i++) {
-            luceneNames[i] = luceneField(names.get(i), lookup);
-        }
-        return luceneNames;
-    }
-
-    /** Checks that {@code name} is a real {@code long} field with doc values; resolves aliases. */
-    private static String luceneField(String name, SearchLookup lookup) {
-        MappedFieldType type = lookup.fieldType(name);
-        if (type == null) {
-            throw new IllegalArgumentException("[fields] names unknown field [" + name + "]: it is not in the index mapping");
-        }
-        if ("long".equals(type.typeName()) == false) {
-            throw new IllegalArgumentException(
-                "[fields] field [" + name + "] must be of type [long], but it is [" + type.typeName() + "]"
-            );
-        }
-        if (lookup.onlyMappedAsRuntimeField(name)) {
-            throw new IllegalArgumentException(
-                "[fields] field [" + name + "] is a runtime field; [hamming] reads indexed long fields with doc values"
-            );
-        }
-        if (type.hasDocValues() == false) {
-            throw new IllegalArgumentException("[fields] field [" + name + "] has doc_values disabled; [hamming] needs them");
-        }
-        return type.name();
+        throw new IllegalArgumentException("[fields] must be a list of long field names, got " + describe(value));
     }
 
     private static String describe(Object value) {

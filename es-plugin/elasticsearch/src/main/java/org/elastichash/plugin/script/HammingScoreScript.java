@@ -3,9 +3,8 @@ package org.elastichash.plugin.script;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
-import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.LeafReader;
-import org.apache.lucene.index.SortedNumericDocValues;
+import org.elastichash.core.SegmentCodes;
 import org.elasticsearch.script.DocReader;
 import org.elasticsearch.script.LeafReaderContextSupplier;
 import org.elasticsearch.script.ScoreScript;
@@ -14,8 +13,9 @@ import org.elasticsearch.search.lookup.SearchLookup;
 /**
  * Scores one segment's documents by {@code 64 * fields - hamming(code, document words)}.
  *
- * <p>Parameters are validated once per search ({@link Factory}); doc values are opened once per
- * segment; {@link #execute} only advances iterators and counts bits, allocating nothing.
+ * <p>Parameters are validated once per search ({@link Factory}); the segment's codes are opened
+ * once per segment ({@link SegmentCodes}, the kernel the {@code hamming} query runs too);
+ * {@link #execute} only advances iterators and counts bits, allocating nothing.
  *
  * <p>A document that lacks a value in any of the fields scores 0, as if every bit differed, so it
  * ranks after every document that has a code (filter such documents out with {@code min_score: 1}).
@@ -59,10 +59,8 @@ final class HammingScoreScript extends ScoreScript {
         }
     }
 
-    private final LeafReader segment;
+    private final SegmentCodes codes;
     private final long[] code;
-    private final String[] fields;
-    private final SortedNumericDocValues[] words;
     private final int maxScore;
     private int doc = -1;
 
@@ -74,55 +72,42 @@ final class HammingScoreScript extends ScoreScript {
         HammingParams params
     ) throws IOException {
         super(rawParams, lookup, reader);
-        this.segment = segment;
+        this.codes = SegmentCodes.open(segment, params.fields());
         this.code = params.code();
-        this.fields = params.fields();
         this.maxScore = params.maxScore();
-        this.words = new SortedNumericDocValues[fields.length];
-        openWords();
-    }
-
-    private void openWords() throws IOException {
-        for (int i = 0; i < fields.length; i++) {
-            // An empty iterator when the segment holds no value for the field: such docs score 0.
-            words[i] = DocValues.getSortedNumeric(segment, fields[i]);
-        }
     }
 
     @Override
     public void setDocument(int docid) {
         super.setDocument(docid);
-        if (docid < doc) {
-            // Doc values only move forward; a caller that goes back (rare) gets fresh iterators.
-            try {
-                openWords();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
         doc = docid;
     }
 
     @Override
     public double execute(ExplanationHolder explanation) {
-        int distance = 0;
+        int distance;
         try {
-            for (int i = 0; i < words.length; i++) {
-                SortedNumericDocValues values = words[i];
-                if (values.advanceExact(doc) == false) {
-                    if (explanation != null) {
-                        explanation.set("hamming: document has no value in [" + fields[i] + "], scored 0");
-                    }
-                    return 0;
-                }
-                distance += Long.bitCount(code[i] ^ values.nextValue());
-            }
+            distance = codes.distance(doc, code);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+        if (distance == SegmentCodes.MISSING) {
+            if (explanation != null) {
+                explanation.set("hamming: document lacks one of the code fields " + fieldList() + ", scored 0");
+            }
+            return 0;
         }
         if (explanation != null) {
             explanation.set("hamming: " + maxScore + " bits - distance " + distance);
         }
         return maxScore - distance;
+    }
+
+    private String fieldList() {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < codes.words(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(codes.field(i));
+        }
+        return sb.append(']').toString();
     }
 }

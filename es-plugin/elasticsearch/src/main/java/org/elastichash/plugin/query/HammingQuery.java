@@ -1,0 +1,53 @@
+package org.elastichash.plugin.query;
+
+import java.io.IOException;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.QueryVisitor;
+import org.elastichash.core.HammingRequest;
+import org.elastichash.core.HammingSearch;
+
+/**
+ * The Lucene form of the {@code hamming} query. Like Lucene's own kNN queries it does its work
+ * when rewritten: it searches the shard's segments once and becomes a {@link HammingHitsQuery}
+ * that hands out the documents found and their scores.
+ */
+final class HammingQuery extends Query {
+
+    private final HammingRequest request;
+
+    HammingQuery(HammingRequest request) {
+        this.request = request;
+    }
+
+    @Override
+    public Query rewrite(IndexSearcher searcher) throws IOException {
+        return new HammingHitsQuery(HammingSearch.search(searcher, request), request, searcher.getIndexReader());
+    }
+
+    @Override
+    public void visit(QueryVisitor visitor) {
+        if (visitor.acceptField(request.subcodeField())) {
+            visitor.visitLeaf(this);
+        }
+        if (request.filter() != null) {
+            request.filter().visit(visitor.getSubVisitor(BooleanClause.Occur.FILTER, this));
+        }
+    }
+
+    @Override
+    public String toString(String field) {
+        return request.toString();
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return sameClassAs(other) && request.equals(((HammingQuery) other).request);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * classHash() + request.hashCode();
+    }
+}
