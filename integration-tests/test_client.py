@@ -1,4 +1,5 @@
-"""The Python library and CLI against a real node: two-stage guarantee, ingest, CLI round trip."""
+"""The Python library and CLI against a real node: exact k nearest, the MIH guarantee, batch
+search, ingest, reindex from the old layout, CLI round trip."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ES_URL
-from elastichash import ClusterError, Code, ElasticHash, codes
+from elastichash import ClusterError, Code, ElasticHash, codes, queries
 from elastichash.testing import make_tiny_model
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 from PIL import Image
 
 N_CODES = 4000
@@ -33,54 +34,124 @@ def engine(es: Elasticsearch, tiny_model: str) -> Iterator[ElasticHash]:
     es.indices.delete(index=engine.index, ignore_unavailable=True)
 
 
-@pytest.fixture(scope="module")
-def code_engine(es: Elasticsearch) -> Iterator[tuple[ElasticHash, np.ndarray]]:
+def clustered_bits(n: int, seed: int) -> np.ndarray:
     """Codes around a few centres with 0-20 flipped short-code bits: many lie near the MIH bound."""
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     centres = rng.integers(0, 2, size=(8, 256), dtype=np.uint8)
-    bits = centres[rng.integers(0, 8, N_CODES)]
+    bits = centres[rng.integers(0, 8, n)]
     for row in bits:
         row[rng.choice(64, size=rng.integers(0, 21), replace=False)] ^= 1
         row[64 + rng.choice(192, size=rng.integers(0, 60), replace=False)] ^= 1
+    return bits
+
+
+@pytest.fixture(scope="module")
+def code_engine(es: Elasticsearch) -> Iterator[tuple[ElasticHash, np.ndarray]]:
+    bits = clustered_bits(N_CODES, 11)
     engine = ElasticHash(es, index=f"it-codes-{uuid.uuid4().hex[:8]}")
     engine.create_index(shards=2)
     ids = [f"{i:05d}" for i in range(N_CODES)]
-    report = engine.index_codes(ids, bits, [{"group": int(i % 3)} for i in range(N_CODES)])
-    assert report.indexed == N_CODES and report.ok
+    fields = [{"group": int(i % 3), "path": f"p/{i:05d}.png"} for i in range(N_CODES)]
+    # Two rounds with a refresh between, so that shards hold more than one segment.
+    half = N_CODES // 2
+    first = engine.index_codes(ids[:half], bits[:half], fields[:half])
+    second = engine.index_codes(ids[half:], bits[half:], fields[half:])
+    assert first.indexed + second.indexed == N_CODES and first.ok and second.ok
     yield engine, bits
     es.indices.delete(index=engine.index)
 
 
-def test_two_stage_finds_everything_within_64_bit_distance_11(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
-    engine, bits = code_engine
-    words, short = codes.to_words(bits), codes.to_words(bits)[:, :1]
-    subcodes = codes.to_subcodes(bits)
-    rng = np.random.default_rng(5)
-    for row in rng.choice(N_CODES, size=20, replace=False):
+def query_codes(bits: np.ndarray, n: int, seed: int) -> list[Code]:
+    """Near copies of indexed codes (0-5 flipped short-code bits) and a few random codes."""
+    rng = np.random.default_rng(seed)
+    result = []
+    for row in rng.choice(len(bits), size=n, replace=False):
         query = bits[row].copy()
         query[rng.choice(64, size=rng.integers(0, 6), replace=False)] ^= 1
-        code = Code.from_bits(query)
-        # The candidates multi-index hashing must return: a sub-code within distance 2.
-        sub_distance = codes.popcount(subcodes.astype(np.int64) ^ code.subcodes.astype(np.int64))
-        candidates = np.flatnonzero((sub_distance <= 2).any(axis=1))
-        hits = engine.search(code, k=len(candidates) + 10, mode="two_stage")
+        result.append(Code.from_bits(query))
+    result += [Code.from_bits(rng.integers(0, 2, 256, dtype=np.uint8)) for _ in range(3)]
+    return result
+
+
+def assert_exact_top_k(hits: list, true_distances: np.ndarray, k: int, row_of: Callable[[str], int] = int) -> None:
+    """The hits are a true k nearest: numpy's k smallest distances, each hit at its own true
+    distance (so equal distances at the k-th place may be any of the tied documents).
+    `row_of` maps a hit's id to its row in `true_distances`."""
+    assert [hit.distance for hit in hits] == sorted(true_distances.tolist())[:k]
+    assert len({hit.id for hit in hits}) == len(hits)
+    for hit in hits:
+        assert hit.distance == true_distances[row_of(hit.id)], hit
+
+
+# --- the exact mode (default) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 10, 100])
+def test_exact_mode_is_numpy_s_exact_top_k(code_engine: tuple[ElasticHash, np.ndarray], k: int) -> None:
+    engine, bits = code_engine
+    words = codes.to_words(bits)
+    for code in query_codes(bits, 8, seed=k):
+        hits = engine.search(code, k=k)  # mode="exact" is the default
+        assert_exact_top_k(hits, codes.hamming(code.words, words), k)
+        assert all(hit.score == 256 - hit.distance for hit in hits)
+        assert all(hit.source == {"path": f"p/{hit.id}.png"} for hit in hits)  # doc values
+
+
+def test_exact_mode_with_max_distance_and_filter(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
+    engine, bits = code_engine
+    words = codes.to_words(bits)
+    for code in query_codes(bits, 5, seed=2):
+        distances = codes.hamming(code.words, words)
+        limit = int(np.sort(distances)[20])
+        within = engine.search(code, k=500, max_distance=limit)
+        assert sorted(int(h.id) for h in within) == np.flatnonzero(distances <= limit).tolist()
+        group = np.arange(N_CODES) % 3 == 1
+        filtered = engine.search(code, k=30, filter={"term": {"group": 1}})
+        assert_exact_top_k(filtered, np.where(group, distances, 10_000), 30)
+
+
+# --- the paper's two stages: paper (in the plugin) and two_stage (terms + script) ---------------
+
+
+@pytest.mark.parametrize("mode", ["paper", "two_stage"])
+def test_two_stages_find_everything_within_64_bit_distance_11(
+    code_engine: tuple[ElasticHash, np.ndarray], mode: str
+) -> None:
+    engine, bits = code_engine
+    words, short = codes.to_words(bits), codes.to_words(bits)[:, :1]
+    subcodes = codes.to_subcodes(bits)[:, : codes.N_SUBCODES].astype(np.int64)
+    for code in query_codes(bits, 12, seed=5):
+        # The candidates multi-index hashing must return: a sub-code 0..3 within distance 2.
+        query_subcodes = code.subcodes[: codes.N_SUBCODES].astype(np.int64)
+        candidates = np.flatnonzero((codes.popcount(subcodes ^ query_subcodes) <= 2).any(axis=1))
+        hits = engine.search(code, k=len(candidates) + 10, mode=mode)
         got_ids = {int(hit.id) for hit in hits}
         assert got_ids == set(candidates.tolist())
         within_11 = np.flatnonzero(codes.hamming(code.words[:1], short) <= 11)
         assert set(within_11.tolist()) <= got_ids
-        # Ranked exactly as numpy ranks the candidates on 256 bits (ties compared as sets).
         distances = codes.hamming(code.words, words)
         assert [hit.distance for hit in hits] == sorted(distances[candidates].tolist())
         for hit in hits:
             assert hit.distance == distances[int(hit.id)]
 
 
+def test_paper_mode_radius(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
+    engine, bits = code_engine
+    subcodes = codes.to_subcodes(bits)[:, : codes.N_SUBCODES].astype(np.int64)
+    code = query_codes(bits, 1, seed=9)[0]
+    query_subcodes = code.subcodes[: codes.N_SUBCODES].astype(np.int64)
+    for radius in (0, 1):
+        expected = np.flatnonzero((codes.popcount(subcodes ^ query_subcodes) <= radius).any(axis=1))
+        for mode in ("paper", "two_stage"):
+            hits = engine.search(code, k=len(expected) + 5, mode=mode, radius=radius)
+            assert {int(h.id) for h in hits} == set(expected.tolist()), (mode, radius)
+
+
 def test_short_and_long_modes(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
     engine, bits = code_engine
     code = Code.from_bits(bits[7])
     long_hits = engine.search(code, k=50, mode="long")
-    distances = codes.hamming(code.words, codes.to_words(bits))
-    assert [h.distance for h in long_hits] == sorted(distances.tolist())[:50]
+    assert_exact_top_k(long_hits, codes.hamming(code.words, codes.to_words(bits)), 50)
     short_hits = engine.search(code, k=50, mode="short")
     short_distances = codes.hamming(code.words[:1], codes.to_words(bits)[:, :1])
     assert short_hits[0].distance == 0 and short_hits[0].score == 64
@@ -88,12 +159,50 @@ def test_short_and_long_modes(code_engine: tuple[ElasticHash, np.ndarray]) -> No
         assert hit.distance == short_distances[int(hit.id)]
 
 
-@pytest.mark.parametrize("mode", ["two_stage", "long", "short"])
+@pytest.mark.parametrize("mode", queries.MODES)
 def test_filter_applies_in_every_mode(code_engine: tuple[ElasticHash, np.ndarray], mode: str) -> None:
     engine, bits = code_engine
-    hits = engine.search(Code.from_bits(bits[0]), k=30, mode=mode, filter={"term": {"group": 1}})
+    hits = engine.search(Code.from_bits(bits[0]), k=30, mode=mode, filter={"term": {"group": 1}}, source=True)
     assert hits and all(hit.source["group"] == 1 for hit in hits)
     assert all(int(hit.id) % 3 == 1 for hit in hits)
+    assert all("hash_mih" not in hit.source and "hash" in hit.source for hit in hits)
+
+
+# --- batch search ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["exact", "paper", "two_stage"])
+def test_search_codes_matches_search(code_engine: tuple[ElasticHash, np.ndarray], mode: str) -> None:
+    engine, bits = code_engine
+    queries_ = query_codes(bits, 20, seed=3)
+    k = 40
+    distances, ids = engine.search_codes([c.hex for c in queries_], k=k, mode=mode, batch_size=7)
+    assert distances.shape == ids.shape == (len(queries_), k) and distances.dtype == np.int32
+    for row, code in enumerate(queries_):
+        hits = engine.search(code, k=k, mode=mode)
+        found = len(hits)
+        assert distances[row, :found].tolist() == [hit.distance for hit in hits]
+        assert ids[row, :found].tolist() == [hit.id for hit in hits]
+        assert (distances[row, found:] == -1).all() and all(i is None for i in ids[row, found:])
+    if mode != "exact":  # random queries pass the sub-code filter rarely: missing ranks exist
+        assert (distances == -1).any()
+    packed = engine.search_codes(codes.pack_bits(np.stack([c.bits for c in queries_])), k=k, mode=mode)
+    np.testing.assert_array_equal(packed[0], distances)
+
+
+def test_docvalue_fields_of_unmapped_names_are_no_error(es: Elasticsearch) -> None:
+    """The default search asks for `path`; an index without that field still answers."""
+    engine = ElasticHash(es, index=f"it-nopath-{uuid.uuid4().hex[:8]}")
+    es.indices.create(index=engine.index, mappings=queries.mapping())
+    try:
+        bits = clustered_bits(50, 4)
+        engine.index_codes([f"d{i}" for i in range(50)], bits)
+        assert "path" not in es.indices.get_mapping(index=engine.index)[engine.index]["mappings"]["properties"]
+        hits = engine.search(Code.from_bits(bits[3]), k=3)
+        assert hits[0].distance == 0 and hits[0].source == {}
+        assert hits[0].id in {f"d{i}" for i in np.flatnonzero((bits == bits[3]).all(axis=1))}
+    finally:
+        es.indices.delete(index=engine.index)
 
 
 def test_painless_scorer_gives_the_same_ranking(es: Elasticsearch, code_engine: tuple[ElasticHash, np.ndarray]) -> None:
@@ -105,8 +214,8 @@ def test_painless_scorer_gives_the_same_ranking(es: Elasticsearch, code_engine: 
         )
     engine, bits = code_engine
     for row in (0, 100, 2000):
-        plugin = engine.search(Code.from_bits(bits[row]), k=100, scorer="plugin")
-        painless = engine.search(Code.from_bits(bits[row]), k=100, scorer="painless")
+        plugin = engine.search(Code.from_bits(bits[row]), k=100, mode="two_stage", scorer="plugin")
+        painless = engine.search(Code.from_bits(bits[row]), k=100, mode="two_stage", scorer="painless")
         assert [(h.distance, h.id) for h in plugin] == [(h.distance, h.id) for h in painless]
 
 
@@ -118,7 +227,10 @@ def test_painless_scorer_without_painless_is_a_clear_error(
         pytest.skip("this node has Painless")
     engine, bits = code_engine
     with pytest.raises(ClusterError, match="no Painless scripting; use --scorer plugin"):
-        engine.search(Code.from_bits(bits[0]), scorer="painless")
+        engine.search(Code.from_bits(bits[0]), mode="two_stage", scorer="painless")
+
+
+# --- ingest --------------------------------------------------------------------------------------
 
 
 def sample_images(folder: Path, n: int = 12) -> list[Path]:
@@ -163,6 +275,89 @@ def test_bad_files_are_reported_by_name_and_the_rest_indexed(engine: ElasticHash
     assert engine.count() == 5
 
 
+# --- reindex from the old layout ----------------------------------------------------------------
+
+
+def create_v1_index(es: Elasticsearch, name: str, bits: np.ndarray) -> list[str]:
+    """An index as the first release wrote it: sub-codes 0-3 in hash_f0..hash_f3, no image_id."""
+    es.indices.create(
+        index=name,
+        settings={"number_of_shards": 2, "number_of_replicas": 0},
+        mappings={
+            "properties": {
+                "hash": {"type": "keyword", "index": False, "doc_values": False},
+                **{f"hash_f{i}": {"type": "keyword", "doc_values": False} for i in range(4)},
+                **{f"hash_r{i}": {"type": "long", "index": False} for i in range(4)},
+                "path": {"type": "keyword"},
+                "group": {"type": "integer"},
+            }
+        },
+    )
+    ids = [f"old-{i:04d}" for i in range(len(bits))]
+    hexes, words, subcodes = codes.to_hex(bits), codes.to_words(bits), codes.to_subcodes(bits)
+    actions = (
+        {
+            "_index": name,
+            "_id": ids[i],
+            "hash": hexes[i],
+            **{f"hash_f{j}": f"{int(subcodes[i, j]):04x}" for j in range(4)},
+            **{f"hash_r{j}": int(words[i, j]) for j in range(4)},
+            "path": f"photos/{i:04d}.jpg",
+            "group": i % 5,
+        }
+        for i in range(len(bits))
+    )
+    helpers.bulk(es, actions, refresh=True)
+    return ids
+
+
+def test_reindex_moves_an_old_layout_index(es: Elasticsearch, tiny_model: str) -> None:
+    old, new = f"it-v1-{uuid.uuid4().hex[:8]}", f"it-v2-{uuid.uuid4().hex[:8]}"
+    bits = clustered_bits(1500, 21)
+    try:
+        ids = create_v1_index(es, old, bits)
+        result = run_cli("reindex", "--from", old, "--index", new, "--no-progress", "--model", tiny_model)
+        assert result.returncode == 0, result.stderr
+        assert f"reindexed '{old}' into '{new}': indexed 1500, already indexed 0, failed 0" in result.stdout
+        engine = ElasticHash(es, index=new)
+        again = engine.reindex_from(old, progress=False)  # runs again safely
+        assert (again.indexed, again.already_indexed, again.failed) == (0, 1500, {})
+
+        properties = es.indices.get_mapping(index=new)[new]["mappings"]["properties"]
+        assert properties["hash_mih"] == {"type": "keyword", "doc_values": False}
+        assert properties["group"] == {"type": "integer"} and properties["path"] == {"type": "keyword"}
+        assert not any(name.startswith("hash_f") for name in properties)
+        settings = es.indices.get_settings(index=new)[new]["settings"]["index"]
+        assert settings["number_of_shards"] == "2"
+        assert engine.count() == 1500
+
+        document = es.get(index=new, id=ids[7])["_source"]
+        assert document == {
+            **queries.code_fields(Code.from_bits(bits[7])),
+            "image_id": ids[7],
+            "path": "photos/0007.jpg",
+            "group": 2,
+        }
+        words = codes.to_words(bits)
+        for code in query_codes(bits, 5, seed=8):
+            hits = engine.search(code, k=20)
+            assert_exact_top_k(hits, codes.hamming(code.words, words), 20, row_of=ids.index)
+            assert all(h.source["path"] == f"photos/{ids.index(h.id):04d}.jpg" for h in hits)
+    finally:
+        es.indices.delete(index=old, ignore_unavailable=True)
+        es.indices.delete(index=new, ignore_unavailable=True)
+
+
+def test_reindex_from_a_missing_index_is_a_sentence(tiny_model: str) -> None:
+    result = run_cli("reindex", "--from", "no-such-old-index", "--index", "whatever", "--model", tiny_model)
+    assert result.returncode == 1
+    assert "index 'no-such-old-index' does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "elastichash.cli", "--es-url", ES_URL, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -170,22 +365,29 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_round_trip(engine: ElasticHash, tiny_model: str, tmp_path: Path) -> None:
     paths = sample_images(tmp_path / "cli")
-    indexed = run_cli("--index", engine.index, "--model", tiny_model, "index", str(tmp_path / "cli"), "--no-progress")
+    # The cluster options after the command, as well as before it.
+    indexed = run_cli("index", str(tmp_path / "cli"), "--index", engine.index, "--model", tiny_model, "--no-progress")
     assert indexed.returncode == 0, indexed.stderr
     assert "indexed 12, already indexed 0, failed 0" in indexed.stdout
     query = paths[4]
     found = run_cli("--index", engine.index, "--model", tiny_model, "search", str(query), "-k", "5", "--json")
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
-    # The tiny model's codes are far apart, so fewer than k images pass stage 1.
-    assert 1 <= len(hits) <= 5 and set(hits[0]) == {"id", "score", "distance", "source"}
-    if len(hits) < 5:
-        assert "--mode long ranks every image" in found.stderr
-    assert hits[0]["source"]["path"] == str(query)
+    # The exact mode: always k hits, nearest first, whatever the codes' spread.
+    assert len(hits) == 5 and set(hits[0]) == {"id", "score", "distance", "source"}
+    assert found.stderr == ""
+    assert hits[0]["source"] == {"path": str(query)}
     assert hits[0]["distance"] == 0 and hits[0]["score"] == 256
+    assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+    two_stage = run_cli(
+        "search", str(query), "-k", "5", "--mode", "two_stage", "--index", engine.index, "--model", tiny_model
+    )
+    assert two_stage.returncode == 0, two_stage.stderr
+    if len(two_stage.stdout.splitlines()) < 6:  # the tiny model's codes are far apart
+        assert "passed the multi-index-hashing filter; --mode exact finds all k" in two_stage.stderr
     console = run_cli("--index", engine.index, "--model", tiny_model, "console", str(query))
     assert console.stdout.startswith(f"GET {engine.index}/_search\n")
-    assert json.loads(console.stdout.split("\n", 1)[1])["query"]["script_score"]["script"]["lang"] == "elastichash"
+    assert json.loads(console.stdout.split("\n", 1)[1])["query"]["hamming"]["k"] == 10
 
 
 def test_cli_missing_index_is_a_sentence(tiny_model: str) -> None:

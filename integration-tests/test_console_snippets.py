@@ -1,15 +1,23 @@
-"""Replays the Kibana Dev Tools snippets in docs/console verbatim, over plain HTTP."""
+"""Replays Kibana Dev Tools text over plain HTTP: the snippets in docs/console verbatim, and the
+searches the library and the CLI print (`ElasticHash.console`, `elastichash console`)."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import ES_URL, WORD_FIELDS, hamming
+from elastichash import Code, ElasticHash, queries
+from elasticsearch import Elasticsearch
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "console"
 REQUEST_LINE = re.compile(r"^(GET|PUT|POST|DELETE|HEAD) (\S+)$")
@@ -85,3 +93,71 @@ def _find_key(node: object, key: str):
     elif isinstance(node, list):
         for item in node:
             yield from _find_key(item, key)
+
+
+# --- the library's and the CLI's console text ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def code_engine(es: Elasticsearch) -> Iterator[tuple[ElasticHash, np.ndarray]]:
+    """600 codes, a third of them near copies of others (so that every mode finds some)."""
+    rng = np.random.default_rng(17)
+    bits = rng.integers(0, 2, size=(600, 256), dtype=np.uint8)
+    bits[400:] = bits[:200]
+    for row in bits[400:]:
+        row[rng.choice(256, size=rng.integers(0, 12), replace=False)] ^= 1
+    engine = ElasticHash(es, index=f"it-console-{uuid.uuid4().hex[:8]}")
+    engine.create_index(shards=2)
+    ids = [f"img-{i:03d}" for i in range(len(bits))]
+    report = engine.index_codes(ids, bits, [{"path": f"pics/{i:03d}.png"} for i in range(len(bits))])
+    assert report.ok and report.indexed == len(bits)
+    yield engine, bits
+    es.indices.delete(index=engine.index)
+
+
+def replay(text: str) -> list[tuple[str, float, str]]:
+    """Sends console text (one search) over HTTP: (id, score, path) per hit, from doc values."""
+    ((method, path, body),) = parse_console(text)
+    status, response = send(method, path, body)
+    assert status == 200, response
+    assert response["_shards"]["failed"] == 0
+    hits = response["hits"]["hits"]
+    assert all("_source" not in hit for hit in hits)  # doc values only, no stored fields
+    return [(hit["fields"]["image_id"][0], hit["_score"], hit["fields"]["path"][0]) for hit in hits]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"k": 3, "max_distance": 100},
+        {"mode": "paper", "radius": 1},
+        {"mode": "two_stage", "filter": {"range": {"path": {"gte": "pics/4"}}}},  # the near copies
+        {"mode": "long", "k": 25},
+        {"mode": "short", "max_distance": 10},
+    ],
+    ids=lambda options: options.get("mode", "exact") + ("+" if len(options) > 1 else ""),
+)
+def test_console_text_gives_the_same_hits(code_engine: tuple[ElasticHash, np.ndarray], options: dict) -> None:
+    engine, bits = code_engine
+    for row in (5, 150, 450):
+        code = Code.from_bits(bits[row])
+        text = engine.console(code, **options)
+        assert text.startswith(f"GET {engine.index}/_search\n")
+        hits = engine.search(code, **options)
+        assert hits, options
+        assert replay(text) == [(h.id, h.score, h.source["path"]) for h in hits]
+
+
+def test_cli_console_text_gives_the_cli_s_hits(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
+    engine, bits = code_engine
+    code = Code.from_bits(bits[420]).hex
+    cli = [sys.executable, "-m", "elastichash.cli", "--es-url", ES_URL, "--index", engine.index]
+    console = subprocess.run([*cli, "console", code, "-k", "7"], capture_output=True, text=True, timeout=120)
+    assert console.returncode == 0, console.stderr
+    body = parse_console(console.stdout)[0][2]
+    assert body == queries.search_body(code, k=7)  # the short native query
+    search = subprocess.run([*cli, "search", code, "-k", "7", "--json"], capture_output=True, text=True, timeout=120)
+    assert search.returncode == 0, search.stderr
+    found = [(h["id"], h["score"], h["source"]["path"]) for h in json.loads(search.stdout)]
+    assert len(found) == 7 and replay(console.stdout) == found
