@@ -150,11 +150,13 @@ public final class HammingSearch {
             filterBits = new FixedBitSet(reader.maxDoc());
             filterBits.or(scorer.iterator());
         }
-        multiIndex(leaf, terms.iterator(), filterBits, candidateBound);
+        multiIndex(leaf, terms, filterBits, candidateBound);
     }
 
-    private void multiIndex(LeafReaderContext leaf, TermsEnum termsEnum, Bits filterBits, long candidateBound)
-        throws IOException {
+    private void multiIndex(LeafReaderContext leaf, Terms terms, Bits filterBits, long candidateBound) throws IOException {
+        TermsEnum termsEnum = terms.iterator();
+        // Postings a term far from the query holds on average: the rate of the rings further out.
+        double background = terms.size() > 0 ? (double) terms.getSumDocFreq() / terms.size() : 1;
         SegmentCodes codes = SegmentCodes.open(leaf.reader(), request.wordFields());
         Bits live = leaf.reader().getLiveDocs();
         int lastRing = exact ? HammingCodes.SUBCODE_BITS : request.radius();
@@ -168,7 +170,7 @@ public final class HammingSearch {
                 if ((long) positions * r > bound) {
                     return;
                 }
-                if (r > 0 && scanIsCheaper(r, segmentTerms, segmentPostings, candidateBound)) {
+                if (r > 0 && scanIsCheaper(r, segmentPostings, background, candidateBound)) {
                     queueScan(leaf, r);
                     return;
                 }
@@ -205,15 +207,17 @@ public final class HammingSearch {
 
     /**
      * Would the rings still needed cost more than scanning the segment? The rings needed run to
-     * floor(bound / m) once the bound is known (k found, or a max_distance), else one more.
+     * floor(bound / m) once the bound is known (k found, or a max_distance), else one more. A
+     * ring costs its term lookups, the background postings of its terms, and about as many
+     * postings of the query's own neighbourhood as the rings so far found.
      */
-    private boolean scanIsCheaper(int r, long segmentTerms, long segmentPostings, long candidateBound) {
-        double postingsPerTerm = segmentTerms == 0 ? 0 : (double) segmentPostings / segmentTerms;
+    private boolean scanIsCheaper(int r, long postingsSoFar, double background, long candidateBound) {
         boolean boundKnown = top.full() || request.maxDistance() != HammingRequest.NO_MAX_DISTANCE;
         int lastRing = boundKnown ? Math.min(HammingCodes.SUBCODE_BITS, top.bound(limit) / positions) : r;
         double cost = 0;
         for (int j = r; j <= lastRing; j++) {
-            cost += (double) positions * SubCodeNeighbours.ringSize(j) * (TERM_COST + postingsPerTerm * POSTING_COST);
+            double lookups = (double) positions * SubCodeNeighbours.ringSize(j);
+            cost += lookups * (TERM_COST + background * POSTING_COST) + postingsSoFar * POSTING_COST;
         }
         return cost > candidateBound;
     }

@@ -134,7 +134,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     public static HammingQueryBuilder fromXContent(XContentParser parser) throws IOException {
         String code = null;
         Integer k = null;
-        int maxDistance = HammingRequest.NO_MAX_DISTANCE;
+        Integer maxDistance = null;
         QueryBuilder filter = null;
         HammingRequest.Mode mode = HammingRequest.Mode.EXACT;
         Integer radius = null;
@@ -189,7 +189,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             throw error(parser, "[radius] applies to [mode] paper only; exact mode grows its radius as needed");
         }
         int bits = fields.size() * HammingCodes.WORD_BITS;
-        if (maxDistance != HammingRequest.NO_MAX_DISTANCE && (maxDistance < 0 || maxDistance > bits)) {
+        if (maxDistance != null && (maxDistance < 0 || maxDistance > bits)) {
             throw error(parser, "[max_distance] must be between 0 and " + bits + ", got " + maxDistance);
         }
         if (k != null && k < 1) {
@@ -199,7 +199,8 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         if (r < 0 || r > HammingCodes.SUBCODE_BITS) {
             throw error(parser, "[radius] must be between 0 and " + HammingCodes.SUBCODE_BITS + ", got " + r);
         }
-        return new HammingQueryBuilder(words, k, maxDistance, filter, mode, r, fields, subcodeField).boost(boost).queryName(queryName);
+        int limit = maxDistance == null ? HammingRequest.NO_MAX_DISTANCE : maxDistance;
+        return new HammingQueryBuilder(words, k, limit, filter, mode, r, fields, subcodeField).boost(boost).queryName(queryName);
     }
 
     private static ParsingException error(XContentParser parser, String message) {

@@ -1,0 +1,288 @@
+"""The native `hamming` query against a real node: exact k nearest (checked against numpy) on
+clustered and random codes, over several shards and segments, with deletions, documents without
+codes, filters, max_distance, the paper's mode, explain/profile, and its answers to bad input.
+
+Documents are built here from the documented layout (docs/hamming-query.md), not by the client
+library, so the test also checks the contract between the two.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+WORDS = [f"hash_r{i}" for i in range(4)]
+LABELS = 4
+
+
+@dataclass
+class QueryIndex:
+    name: str
+    words: np.ndarray  # (n, 4) int64, row i = document id i
+    labels: np.ndarray
+    alive: np.ndarray  # False: deleted, or indexed without code fields
+
+    def distances(self, query: np.ndarray) -> np.ndarray:
+        return np.bitwise_count(np.bitwise_xor(self.words, query).view(np.uint64)).sum(axis=1)
+
+
+def clustered(rng: np.random.Generator, n: int, centres: int, flip: float) -> np.ndarray:
+    bits = rng.integers(0, 2, size=(centres, 256), dtype=np.uint8)[rng.integers(0, centres, n)]
+    return bits ^ (rng.random((n, 256)) < flip).astype(np.uint8)
+
+
+def to_words(bits: np.ndarray) -> np.ndarray:
+    return np.packbits(bits, axis=1).view(">u8").astype(np.uint64).view(np.int64)
+
+
+def hex_of(words: np.ndarray) -> str:
+    return "".join(f"{int(w) & 0xFFFF_FFFF_FFFF_FFFF:016x}" for w in words)
+
+
+def documents(name: str, words: np.ndarray, labels: np.ndarray, start: int, bare: set[int]) -> Iterator[dict]:
+    packed = np.ascontiguousarray(words.astype(np.uint64).astype(">u8")).view(">u2")
+    for i in range(len(words)):
+        doc: dict = {"_index": name, "_id": str(start + i), "label": str(labels[i]), "image_id": str(start + i)}
+        if start + i not in bare:
+            doc["hash_mih"] = [f"{p:x}{int(packed[i, p]):04x}" for p in range(16)]
+            doc.update({field: int(words[i, w]) for w, field in enumerate(WORDS)})
+        yield doc
+
+
+def create(es: Elasticsearch, shards: int) -> str:
+    name = f"it-query-{uuid.uuid4().hex[:8]}"
+    es.indices.create(
+        index=name,
+        settings={"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": -1},
+        mappings={
+            "properties": {
+                "hash_mih": {"type": "keyword", "doc_values": False},
+                **{field: {"type": "long", "index": False} for field in WORDS},
+                "label": {"type": "keyword"},
+                "image_id": {"type": "keyword", "index": False},
+                "title": {"type": "text"},
+            }
+        },
+    )
+    return name
+
+
+@pytest.fixture(scope="module")
+def mixed(es: Elasticsearch) -> Iterator[QueryIndex]:
+    """2 shards, several segments each; clustered and random codes; deletions; bare documents."""
+    rng = np.random.default_rng(808)
+    bits = np.concatenate([clustered(rng, 9000, 40, 0.04), rng.integers(0, 2, (3000, 256), dtype=np.uint8)])
+    words = to_words(bits)
+    labels = rng.integers(0, LABELS, len(words))
+    bare = set(range(0, len(words), 97))
+    name = create(es, shards=2)
+    for start in range(0, len(words), 3000):  # a refresh per round: several segments per shard
+        helpers.bulk(es, documents(name, words[start : start + 3000], labels[start : start + 3000], start, bare))
+        es.indices.refresh(index=name)
+    deleted = rng.choice(len(words), 400, replace=False)
+    helpers.bulk(es, ({"_op_type": "delete", "_index": name, "_id": str(i)} for i in deleted))
+    es.indices.refresh(index=name)
+    alive = np.ones(len(words), dtype=bool)
+    alive[list(bare)] = False
+    alive[deleted] = False
+    assert es.count(index=name)["count"] == len(words) - len(deleted)
+    yield QueryIndex(name, words, labels, alive)
+    es.indices.delete(index=name)
+
+
+@pytest.fixture(scope="module")
+def merged(es: Elasticsearch) -> Iterator[QueryIndex]:
+    """One shard, one 60k-document segment of clustered codes: large enough for hashing to win."""
+    rng = np.random.default_rng(909)
+    words = to_words(clustered(rng, 60_000, 3000, 0.02))
+    labels = rng.integers(0, LABELS, len(words))
+    name = create(es, shards=1)
+    helpers.bulk(es, documents(name, words, labels, 0, set()), chunk_size=5000)
+    es.indices.forcemerge(index=name, max_num_segments=1)
+    es.indices.refresh(index=name)
+    yield QueryIndex(name, words, labels, np.ones(len(words), dtype=bool))
+    es.indices.delete(index=name)
+
+
+def search(es: Elasticsearch, index: str, query: dict, size: int, **options) -> dict:
+    return es.search(
+        index=index, query={"hamming": query}, size=size, source=False, docvalue_fields=["image_id"], **options
+    )
+
+
+def hit_ids(response: dict) -> list[int]:
+    return [int(hit["fields"]["image_id"][0]) for hit in response["hits"]["hits"]]
+
+
+def assert_exact(response: dict, distances: np.ndarray, accept: np.ndarray, k: int) -> None:
+    """Hits are the k nearest accepted documents; at the k-th distance any of the tied ones will do."""
+    ids = hit_ids(response)
+    candidates = np.flatnonzero(accept)
+    expected = np.sort(distances[candidates])[:k]
+    got = np.array([256 - hit["_score"] for hit in response["hits"]["hits"]])
+    assert len(set(ids)) == len(ids), "a document came back twice"
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(distances[ids], got, err_msg="a score is not 256 - the document's distance")
+    assert accept[ids].all(), "a hit that is deleted, has no code, or fails the filter"
+    if len(expected):
+        nearer = set(candidates[distances[candidates] < expected[-1]].tolist())
+        assert nearer <= set(ids), "a document nearer than the k-th was left out"
+
+
+def queries_for(index: QueryIndex, rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    rows = rng.choice(np.flatnonzero(index.alive), n, replace=False)
+    flips = (rng.random((n, 256)) < 0.03).astype(np.uint8)
+    noisy = to_words(np.unpackbits(index.words[rows].astype(">u8").view(np.uint8), axis=1) ^ flips)
+    return [*noisy[: n // 2], *rng.integers(-(2**63), 2**63 - 1, size=(n - n // 2, 4), dtype=np.int64)]
+
+
+@pytest.mark.parametrize("k", [1, 10, 100, 1000])
+def test_exact_k_nearest_equal_numpy_over_shards_segments_and_deletions(
+    es: Elasticsearch, mixed: QueryIndex, k: int
+) -> None:
+    for query in queries_for(mixed, np.random.default_rng(k), 12):
+        response = search(es, mixed.name, {"code": hex_of(query), "k": k}, size=k)
+        assert response["_shards"]["failed"] == 0
+        assert_exact(response, mixed.distances(query), mixed.alive, k)
+
+
+def test_an_indexed_code_finds_itself_first(es: Elasticsearch, mixed: QueryIndex) -> None:
+    for row in np.flatnonzero(mixed.alive)[:200:20]:
+        response = search(es, mixed.name, {"code": hex_of(mixed.words[row]), "k": 1}, size=1)
+        assert hit_ids(response) == [row] or mixed.distances(mixed.words[row])[hit_ids(response)[0]] == 0
+        assert response["hits"]["hits"][0]["_score"] == 256
+
+
+def test_filter_restricts_candidates_and_still_returns_k(es: Elasticsearch, mixed: QueryIndex) -> None:
+    for i, query in enumerate(queries_for(mixed, np.random.default_rng(3), 10)):
+        label = i % LABELS
+        for k in (5, 300):
+            response = search(
+                es, mixed.name, {"code": hex_of(query), "k": k, "filter": {"term": {"label": str(label)}}}, size=k
+            )
+            assert len(response["hits"]["hits"]) == k
+            assert_exact(response, mixed.distances(query), mixed.alive & (mixed.labels == label), k)
+
+
+def test_max_distance_alone_returns_every_document_within_it(es: Elasticsearch, mixed: QueryIndex) -> None:
+    for query in queries_for(mixed, np.random.default_rng(4), 6)[:3]:
+        distances = mixed.distances(query)
+        for max_distance in (0, 10, 25):
+            response = search(es, mixed.name, {"code": hex_of(query), "max_distance": max_distance}, size=10_000)
+            within = mixed.alive & (distances <= max_distance)
+            assert response["hits"]["total"]["value"] == within.sum()
+            assert sorted(hit_ids(response)) == sorted(np.flatnonzero(within).tolist())
+
+
+def test_max_distance_with_k(es: Elasticsearch, mixed: QueryIndex) -> None:
+    query = queries_for(mixed, np.random.default_rng(5), 2)[0]
+    response = search(es, mixed.name, {"code": hex_of(query), "k": 20, "max_distance": 30}, size=20)
+    distances = mixed.distances(query)
+    assert_exact(response, distances, mixed.alive & (distances <= 30), 20)
+
+
+def test_paper_mode_ranks_exactly_the_fixed_radius_candidates(es: Elasticsearch, mixed: QueryIndex) -> None:
+    def subcodes(words: np.ndarray) -> np.ndarray:  # the short code's 4 sub-codes
+        return np.ascontiguousarray(words[..., :1].astype(">u8")).view(">u2").astype(np.int64)
+
+    for query in queries_for(mixed, np.random.default_rng(6), 6):
+        for radius in (0, 2):
+            near = np.bitwise_count(subcodes(mixed.words) ^ subcodes(query)) <= radius
+            accept = mixed.alive & near.any(axis=1)
+            response = search(
+                es, mixed.name, {"code": hex_of(query), "k": 50, "mode": "paper", "radius": radius}, size=50
+            )
+            assert_exact(response, mixed.distances(query), accept, 50)
+
+
+def test_large_segment_is_searched_by_hashing_and_says_so(es: Elasticsearch, merged: QueryIndex) -> None:
+    for query in queries_for(merged, np.random.default_rng(7), 10)[:5]:
+        response = search(es, merged.name, {"code": hex_of(query), "k": 3}, size=3, explain=True)
+        assert_exact(response, merged.distances(query), merged.alive, 3)
+        description = response["hits"]["hits"][0]["_explanation"]["description"]
+        assert "radius" in description and "segments scanned" in description, description
+    # A code of the index, k = 1: distance 0 is certified by ring 0 alone, nothing is scanned.
+    response = search(es, merged.name, {"code": hex_of(merged.words[123]), "k": 1}, size=1, explain=True)
+    description = response["hits"]["hits"][0]["_explanation"]["description"]
+    assert "radius 0, 16 term lookups" in description and "0 of 1 segments scanned" in description, description
+
+
+def test_random_codes_fall_back_to_the_scan_and_stay_exact(es: Elasticsearch, merged: QueryIndex) -> None:
+    query = np.random.default_rng(8).integers(-(2**63), 2**63 - 1, size=4, dtype=np.int64)
+    response = search(es, merged.name, {"code": hex_of(query), "k": 10}, size=10, explain=True)
+    assert_exact(response, merged.distances(query), merged.alive, 10)
+    assert "1 of 1 segments scanned" in response["hits"]["hits"][0]["_explanation"]["description"]
+
+
+def test_profile_describes_the_search(es: Elasticsearch, merged: QueryIndex) -> None:
+    response = search(es, merged.name, {"code": hex_of(merged.words[0]), "k": 3}, size=3, profile=True)
+    description = json.dumps(response["profile"])
+    assert "term lookups" in description and "candidates compared" in description
+
+
+def test_query_combines_with_other_queries_and_boost(es: Elasticsearch, merged: QueryIndex) -> None:
+    code = hex_of(merged.words[10])
+    response = es.search(
+        index=merged.name,
+        size=3,
+        source=False,
+        query={
+            "bool": {
+                "must": [{"hamming": {"code": code, "k": 3, "boost": 2}}],
+                "filter": [{"exists": {"field": "label"}}],
+            }
+        },
+    )
+    assert response["hits"]["hits"][0]["_score"] == 512
+
+
+BAD_QUERIES = {
+    "code missing": ({"k": 3}, "[code]"),
+    "code too short": ({"code": "ab" * 31}, "[code]"),
+    "code not hex": ({"code": "g" * 64}, "[code]"),
+    "code not a string": ({"code": 5}, "[code]"),
+    "code an object": ({"code": {"hex": "00"}}, "[code]"),
+    "k zero": ({"code": "0" * 64, "k": 0}, "[k]"),
+    "k negative": ({"code": "0" * 64, "k": -5}, "[k]"),
+    "k above the result window": ({"code": "0" * 64, "k": 10_001}, "[k]"),
+    "k a string": ({"code": "0" * 64, "k": "ten"}, "[k]"),
+    "k a float": ({"code": "0" * 64, "k": 2.5}, "[k]"),
+    "k huge": ({"code": "0" * 64, "k": 10**30}, "[k]"),
+    "max_distance above the bits": ({"code": "0" * 64, "max_distance": 257}, "[max_distance]"),
+    "max_distance negative": ({"code": "0" * 64, "max_distance": -1}, "[max_distance]"),
+    "mode unknown": ({"code": "0" * 64, "mode": "fuzzy"}, "[mode]"),
+    "radius in exact mode": ({"code": "0" * 64, "radius": 1}, "[radius]"),
+    "radius too large": ({"code": "0" * 64, "mode": "paper", "radius": 17}, "[radius]"),
+    "unknown field": ({"code": "0" * 64, "fields": ["a", "b", "c", "d"]}, "[fields]"),
+    "field of the wrong type": ({"code": "0" * 64, "fields": ["label", "label", "label", "label"]}, "[fields]"),
+    "fields not an array": ({"code": "0" * 64, "fields": "hash_r0"}, "[fields]"),
+    "subcode field of the wrong type": ({"code": "0" * 64, "subcode_field": "hash_r0"}, "[subcode_field]"),
+    "subcode field unknown": ({"code": "0" * 64, "subcode_field": "nope"}, "[subcode_field]"),
+    "filter not an object": ({"code": "0" * 64, "filter": "label:1"}, "[filter]"),
+    "unknown parameter": ({"code": "0" * 64, "kk": 3}, "[kk]"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_QUERIES))
+def test_bad_input_is_a_400_naming_the_parameter(es: Elasticsearch, mixed: QueryIndex, case: str) -> None:
+    body, name = BAD_QUERIES[case]
+    with pytest.raises(ApiError) as raised:
+        es.search(index=mixed.name, query={"hamming": body})
+    assert raised.value.meta.status == 400, json.dumps(raised.value.body)
+    reason = raised.value.body["error"]["root_cause"][0]["reason"]
+    assert name in reason, reason
+
+
+def test_node_is_healthy_after_bad_input(es: Elasticsearch, mixed: QueryIndex) -> None:
+    for body, _ in BAD_QUERIES.values():
+        with pytest.raises(ApiError):
+            es.search(index=mixed.name, query={"hamming": body})
+    assert es.cluster.health()["status"] in ("green", "yellow")
+    response = search(es, mixed.name, {"code": hex_of(mixed.words[1]), "k": 1}, size=1)
+    assert len(response["hits"]["hits"]) == 1
