@@ -286,3 +286,40 @@ def test_node_is_healthy_after_bad_input(es: Elasticsearch, mixed: QueryIndex) -
     assert es.cluster.health()["status"] in ("green", "yellow")
     response = search(es, mixed.name, {"code": hex_of(mixed.words[1]), "k": 1}, size=1)
     assert len(response["hits"]["hits"]) == 1
+
+
+def test_console_snippet_replays_with_the_documented_hits() -> None:
+    """docs/console/hamming-query.console, verbatim over plain HTTP: each search's hits and scores."""
+    from test_console_snippets import CONSOLE_DIR, parse_console, send
+
+    requests = parse_console((CONSOLE_DIR / "hamming-query.console").read_text())
+    send("DELETE", requests[0][1], None)  # a left-over from an interrupted run
+    documents: dict[str, np.ndarray] = {}
+    expected_ids = iter(
+        [
+            ["exact", "near", "zeros"],
+            ["exact", "near", "ones"],
+            ["exact", "near"],
+            ["exact", "near", "zeros"],
+            ["exact"],
+        ]
+    )
+    for method, path, body in requests:
+        status, response = send(method, path, body)
+        assert status in (200, 201), (method, path, response)
+        if "/_doc/" in path:
+            documents[path.split("/_doc/")[1].split("?")[0]] = np.array(
+                [body[field] for field in WORDS], dtype=np.int64
+            )
+        if path.endswith("/_search"):
+            query = np.array(
+                [int(body["query"]["hamming"]["code"][i : i + 16], 16) for i in range(0, 64, 16)], dtype=np.uint64
+            )
+            hits = response["hits"]["hits"]
+            assert [hit["_id"] for hit in hits] == next(expected_ids)
+            for hit in hits:
+                distance = int(np.bitwise_count(documents[hit["_id"]].view(np.uint64) ^ query).sum())
+                assert hit["_score"] == 256 - distance
+            if body.get("explain"):
+                assert "radius" in hits[0]["_explanation"]["description"]
+    assert next(expected_ids, None) is None, "a search of the snippet was not run"
