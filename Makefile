@@ -68,9 +68,23 @@ integration-test: $(PLUGIN_ZIP) $(PY_STAMP) ## pytest against a real node with t
 	scripts/es-node.sh stop; exit $$status
 
 BENCH_N ?= 1000000
-bench: $(PLUGIN_ZIP) $(PY_STAMP) ## Benchmarks at BENCH_N codes (default 1M; ~30 min): tables and plots in benchmarks/results
+BENCH_CLUSTER_N ?= 300000
+BENCH_RUN = cd benchmarks && ../$(PYTHON) -m ehbench
+.PHONY: bench-uniform bench-cluster bench-report
+bench: $(PLUGIN_ZIP) $(PY_STAMP) ## Benchmarks at BENCH_N clustered codes (default 1M, ~20 min; also 3000000, 10M): benchmarks/results
 	@scripts/es-node.sh stop; url=$$(ES_HEAP=$${ES_HEAP:-2g} scripts/es-node.sh start | tail -n1); \
-	cd benchmarks && ../$(PYTHON) -m ehbench --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
+	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
+
+bench-uniform: $(PLUGIN_ZIP) $(PY_STAMP) ## The worst case: BENCH_N uniformly random codes, where hashing cannot prune
+	@scripts/es-node.sh stop; url=$$(ES_HEAP=$${ES_HEAP:-2g} scripts/es-node.sh start | tail -n1); \
+	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_N) --uniform $(BENCH_ARGS)
+
+bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard indices on the 3-node cluster: still exact
+	@url=$$(scripts/es-node.sh cluster-start | tail -n1); \
+	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_CLUSTER_N) --shards 3 --skip 'paper_*' 'dense_vector_*' $(BENCH_ARGS)
+
+bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
+	$(BENCH_RUN).report
 
 es-start: $(PLUGIN_ZIP) ## Start (or keep) one local node; prints its URL last
 	@scripts/es-node.sh start

@@ -1,39 +1,66 @@
-"""Synthetic codes with the structure of real ones: clusters of near codes."""
+"""Synthetic codes: clusters of near codes (the structure of real ones), or uniformly random.
+
+Codes are packed bytes (n, 32), the form Faiss takes; `codes.bit_rows` and the client's batch
+functions take it as it is. Row i of the database is the document with id str(i).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from elastichash import codes
 
 
-def centres(n_centres: int, seed: int) -> np.ndarray:
-    """Random 256-bit cluster centres as packed bytes (n, 32)."""
-    return np.random.default_rng(seed).integers(0, 256, size=(n_centres, 32), dtype=np.uint8)
+@dataclass(frozen=True)
+class Dataset:
+    kind: str  # "clustered" or "uniform"
+    database: np.ndarray  # (n, 32) uint8
+    queries: np.ndarray  # (q, 32) uint8, not in the database
+    centres: int | None  # clusters (clustered only)
+    flip: float | None  # per-bit noise around a centre (clustered only)
+
+    @property
+    def n(self) -> int:
+        return len(self.database)
+
+    def describe(self) -> str:
+        if self.kind == "uniform":
+            return f"{self.n:,} uniformly random codes, {len(self.queries)} random queries"
+        return (
+            f"{self.n:,} codes around {self.centres:,} centres (per-bit noise {self.flip}), "
+            f"{len(self.queries)} queries from the same clusters"
+        )
 
 
-def noisy_members(centre_bytes: np.ndarray, which: np.ndarray, flip: float, rng: np.random.Generator) -> np.ndarray:
-    """Packed codes (len(which), 32): centre `which[i]` with each bit flipped with probability `flip`."""
-    bits = np.unpackbits(centre_bytes[which], axis=1)
+def _centres(n_centres: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n_centres, codes.PACKED_BYTES), dtype=np.uint8)
+
+
+def _noisy_members(centres: np.ndarray, which: np.ndarray, flip: float, rng: np.random.Generator) -> np.ndarray:
+    """Centre `which[i]` with each bit flipped with probability `flip`, packed."""
+    bits = codes.unpack_bits(centres[which])
     bits ^= (rng.random(bits.shape) < flip).astype(np.uint8)
-    return np.packbits(bits, axis=1)
+    return codes.pack_bits(bits)
 
 
-def clustered_codes(n: int, n_centres: int, flip: float, seed: int, chunk: int = 200_000) -> np.ndarray:
-    """n packed codes around `n_centres` centres, generated in chunks to bound memory."""
+def clustered(n: int, n_queries: int, n_centres: int, flip: float, seed: int = 7, chunk: int = 200_000) -> Dataset:
+    """n codes around `n_centres` random centres (generated in chunks to bound memory), and
+    queries that are new members of the same clusters."""
+    centres = _centres(n_centres, seed)
     rng = np.random.default_rng(seed + 1)
-    c = centres(n_centres, seed)
-    parts = []
-    for start in range(0, n, chunk):
-        which = rng.integers(0, n_centres, size=min(chunk, n - start))
-        parts.append(noisy_members(c, which, flip, rng))
-    return np.concatenate(parts)
+    parts = [
+        _noisy_members(centres, rng.integers(0, n_centres, size=min(chunk, n - start)), flip, rng)
+        for start in range(0, n, chunk)
+    ]
+    query_rng = np.random.default_rng(seed + 2)
+    query_codes = _noisy_members(centres, query_rng.integers(0, n_centres, n_queries), flip, query_rng)
+    return Dataset("clustered", np.concatenate(parts), query_codes, n_centres, flip)
 
 
-def queries(n_queries: int, n_centres: int, flip: float, seed: int) -> np.ndarray:
-    """New members of the same clusters: codes that are not in the index."""
-    rng = np.random.default_rng(seed + 2)
-    return noisy_members(centres(n_centres, seed), rng.integers(0, n_centres, n_queries), flip, rng)
-
-
-def words(packed: np.ndarray) -> np.ndarray:
-    return codes.to_words(codes.unpack(packed))
+def uniform(n: int, n_queries: int, seed: int = 7) -> Dataset:
+    """Uniformly random codes and queries: no structure for hashing to prune with."""
+    rng = np.random.default_rng(seed + 3)
+    database = rng.integers(0, 256, size=(n, codes.PACKED_BYTES), dtype=np.uint8)
+    query_codes = rng.integers(0, 256, size=(n_queries, codes.PACKED_BYTES), dtype=np.uint8)
+    return Dataset("uniform", database, query_codes, None, None)

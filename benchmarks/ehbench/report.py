@@ -1,49 +1,271 @@
-"""Markdown tables and PNG plots from benchmark results."""
+"""Markdown tables and PNG plots from benchmark results (the JSON files in results/).
+
+python -m ehbench.report [results folder]   # writes every table and plot again from the JSON
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-BASELINES = ("paper_painless", "paper_lookup_native", "long_native")
+Result = dict[str, Any]
+BASELINES = {"long_native": "long_native", "dense_vector_hnsw_100": "HNSW num_candidates=100"}
+# The systems of the latency-vs-N plot.
+MAIN_SYSTEMS = (
+    "eh_exact",
+    "eh_paper",
+    "two_stage_native",
+    "long_native",
+    "dense_vector_hnsw_100",
+    "dense_vector_flat",
+    "faiss_flat",
+)
+MiB = 2**20
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return "–" if value is None else f"{value:,.{digits}f}"
 
 
-def markdown(result: dict) -> str:
-    rows = result["results"]
+def _row(result: Result, system: str, k: int | None) -> Result | None:
+    return next((r for r in result["results"] if r["system"] == system and r["k"] == k), None)
+
+
+def _header(result: Result) -> list[str]:
+    if result["data"] == "uniform":
+        what = f"N = {result['n']:,} uniformly random codes"
+    else:
+        what = f"N = {result['n']:,} codes ({result['centres']:,} clusters, per-bit noise {result['flip']})"
+    layout = f"{result['nodes']} node(s), {result['shards']} shard(s) per index"
     lines = [
-        f"N = {result['n']:,} codes ({result['centres']:,} clusters, flip {result['flip']}), "
-        f"{result['queries']} queries, {result['machine']}, {result['date']}",
+        f"{what}, {result['queries']} queries, {layout}, Elasticsearch {result['es_version']}, "
+        f"{result['machine']}, {result['date']}",
         "",
     ]
-    for key, ingest in result["ingest"].items():
+    if result.get("brute_queries"):
+        lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only.", ""]
+    return lines
+
+
+def _ingest(result: Result) -> list[str]:
+    ingest = result["ingest"]
+    if not ingest:
+        return []
+    lines = [
+        "### Ingest",
+        "",
+        "| index | docs/s | ingest s | force-merge s | on disk MiB | vectors (knn_vectors) MiB | HNSW graph MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    knn = {
+        kind: entry["fields"].get("vec", {}).get("knn_vectors_in_bytes")
+        for kind, entry in ingest.items()
+        if "fields" in entry
+    }
+    for kind, entry in ingest.items():
+        graph = None
+        if kind == "hnsw" and knn.get("hnsw") and knn.get("flat"):
+            graph = (knn["hnsw"] - knn["flat"]) / MiB
+        vectors = knn.get(kind)
+        speed = "reused" if entry.get("reused") else _fmt(entry.get("docs_per_s"), 0)
         lines.append(
-            f"- ingest {key}: {ingest['docs_per_s']:,.0f} docs/s, force-merge {ingest['merge_s']:.0f} s, "
-            f"{ingest['bytes'] / 2**20:,.1f} MiB on disk"
+            f"| {kind} | {speed} | {_fmt(entry.get('ingest_s'), 1)} | "
+            f"{_fmt(entry.get('merge_s'), 1)} | {_fmt(entry['bytes'] / MiB, 1)} | "
+            f"{_fmt(vectors / MiB if vectors else None, 1)} | {_fmt(graph, 1)} |"
         )
-    lines.append(f"- heap used after the run: {', '.join(f'{h:,.0f} MiB' for h in result['heap_used_mb'])}")
-    if not result["painless"]:
-        lines.append("- Painless is not available on this node, so (b) and (d) were not run (see README).")
-    lines.append("")
-    for k in sorted({r["k"] for r in rows}):
-        at_k = [r for r in rows if r["k"] == k]
-        baselines = {r["system"]: r["p50_ms"] for r in at_k}
-        columns = [b for b in BASELINES if b in baselines]
-        header = "| system | p50 ms | p95 ms | p99 ms | ES took p50 | recall@k | candidates |"
-        header += "".join(f" × vs {b} |" for b in columns)
-        lines += [f"### k = {k}", "", header, "|" + "---|" * (7 + len(columns))]
-        for r in at_k:
-            ratios = "".join(f" {baselines[b] / r['p50_ms']:.1f} |" for b in columns)
-            lines.append(
-                f"| {r['label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | "
-                f"{_fmt(r['took_p50_ms'], 0)} | {_fmt(r['recall'], 4)} | {_fmt(r['candidates_mean'], 0)} |{ratios}"
+    lines += ["", *_ingest_notes(result), ""]
+    return lines
+
+
+def _ingest_notes(result: Result) -> list[str]:
+    ingest = result["ingest"]
+    notes = [
+        "docs/s: the client's bulk requests (1,000 documents each) until the last refresh; then a "
+        "force-merge to one segment per shard. Sizes from `_disk_usage?run_expensive_tasks=true`.",
+    ]
+    hnsw = ingest.get("hnsw", {})
+    if hnsw.get("fields"):
+        raw = result["n"] * 32 / MiB
+        vex = hnsw.get("files", {}).get("vex")
+        notes.append(
+            f"HNSW graph = the HNSW field's `knn_vectors` bytes minus the flat field's (both hold the "
+            f"same {raw:,.1f} MiB of raw vectors): the off-heap memory (page cache) the graph needs on top "
+            "of the vectors to search without reading the disk"
+            + (f"; Lucene's graph file (.vex) is {vex / MiB:,.1f} MiB." if vex else ".")
+        )
+    eh = ingest.get("elastichash", {}).get("fields")
+    if eh:
+        parts = []
+        for name in ("hash_mih", "hash_r0", "image_id", "_source", "_id"):
+            sizes = eh.get(name, {})
+            total = sizes.get("total_in_bytes")
+            if total:
+                parts.append(f"{name} {total / MiB:,.1f} MiB")
+        notes.append("ElasticHash fields: " + ", ".join(parts) + " (hash_r1..3 as hash_r0).")
+    return [f"- {note}" for note in notes]
+
+
+def _k_table(result: Result, k: int) -> list[str]:
+    rows = [r for r in result["results"] if r["k"] == k]
+    baselines = {b: _row(result, b, k) for b in BASELINES}
+    columns = [b for b, r in baselines.items() if r and r["p50_ms"]]
+    header = "| system | p50 ms | p95 ms | p99 ms | ES took p50 | recall@k | hits | candidates |"
+    header += "".join(f" × vs {BASELINES[b]} |" for b in columns)
+    lines = [f"### k = {k}", "", header, "|" + "---|" * (8 + len(columns))]
+    for r in rows:
+        ratios = "".join(f" {baselines[b]['p50_ms'] / r['p50_ms']:.1f} |" for b in columns)  # type: ignore[index]
+        lines.append(
+            f"| {r['label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | "
+            f"{_fmt(r['took_p50_ms'], 0)} | {_fmt(r['recall'], 4)} | {_fmt(r['hits_mean'], 0)} | "
+            f"{_fmt(r['candidates_mean'], 0)} |{ratios}"
+        )
+    return [*lines, ""]
+
+
+def _within_table(result: Result) -> list[str]:
+    rows = [r for r in result["results"] if r["k"] is None]
+    if not rows:
+        return []
+    lines = [
+        "### Every document within a distance (`max_distance`)",
+        "",
+        "| system | p50 ms | p95 ms | ES took p50 | hits returned (mean) | true set (mean) | recall | outside |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['took_p50_ms'], 0)} | "
+            f"{_fmt(r['hits_mean'], 1)} | {_fmt(r['true_hits_mean'], 1)} | {_fmt(r['recall'], 4)} | {r['outside']} |"
+        )
+    lines += [
+        "",
+        "recall: the share of all documents truly within the distance (Faiss range search) that came back; "
+        "outside: hits returned beyond the distance (must be 0).",
+        "",
+    ]
+    return lines
+
+
+def _batch(result: Result) -> list[str]:
+    batch = result.get("batch_exact")
+    if not batch:
+        return []
+    lines = ["### The client's batch search (`ElasticHash.search_codes`: `_msearch`, 100 searches per request)", ""]
+    for k, entry in batch.items():
+        checks = f"distances equal to Faiss IndexBinaryFlat's: {'yes' if entry['equal_to_faiss'] else 'NO'}"
+        if "equal_to_one_shard" in entry:
+            checks += (
+                f"; equal to the same search on a one-shard index: {'yes' if entry['equal_to_one_shard'] else 'NO'}"
             )
-        lines.append("")
-    lines.append("× vs X: how many times faster (p50) than system X; above 1 is faster.")
+        lines.append(
+            f"- k = {k}: {entry['queries_per_s']:,.0f} queries/s over all {result['queries']} queries; {checks}"
+        )
+    return [*lines, ""]
+
+
+def _profile(result: Result) -> list[str]:
+    profile = result.get("profile")
+    if not profile:
+        return []
+    lines = ["### What the exact query did for the first query (`profile` description, per shard)", ""]
+    for k, descriptions in profile.items():
+        for d in descriptions:
+            lines.append(f"- k = {k}: `{d}`")
+    return [*lines, ""]
+
+
+Check = tuple[str, str, bool | None]  # target, measured, met (None: not measured)
+
+
+def targets(result: Result) -> list[Check]:
+    """The targets of issue 8 that this run measures, each with its figure."""
+    checks: list[Check] = []
+    if result["data"] == "clustered":
+        hnsw = _row(result, "dense_vector_hnsw_100", 10)
+        for k, limit in ((10, 3.0), (100, 5.0), (1000, 15.0)):
+            row = _row(result, "eh_exact", k)
+            if row is None:
+                continue
+            text = f"exact k={k} ≤ {limit:g} ms at recall 1.000"
+            measured = f"{row['p50_ms']:.2f} ms, recall {row['recall']:.4f}"
+            met = row["p50_ms"] <= limit and row["recall"] == 1.0
+            if k == 10 and hnsw:
+                text += ", faster than HNSW num_candidates=100"
+                measured += f"; HNSW nc=100 {hnsw['p50_ms']:.2f} ms"
+                met = met and row["p50_ms"] < hnsw["p50_ms"]
+            checks.append((text, measured, met))
+    exact, script = _row(result, "eh_exact", 10), _row(result, "long_native", 10)
+    if exact and script:
+        ratio = script["p50_ms"] / exact["p50_ms"]
+        checks.append(
+            (
+                "≥ 20× faster than the `hamming` script over every document, k=10",
+                f"{ratio:.1f}× ({exact['p50_ms']:.2f} vs {script['p50_ms']:.2f} ms)",
+                ratio >= 20,
+            )
+        )
+    if result["data"] == "uniform":
+        flat = _row(result, "faiss_flat", 10)
+        if exact and flat:
+            ratio = exact["p50_ms"] / flat["p50_ms"]
+            checks.append(
+                (
+                    "scan path within 4× of Faiss IndexBinaryFlat (uniform codes, k=10)",
+                    f"{ratio:.2f}× ({exact['p50_ms']:.2f} vs {flat['p50_ms']:.2f} ms)",
+                    ratio <= 4,
+                )
+            )
+    return checks
+
+
+def _targets(result: Result, companions: list[Result]) -> list[str]:
+    checks = targets(result)
+    for other in companions:
+        checks += [(f"{text} [{other['name']}]", measured, met) for text, measured, met in targets(other)]
+    if not checks:
+        return []
+    lines = ["### Targets (issue 8; stated for 1M clustered codes on this 2-core machine, client-side p50)", ""]
+    for text, measured, met in checks:
+        lines.append(f"- {text}: {measured} — **{'met' if met else 'missed'}**")
+    return [*lines, ""]
+
+
+def markdown(result: Result, companions: list[Result] | None = None) -> str:
+    """The whole table of one run; `companions`: runs whose targets are shown beside (uniform)."""
+    lines = _header(result)
+    lines += _targets(result, companions or [])
+    lines += _ingest(result)
+    if not result["painless"]:
+        lines += ["Painless is not available on this node, so (b) and (d) were not run (see README).", ""]
+    for k in sorted({r["k"] for r in result["results"] if r["k"] is not None}):
+        lines += _k_table(result, k)
+    lines += _within_table(result)
+    lines += _batch(result)
+    lines += _profile(result)
+    lines += [
+        f"heap used after the run: {', '.join(f'{h:,.0f} MiB' for h in result['heap_used_mb'])}.",
+        "",
+        "× vs X: how many times faster (p50) than system X in this run; above 1 is faster. hits: mean "
+        "hits returned. candidates: documents passing the paper's first stage (radius 2), first 100 "
+        "queries. HNSW num_candidates is raised to k where k is larger.",
+    ]
     return "\n".join(lines) + "\n"
+
+
+def companions(folder: Path, result: Result) -> list[Result]:
+    """For a clustered single-node run, the uniform run of the same N when there is one."""
+    if result["data"] != "clustered" or result["nodes"] > 1 or result["name"] == "smoke":
+        return []
+    path = folder / f"bench-uniform-{result['n']}.json"
+    return [json.loads(path.read_text())] if path.exists() else []
+
+
+def _runs(folder: Path, keep: Callable[[Result], bool]) -> list[Result]:
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("bench-*.json"))]
+    return sorted((r for r in runs if "data" in r and keep(r)), key=lambda r: r["n"])
 
 
 def plots(folder: Path) -> None:
@@ -52,14 +274,14 @@ def plots(folder: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = sorted((json.loads(p.read_text()) for p in folder.glob("bench-*.json")), key=lambda r: r["n"])
-    if not runs:
+    single = _runs(folder, lambda r: r["data"] == "clustered" and r["nodes"] == 1 and r["shards"] == 1)
+    if not single:
         return
-    latest = runs[-1]
-    for k in sorted({r["k"] for r in latest["results"]}):
+    reference = next((r for r in single if r["n"] == 1_000_000), single[-1])
+    for k in sorted({r["k"] for r in reference["results"] if r["k"] is not None}):
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for r in latest["results"]:
-            if r["k"] == k:
+        for r in reference["results"]:
+            if r["k"] == k and r["recall"] is not None:
                 ax.scatter(r["recall"], r["p50_ms"], s=40)
                 ax.annotate(
                     r["system"], (r["recall"], r["p50_ms"]), fontsize=7, xytext=(4, 2), textcoords="offset points"
@@ -67,26 +289,37 @@ def plots(folder: Path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel(f"recall@{k} (exact 256-bit ranking)")
         ax.set_ylabel("p50 latency, ms (log)")
-        ax.set_title(f"Latency vs recall, k={k}, N={latest['n']:,}")
+        ax.set_title(f"Latency vs recall, k={k}, N={reference['n']:,}")
         ax.grid(True, which="both", alpha=0.3)
         fig.tight_layout()
         fig.savefig(folder / f"latency-vs-recall-k{k}.png", dpi=120)
         plt.close(fig)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    systems = sorted({r["system"] for run in runs for r in run["results"] if r["k"] == 10})
-    for system in systems:
-        points = [
-            (run["n"], r["p50_ms"]) for run in runs for r in run["results"] if r["system"] == system and r["k"] == 10
-        ]
-        if points:
-            ax.plot(*zip(*points, strict=True), marker="o", label=system)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("codes in the index (N)")
-    ax.set_ylabel("p50 latency at k=10, ms")
-    ax.set_title("Latency vs N")
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
+    ks = sorted({r["k"] for run in single for r in run["results"] if r["k"] is not None})
+    fig, axes = plt.subplots(1, len(ks), figsize=(5 * len(ks), 4.5), squeeze=False)
+    for ax, k in zip(axes[0], ks, strict=True):
+        for system in MAIN_SYSTEMS:
+            points = [(run["n"], row["p50_ms"]) for run in single if (row := _row(run, system, k))]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=system)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("codes in the index (N)")
+        ax.set_ylabel("p50 latency, ms")
+        ax.set_title(f"Latency vs N, k={k} (clustered codes)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(folder / "latency-vs-n.png", dpi=120)
     plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    folder = Path(argv[0] if argv else Path(__file__).resolve().parent.parent / "results")
+    for run in _runs(folder, lambda r: True):
+        (folder / f"{run['name']}.md").write_text(markdown(run, companions(folder, run)))
+    plots(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

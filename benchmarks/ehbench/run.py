@@ -1,196 +1,180 @@
-"""Runs the benchmark: ingest N clustered codes, query every system, write tables and plots.
+"""Runs the benchmark: index N codes, query every system, write the table, the JSON and the plots.
 
-python -m ehbench --es-url http://127.0.0.1:9200 --n 1000000
+python -m ehbench --es-url http://127.0.0.1:9200 --n 1000000      # 1M clustered codes
+python -m ehbench --n 1000000 --uniform      # uniformly random codes: hashing cannot prune
+python -m ehbench --es-url http://127.0.0.1:9201 --n 300000 --shards 3   # the 3-node cluster
 python -m ehbench --smoke         # 20k codes, 40 queries: checks the machinery, not speed
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 from elasticsearch import Elasticsearch
-from tqdm import tqdm
 
-from . import data, report, systems
+from . import data, indices, measure, report, systems
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
+WINDOW = 10_000  # index.max_result_window: the most documents the max_distance form returns
 
 
-@dataclass
-class Measure:
-    system: str
-    label: str
-    k: int
-    client_ms: list[float] = field(default_factory=list)
-    took_ms: list[float] = field(default_factory=list)
-    recall: list[float] = field(default_factory=list)
-    candidates: list[int] = field(default_factory=list)
-
-    def summary(self) -> dict:
-        def pct(values: list[float], q: float) -> float | None:
-            return float(np.percentile(values, q)) if values else None
-
-        return {
-            "system": self.system,
-            "label": self.label,
-            "k": self.k,
-            "queries": len(self.client_ms),
-            "p50_ms": pct(self.client_ms, 50),
-            "p95_ms": pct(self.client_ms, 95),
-            "p99_ms": pct(self.client_ms, 99),
-            "took_p50_ms": pct(self.took_ms, 50),
-            "recall": float(np.mean(self.recall)) if self.recall else None,
-            "candidates_mean": float(np.mean(self.candidates)) if self.candidates else None,
-        }
-
-
-def tie_aware_recall(found_distances: np.ndarray, exact_kth: float, k: int) -> float:
-    """Share of the k answers that belong to an exact top k (any tie at the k-th distance counts)."""
-    return float(np.count_nonzero(found_distances <= exact_kth)) / k
-
-
-def run_system(
-    system: systems.System,
-    packed: np.ndarray,
-    query_codes: np.ndarray,
-    exact: np.ndarray,
-    ks: list[int],
-    warmup: int,
-) -> list[Measure]:
-    measures = []
-    query_words = data.words(query_codes)
-    for k in ks:
-        measure = Measure(system.name, system.label, k)
-        for q in query_codes[:warmup]:
-            system.search(q, k)
-        for i, q in enumerate(tqdm(query_codes, desc=f"{system.name} k={k}", leave=False)):
-            answer = system.search(q, k)
-            measure.client_ms.append(answer.client_ms)
-            if answer.took_ms is not None:
-                measure.took_ms.append(answer.took_ms)
-            found = data.words(packed[answer.ids]) if len(answer.ids) else np.zeros((0, 4), np.int64)
-            distances = np.bitwise_count(np.bitwise_xor(found, query_words[i]).view(np.uint64)).sum(axis=1)
-            measure.recall.append(tie_aware_recall(distances, exact[i, k - 1], k))
-        measures.append(measure)
-        s = measure.summary()
-        print(f"  {system.name:<26} k={k:<5} p50 {s['p50_ms']:8.2f} ms  recall {s['recall']:.4f}", flush=True)
-    return measures
-
-
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ehbench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--es-url", default=os.environ.get("ES_URL", "http://127.0.0.1:9200"))
-    parser.add_argument("--n", type=int, default=1_000_000, help="codes in the database (default 1M; try 5M, 10M)")
-    parser.add_argument("--centres", type=int, default=None, help="clusters (default n/200)")
+    parser.add_argument("--n", type=int, default=1_000_000, help="codes in the index (default 1M; try 3M, 10M)")
+    parser.add_argument("--centres", type=int, default=None, help="clusters (default n/200: 5,000 at 1M)")
     parser.add_argument("--flip", type=float, default=0.04, help="per-bit noise around a centre (default 0.04)")
+    parser.add_argument("--uniform", action="store_true", help="uniformly random codes: the worst case for hashing")
+    parser.add_argument("--shards", type=int, default=1, help="primary shards of every index (default 1)")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument(
+        "--brute-queries", type=int, default=None, help="queries for the brute-force systems (default all)"
+    )
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--k", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--num-candidates", type=int, nargs="+", default=[100, 1000, 5000])
-    parser.add_argument("--skip", nargs="*", default=[], help="system names to leave out")
-    parser.add_argument("--reuse", action="store_true", help="keep existing benchmark indices of the same n")
+    parser.add_argument("--skip", nargs="*", default=[], help="systems to leave out (names or patterns: 'dense_*')")
+    parser.add_argument("--reuse", action="store_true", help="keep benchmark indices that hold the same codes")
     parser.add_argument("--smoke", action="store_true", help="tiny run that only checks the machinery")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.smoke:
         args.n, args.queries, args.warmup, args.k, args.num_candidates = 20_000, 40, 5, [10, 100], [100]
-    centres = args.centres or max(args.n // 200, 10)
+    return args
 
-    es = Elasticsearch(args.es_url, request_timeout=600)
-    print(f"data: {args.n:,} codes around {centres:,} centres, flip {args.flip}; {args.queries} queries", flush=True)
-    packed = data.clustered_codes(args.n, centres, args.flip, seed=7)
-    query_codes = data.queries(args.queries, centres, args.flip, seed=7)
-    exact = systems.exact_distances(packed, query_codes, max(args.k))
 
-    suffix = f"{args.n}"
-    eh_index, nb_index = f"bench-eh-{suffix}", "bench-neighbours"
-    hnsw_index, flat_index = f"bench-hnsw-{suffix}", f"bench-flat-{suffix}"
-    ingest: dict[str, dict] = {}
-    plan = [
-        (eh_index, lambda: systems.create_elastichash_index(es, eh_index), systems.elastichash_docs, "elastichash"),
-        (
-            hnsw_index,
-            lambda: systems.create_vector_index(es, hnsw_index, "hnsw"),
-            systems.vector_docs,
-            "dense_vector_hnsw",
-        ),
-        (
-            flat_index,
-            lambda: systems.create_vector_index(es, flat_index, "flat"),
-            systems.vector_docs,
-            "dense_vector_flat",
-        ),
+def result_name(args: argparse.Namespace, nodes: int) -> str:
+    if args.smoke:
+        return "smoke"
+    parts = ["bench", *(["uniform"] if args.uniform else []), *([f"{nodes}nodes"] if nodes > 1 else [])]
+    return "-".join([*parts, str(args.n), *([f"{args.shards}shards"] if args.shards > 1 else [])])
+
+
+def line_up(args: argparse.Namespace, dataset: data.Dataset, painless: bool, neighbours: str) -> list[systems.System]:
+    def wanted(name: str) -> bool:
+        return not any(fnmatch.fnmatchcase(name, pattern) for pattern in args.skip)
+
+    chosen = [
+        s for s in systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW) if wanted(s.name)
     ]
-    for index, create, make_docs, key in plan:
-        if args.reuse and es.indices.exists(index=index) and es.count(index=index)["count"] == args.n:
-            print(f"reusing {index}")
+    if wanted("faiss_flat"):
+        chosen.append(systems.faiss_flat(dataset.database))
+    if wanted("faiss_multihash"):
+        chosen.append(systems.faiss_multihash(dataset.database))
+    return chosen
+
+
+def prepare_indices(
+    es: Elasticsearch, args: argparse.Namespace, dataset: data.Dataset, kinds: set[str], tag: str
+) -> dict[str, Any]:
+    """Creates and loads each index the systems need; returns what ingest cost."""
+    ingest: dict[str, Any] = {}
+    for kind in indices.KINDS:
+        if kind not in kinds:
             continue
-        create()
-        ingest[key] = systems.bulk_load(es, index, packed, make_docs)
+        index = indices.IndexNames(f"{tag}-{args.shards}s").of(kind)
+        if args.reuse and indices.ready(es, index, dataset.n):
+            print(f"  reusing {index}", flush=True)
+            ingest[kind] = {"reused": True, **indices.storage(es, index)}
+            continue
+        indices.create(es, index, kind, args.shards)
+        ingest[kind] = indices.load(es, index, kind, dataset.database)
+        entry = ingest[kind]
         print(
-            f"  {key}: {ingest[key]['docs_per_s']:,.0f} docs/s, merge {ingest[key]['merge_s']:.0f} s, "
-            f"{ingest[key]['bytes'] / 2**20:,.1f} MiB",
+            f"  {kind}: {entry['docs_per_s']:,.0f} docs/s, force-merge {entry['merge_s']:.1f} s, "
+            f"{entry['bytes'] / 2**20:,.1f} MiB on disk",
             flush=True,
         )
-    if not (args.reuse and es.indices.exists(index=nb_index)):
-        systems.create_neighbours_index(es, nb_index)
+    return ingest
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    centres = args.centres or max(args.n // 200, 10)
+    es = Elasticsearch(args.es_url, request_timeout=600)
+    node_info = es.nodes.info(metric="plugins")["nodes"]  # (GET / is not served by the test zip)
+    nodes, es_version = len(node_info), sorted({node["version"] for node in node_info.values()})
+    if args.uniform:
+        dataset = data.uniform(args.n, args.queries)
+    else:
+        dataset = data.clustered(args.n, args.queries, centres, args.flip)
+    print(f"data: {dataset.describe()}; {nodes} node(s), {args.shards} shard(s)", flush=True)
+    truth = measure.Truth.compute(dataset, max(args.k), systems.MAX_DISTANCE)
 
     painless = systems.painless_available(es)
-    candidates: list[systems.System] = [
-        systems.TwoStage(es, eh_index),
-        systems.PaperTwoStage(es, eh_index, nb_index, "plugin"),
-        systems.LongOnly(es, eh_index, "plugin"),
-        *[systems.VectorKnn(es, hnsw_index, nc) for nc in args.num_candidates],
-        systems.VectorKnn(es, flat_index, None, flat=True),
-        systems.faiss_flat(packed),
-        systems.faiss_multihash(packed),
-    ]
-    if painless:
-        candidates[1:1] = [
-            systems.PaperTwoStage(es, eh_index, nb_index, "painless"),
-            systems.TwoStage(es, eh_index, "painless"),
-        ]
-        candidates.append(systems.LongOnly(es, eh_index, "painless"))
-    else:
+    if not painless:
         print("Painless is not available on this node: systems (b) and (d) are not measured", flush=True)
+    tag = f"{dataset.kind}-{dataset.n}"
+    neighbours = indices.IndexNames(tag).neighbours + ("-smoke" if args.smoke else "")
+    chosen = line_up(args, dataset, painless, neighbours)
+    kinds = {s.index_kind for s in chosen if s.index_kind}
+    ingest = prepare_indices(es, args, dataset, kinds, tag)
+    reference = None
+    if args.shards > 1 and any(s.name == "eh_exact" for s in chosen):
+        reference = indices.IndexNames(f"{tag}-1s").of(indices.ELASTICHASH)
+        if not (args.reuse and indices.ready(es, reference, dataset.n)):
+            indices.create(es, reference, indices.ELASTICHASH, 1)
+            indices.load(es, reference, indices.ELASTICHASH, dataset.database)
+    if any(s.name.startswith("paper_") for s in chosen):
+        only = dataset.queries if args.smoke else None  # the smoke run's lists: its queries' only
+        indices.create_neighbours(es, neighbours, only=only)
+    for system in chosen:
+        if system.index_kind:
+            system.es, system.index = es, indices.IndexNames(f"{tag}-{args.shards}s").of(system.index_kind)
 
-    measures: list[Measure] = []
-    for system in candidates:
-        if system.name in args.skip:
-            continue
-        measures += run_system(system, packed, query_codes, exact, args.k, args.warmup)
-        if isinstance(system, systems.TwoStage) and system.scorer == "plugin":
-            counts = [system.candidates(q) for q in query_codes[: min(100, len(query_codes))]]
-            for m in measures:
-                if m.system == system.name:
-                    m.candidates = counts
+    measures: list[measure.Measure] = []
+    for system in chosen:
+        brute = system.name in systems.BRUTE_FORCE and args.brute_queries
+        n_queries = min(args.brute_queries, args.queries) if brute else args.queries
+        found = measure.run(system, dataset, truth, args.k, args.warmup, n_queries)
+        if system.name in ("two_stage_native", "eh_paper"):
+            counts = measure.mih_candidates(es, system.index, dataset)
+            for m in found:
+                m.candidates = counts
+        measures += found
+
+    extra: dict[str, Any] = {}
+    exact = next((s for s in chosen if s.name == "eh_exact"), None)
+    if exact is not None:
+        extra["batch_exact"] = measure.batch_exact(es, exact.index, dataset, truth, args.k, reference)
+        extra["profile"] = measure.profile_descriptions(exact, dataset, args.k)
 
     heap = es.nodes.stats(metric="jvm")["nodes"]
     result = {
-        "n": args.n,
-        "centres": centres,
-        "flip": args.flip,
+        "name": result_name(args, nodes),
+        "data": dataset.kind,
+        "n": dataset.n,
+        "centres": dataset.centres,
+        "flip": dataset.flip,
         "queries": args.queries,
+        "brute_queries": args.brute_queries,
+        "shards": args.shards,
+        "nodes": nodes,
+        "es_version": ", ".join(es_version),
         "painless": painless,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
         "heap_used_mb": [v["jvm"]["mem"]["heap_used_in_bytes"] / 2**20 for v in heap.values()],
         "ingest": ingest,
         "results": [m.summary() for m in measures],
+        **extra,
     }
+    if args.smoke and not args.reuse:
+        for kind in kinds:
+            es.indices.delete(index=indices.IndexNames(f"{tag}-{args.shards}s").of(kind), ignore_unavailable=True)
+        es.indices.delete(index=neighbours, ignore_unavailable=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "smoke" if args.smoke else f"bench-{args.n}"
-    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2))
-    table = report.markdown(result)
-    (args.out / f"{name}.md").write_text(table)
+    (args.out / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = report.markdown(result, report.companions(args.out, result))
+    (args.out / f"{result['name']}.md").write_text(table)
     print("\n" + table)
     if not args.smoke:
         report.plots(args.out)

@@ -1,305 +1,229 @@
-"""The systems compared: ElasticHash and its alternatives, each behind one `search` call.
+"""The systems compared, each behind one `search(query, k)` call.
 
-Elasticsearch systems share one node and differ only in index layout and query. Faiss runs
-in-process: it is the floor, with no HTTP, JSON or Lucene in the way.
+Elasticsearch systems share one node (or cluster) and differ only in index and query; ElasticHash's
+bodies are the client's (`queries.search_body`). Every one fetches its hits the same way: no
+stored fields, the `image_id` doc value, `track_total_hits: false`. Faiss runs in-process: the
+floor, with no HTTP, JSON or Lucene in the way.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import faiss
 import numpy as np
 from elastichash import codes, queries
-from elasticsearch import Elasticsearch, helpers
-from tqdm import tqdm
+from elasticsearch import Elasticsearch
 
-FILTER_PATH = "took,hits.hits._id"
+from . import indices
+
+FETCH = (queries.ID_FIELD,)  # the only field any system reads back
+FILTER_PATH = "took,timed_out,_shards.failed,_shards.failures,hits.hits.fields"
+MAX_DISTANCE = 24  # the near-duplicate form: every document within this distance
+BRUTE_FORCE = ("long_native", "long_painless", "dense_vector_flat", "faiss_flat")
+
+
+class Query(NamedTuple):
+    hex: str  # 64 hex characters
+    packed: np.ndarray  # (32,) uint8
 
 
 @dataclass
 class Answer:
-    ids: np.ndarray  # row numbers of the database codes, best first
+    rows: np.ndarray  # database row numbers of the hits, best first
     client_ms: float
-    took_ms: float | None  # Elasticsearch's own `took`, None in-process
+    took_ms: float | None  # Elasticsearch's own `took`; None in-process
 
 
+Body = Callable[[str, int], dict[str, Any]]
+
+
+@dataclass
 class System:
     name: str
     label: str
+    index_kind: str | None  # the index it searches (indices.KINDS), None in-process
+    body: Body | None = None  # Elasticsearch systems: the `_search` body for (hex code, k)
+    faiss_index: Any = None  # in-process systems
+    within: int | None = None  # returns every document within this distance, whatever k
+    es: Elasticsearch | None = None
+    index: str = ""
 
-    def search(self, query: np.ndarray, k: int) -> Answer:
-        """`query`: one packed code (32 bytes)."""
-        raise NotImplementedError
-
-
-# --- ingest ------------------------------------------------------------------------------------
-
-
-def _hex_rows(packed: np.ndarray) -> list[str]:
-    return [row.tobytes().hex() for row in packed]
-
-
-def elastichash_docs(index: str, packed: np.ndarray, start: int) -> Iterator[dict[str, Any]]:
-    """Bulk actions with the ElasticHash fields, vectorised per chunk (no per-doc Code objects)."""
-    bits = codes.unpack(packed)
-    words, subs, hexes = codes.to_words(bits), codes.to_subcodes(bits), _hex_rows(packed)
-    for i in range(len(packed)):
-        doc: dict[str, Any] = {"_index": index, "_id": str(start + i), queries.HEX_FIELD: hexes[i]}
-        for j, field in enumerate(queries.SUBCODE_FIELDS):
-            doc[field] = f"{int(subs[i, j]):04x}"
-        for j, field in enumerate(queries.WORD_FIELDS):
-            doc[field] = int(words[i, j])
-        yield doc
-
-
-def vector_docs(index: str, packed: np.ndarray, start: int) -> Iterator[dict[str, Any]]:
-    # A bit vector may be given as hex: the same 64 characters as the ElasticHash code.
-    for i, code in enumerate(_hex_rows(packed)):
-        yield {"_index": index, "_id": str(start + i), "vec": code}
-
-
-def bulk_load(es: Elasticsearch, index: str, packed: np.ndarray, make_docs, chunk: int = 20_000) -> dict[str, float]:  # noqa: ANN001
-    """Indexes all codes, refreshes, force-merges to one segment; returns timings and size."""
-    started = time.perf_counter()
-    with tqdm(total=len(packed), unit="doc", desc=f"ingest {index}") as bar:
-        for start in range(0, len(packed), chunk):
-            part = packed[start : start + chunk]
-            for ok, item in helpers.streaming_bulk(
-                es, make_docs(index, part, start), chunk_size=5000, max_retries=5, raise_on_error=True
-            ):
-                if not ok:
-                    raise RuntimeError(f"bulk failure: {item}")
-            bar.update(len(part))
-    es.indices.refresh(index=index)
-    ingest_s = time.perf_counter() - started
-    merge_started = time.perf_counter()
-    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
-    es.indices.refresh(index=index)
-    merge_s = time.perf_counter() - merge_started
-    stats = es.indices.stats(index=index, metric="store")
-    size = stats["indices"][index]["primaries"]["store"]["size_in_bytes"]
-    return {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s, "bytes": size}
-
-
-def create_elastichash_index(es: Elasticsearch, index: str) -> None:
-    es.indices.delete(index=index, ignore_unavailable=True)
-    es.indices.create(
-        index=index,
-        settings={**queries.index_settings(1, 0), "refresh_interval": "-1"},
-        mappings=queries.mapping(),
-    )
-
-
-def create_vector_index(es: Elasticsearch, index: str, index_type: str) -> None:
-    es.indices.delete(index=index, ignore_unavailable=True)
-    es.indices.create(
-        index=index,
-        settings={**queries.index_settings(1, 0), "refresh_interval": "-1"},
-        mappings={
-            "properties": {
-                "vec": {
-                    "type": "dense_vector",
-                    "element_type": "bit",
-                    "dims": codes.CODE_BITS,
-                    "index": True,
-                    "similarity": "l2_norm",
-                    "index_options": {"type": index_type},
-                }
-            }
-        },
-    )
-
-
-def create_neighbours_index(es: Elasticsearch, index: str, radius: int = queries.DEFAULT_RADIUS) -> None:
-    """The paper's 2^16 documents: for each 16-bit value, its neighbours within `radius`."""
-    es.indices.delete(index=index, ignore_unavailable=True)
-    es.indices.create(
-        index=index,
-        settings=queries.index_settings(1, 0),
-        mappings={"properties": {"neighbours": {"type": "keyword", "index": False}}},
-    )
-    docs = (
-        {
-            "_index": index,
-            "_id": f"{value:04x}",
-            "neighbours": [f"{int(n):04x}" for n in codes.subcode_neighbours(value, radius)],
-        }
-        for value in range(1 << codes.SUBCODE_BITS)
-    )
-    helpers.bulk(es, docs, chunk_size=2000)
-    es.indices.refresh(index=index)
-    es.indices.forcemerge(index=index, max_num_segments=1)
-
-
-# --- Elasticsearch systems -----------------------------------------------------------------------
-
-
-class ElasticsearchSystem(System):
-    def __init__(self, es: Elasticsearch, index: str) -> None:
-        self.es, self.index = es, index
-
-    def body(self, query: np.ndarray, k: int) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def search(self, query: np.ndarray, k: int) -> Answer:
-        body = self.body(query, k)
+    def search(self, query: Query, k: int) -> Answer:
+        if self.faiss_index is not None:
+            started = time.perf_counter()
+            _, ids = self.faiss_index.search(query.packed[None, :], k)
+            return Answer(ids[0][ids[0] >= 0].astype(np.int64), (time.perf_counter() - started) * 1000, None)
+        assert self.es is not None and self.body is not None
+        body = self.body(query.hex, k)
         started = time.perf_counter()
         response = self.es.search(index=self.index, filter_path=FILTER_PATH, **body)
         client_ms = (time.perf_counter() - started) * 1000
+        if response.get("timed_out") or response.get("_shards", {}).get("failed", 0):
+            raise RuntimeError(f"{self.name}: partial answer: {response}")
         hits = response.get("hits", {}).get("hits", [])
-        return Answer(np.array([int(h["_id"]) for h in hits], dtype=np.int64), client_ms, float(response["took"]))
-
-    def candidates(self, query: np.ndarray) -> int | None:
-        return None
+        rows = np.array([int(h["fields"][queries.ID_FIELD][0]) for h in hits], dtype=np.int64)
+        return Answer(rows, client_ms, float(response["took"]))
 
 
-def _code(query: np.ndarray) -> codes.Code:
-    return codes.Code(query.tobytes().hex())
+# --- bodies ------------------------------------------------------------------------------------
 
 
-class TwoStage(ElasticsearchSystem):
-    """(a) ElasticHash: inline multi-index hashing terms, native `hamming` re-ranking."""
-
-    name, label = "two_stage_native", "(a) ElasticHash two-stage, native scorer"
-
-    def __init__(self, es: Elasticsearch, index: str, scorer: str = "plugin") -> None:
-        super().__init__(es, index)
-        self.scorer = scorer
-        if scorer == "painless":
-            self.name, self.label = "two_stage_painless", "two-stage, inline terms, Painless scorer"
-
-    def body(self, query: np.ndarray, k: int) -> dict[str, Any]:
-        body = queries.search_body(_code(query), k=k, mode="two_stage", scorer=self.scorer, source=False)
-        body["track_total_hits"] = False
-        return body
-
-    def candidates(self, query: np.ndarray) -> int:
-        return int(self.es.count(index=self.index, query=queries.mih_filter(_code(query)))["count"])
+def _no_totals(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "track_total_hits": False}
 
 
-class PaperTwoStage(ElasticsearchSystem):
-    """(b) The paper: terms lookup of neighbours from a 2^16-doc index, 4 function_score scripts."""
+def client_body(mode: queries.Mode, scorer: queries.Scorer = "plugin", **options: Any) -> Body:
+    """The client's own body for `mode`, fetching only `image_id`."""
 
-    def __init__(self, es: Elasticsearch, index: str, neighbours: str, lang: str) -> None:
-        super().__init__(es, index)
-        self.neighbours, self.lang = neighbours, lang
-        if lang == "painless":
-            self.name, self.label = "paper_painless", "(b) paper: terms lookup + 4 Painless bitCount scripts"
-        else:
-            self.name, self.label = "paper_lookup_native", "(b') paper's terms lookup + native scorer"
+    def body(code: str, k: int) -> dict[str, Any]:
+        return _no_totals(queries.search_body(code, k, mode, scorer, docvalue_fields=FETCH, **options))
 
-    def body(self, query: np.ndarray, k: int) -> dict[str, Any]:
-        code = _code(query)
+    return body
+
+
+def max_distance_body(window: int) -> Body:
+    """Every document within MAX_DISTANCE (up to `window` of them), whatever k is asked."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        return _no_totals(queries.search_body(code, window, max_distance=MAX_DISTANCE, docvalue_fields=FETCH))
+
+    return body
+
+
+def paper_lookup_body(neighbours_index: str, lang: str) -> Body:
+    """The paper's first stage: the neighbour terms of each short-code sub-code fetched from the
+    neighbours index by terms lookup (its document id is the sub-code's own term); then the
+    native `hamming` script, or the paper's four Painless bitCount functions."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        c = codes.Code(code)
+        own_terms = queries.subcode_terms(c.subcodes[: codes.N_SUBCODES])
         lookup = {
             "bool": {
                 "should": [
-                    {"terms": {field: {"index": self.neighbours, "id": f"{int(v):04x}", "path": "neighbours"}}}
-                    for field, v in zip(queries.SUBCODE_FIELDS, code.subcodes, strict=True)
+                    {
+                        "terms": {
+                            queries.MIH_FIELD: {"index": neighbours_index, "id": term, "path": indices.NEIGHBOURS_FIELD}
+                        }
+                    }
+                    for term in own_terms
                 ],
                 "minimum_should_match": 1,
             }
         }
-        if self.lang == "painless":
+        candidates = {"bool": {"filter": [lookup]}}
+        if lang == "painless":
             functions = [
                 {
                     "script_score": {
                         "script": {
                             "lang": "painless",
-                            "source": f"64 - Long.bitCount(params.q ^ doc['{field}'].value)",
-                            "params": {"q": int(w)},
+                            "source": f"64 - Long.bitCount(params.q ^ doc['{name}'].value)",
+                            "params": {"q": int(word)},
                         }
                     }
                 }
-                for field, w in zip(queries.WORD_FIELDS, code.words, strict=True)
+                for name, word in zip(queries.WORD_FIELDS, c.words, strict=True)
             ]
             scored = {
                 "function_score": {
-                    "query": {"bool": {"filter": [lookup]}},
+                    "query": candidates,
                     "functions": functions,
                     "score_mode": "sum",
                     "boost_mode": "replace",
                 }
             }
         else:
-            scored = {"script_score": {"query": {"bool": {"filter": [lookup]}}, "script": queries.hamming_script(code)}}
-        return {"size": k, "_source": False, "track_total_hits": False, "query": scored}
+            scored = {"script_score": {"query": candidates, "script": queries.hamming_script(c)}}
+        return _no_totals({"size": k, "query": scored, **queries.fetch_options(False, FETCH)})
+
+    return body
 
 
-class LongOnly(ElasticsearchSystem):
-    """(c)/(d) Brute force: every document scored on 256 bits."""
-
-    def __init__(self, es: Elasticsearch, index: str, scorer: str) -> None:
-        super().__init__(es, index)
-        self.scorer = scorer
-        self.name = f"long_{'native' if scorer == 'plugin' else 'painless'}"
-        self.label = f"({'c' if scorer == 'plugin' else 'd'}) long-only brute force, {self.name.split('_')[1]}"
-
-    def body(self, query: np.ndarray, k: int) -> dict[str, Any]:
-        body = queries.search_body(_code(query), k=k, mode="long", scorer=self.scorer, source=False)
-        body["track_total_hits"] = False
-        return body
-
-
-class VectorKnn(ElasticsearchSystem):
-    """(e) dense_vector element_type bit: HNSW approximate kNN, or a flat index (exact)."""
-
-    def __init__(self, es: Elasticsearch, index: str, num_candidates: int | None, flat: bool = False) -> None:
-        super().__init__(es, index)
-        self.num_candidates, self.flat = num_candidates, flat
-        if flat:
-            self.name, self.label = "dense_vector_flat", "(e) dense_vector bit, flat (exact kNN)"
-        else:
-            self.name = f"dense_vector_hnsw_{num_candidates}"
-            self.label = f"(e) dense_vector bit, HNSW, num_candidates={num_candidates}"
-
-    def body(self, query: np.ndarray, k: int) -> dict[str, Any]:
-        candidates = max(k, self.num_candidates or k)
-        return {
-            "size": k,
-            "_source": False,
-            "knn": {"field": "vec", "query_vector": query.tobytes().hex(), "k": k, "num_candidates": candidates},
+def knn_body(num_candidates: int | None) -> Body:
+    def body(code: str, k: int) -> dict[str, Any]:
+        knn = {
+            "field": indices.VECTOR_FIELD,
+            "query_vector": code,
+            "k": k,
+            "num_candidates": max(k, num_candidates or k),
         }
+        return _no_totals({"size": k, "knn": knn, **queries.fetch_options(False, FETCH)})
+
+    return body
 
 
-# --- in-process ----------------------------------------------------------------------------------
+# --- the line-up -------------------------------------------------------------------------------
 
 
-class FaissSystem(System):
-    def __init__(self, index: faiss.IndexBinary, name: str, label: str) -> None:
-        self.index, self.name, self.label = index, name, label
+def elasticsearch_systems(
+    num_candidates: list[int], painless: bool, neighbours_index: str, window: int
+) -> list[System]:
+    eh, hnsw, flat = indices.ELASTICHASH, indices.HNSW, indices.FLAT
+    line_up = [
+        System("eh_exact", "(a) ElasticHash `hamming` query, exact", eh, client_body("exact")),
+        System("eh_paper", "(a) `hamming` query, mode paper (radius 2)", eh, client_body("paper")),
+        System("two_stage_native", "ElasticHash two-stage, client-side (terms + script)", eh, client_body("two_stage")),
+        System(
+            "paper_lookup_native",
+            "(b') paper's terms lookup + native scorer",
+            eh,
+            paper_lookup_body(neighbours_index, "plugin"),
+        ),
+        System("long_native", "(c) long-only brute force, `hamming` script", eh, client_body("long")),
+        *[
+            System(f"dense_vector_hnsw_{nc}", f"(e) dense_vector bit, HNSW, num_candidates={nc}", hnsw, knn_body(nc))
+            for nc in num_candidates
+        ],
+        System("dense_vector_flat", "(e) dense_vector bit, flat (exact kNN)", flat, knn_body(None)),
+    ]
+    if painless:
+        line_up[4:4] = [
+            System(
+                "paper_painless",
+                "(b) paper: terms lookup + 4 Painless bitCount scripts",
+                eh,
+                paper_lookup_body(neighbours_index, "painless"),
+            ),
+            System(
+                "two_stage_painless",
+                "two-stage, inline terms, Painless scorer",
+                eh,
+                client_body("two_stage", "painless"),
+            ),
+        ]
+        line_up.append(
+            System("long_painless", "(d) long-only brute force, Painless", eh, client_body("long", "painless"))
+        )
+    line_up.append(
+        System(
+            "eh_max_distance",
+            f"(a) `hamming` query, max_distance {MAX_DISTANCE} (every document within it)",
+            eh,
+            max_distance_body(window),
+            within=MAX_DISTANCE,
+        )
+    )
+    return line_up
 
-    def search(self, query: np.ndarray, k: int) -> Answer:
-        started = time.perf_counter()
-        _, ids = self.index.search(query[None, :], k)
-        client_ms = (time.perf_counter() - started) * 1000
-        return Answer(ids[0][ids[0] >= 0], client_ms, None)
 
-
-def faiss_flat(packed: np.ndarray) -> FaissSystem:
+def faiss_flat(packed: np.ndarray) -> System:
     index = faiss.IndexBinaryFlat(codes.CODE_BITS)
     index.add(packed)
-    return FaissSystem(index, "faiss_flat", "(f) Faiss IndexBinaryFlat (exact, in-process)")
+    return System("faiss_flat", "(f) Faiss IndexBinaryFlat (exact, in-process)", None, faiss_index=index)
 
 
-def faiss_multihash(packed: np.ndarray) -> FaissSystem:
+def faiss_multihash(packed: np.ndarray) -> System:
     # Four 16-bit hash tables over the first 64 bits, probing every value within distance 2:
-    # the same candidate set as ElasticHash's first stage, then exact 256-bit ranking.
+    # the same candidate set as the paper's first stage, then exact 256-bit ranking.
     index = faiss.IndexBinaryMultiHash(codes.CODE_BITS, codes.N_SUBCODES, codes.SUBCODE_BITS)
     index.nflip = queries.DEFAULT_RADIUS
     index.add(packed)
-    return FaissSystem(index, "faiss_multihash", "(f) Faiss IndexBinaryMultiHash (4x16 bits, nflip=2)")
-
-
-def exact_distances(packed: np.ndarray, queries_packed: np.ndarray, k: int) -> np.ndarray:
-    """The exact k smallest 256-bit distances per query (ground truth for recall)."""
-    index = faiss.IndexBinaryFlat(codes.CODE_BITS)
-    index.add(packed)
-    distances, _ = index.search(queries_packed, k)
-    return distances
+    return System("faiss_multihash", "(f) Faiss IndexBinaryMultiHash (4x16 bits, nflip=2)", None, faiss_index=index)
 
 
 def painless_available(es: Elasticsearch) -> bool:
