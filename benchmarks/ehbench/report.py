@@ -45,6 +45,8 @@ def _header(result: Result) -> list[str]:
         f"{result['machine']}, {result['date']}",
         "",
     ]
+    if result.get("faiss_threads"):
+        lines += [f"Faiss ran in-process on {result['faiss_threads']} thread(s) (a shard searches on one).", ""]
     if result.get("brute_queries"):
         lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only.", ""]
     return lines

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import faiss
 from elasticsearch import Elasticsearch
 
 from . import data, indices, measure, report, systems
@@ -41,6 +42,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--k", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--num-candidates", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--faiss-threads", type=int, default=1, help="OpenMP threads of Faiss (default 1, as a shard)")
     parser.add_argument("--skip", nargs="*", default=[], help="systems to leave out (names or patterns: 'dense_*')")
     parser.add_argument("--reuse", action="store_true", help="keep benchmark indices that hold the same codes")
     parser.add_argument("--smoke", action="store_true", help="tiny run that only checks the machinery")
@@ -65,6 +67,7 @@ def line_up(args: argparse.Namespace, dataset: data.Dataset, painless: bool, nei
     chosen = [
         s for s in systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW) if wanted(s.name)
     ]
+    faiss.omp_set_num_threads(args.faiss_threads)
     if wanted("faiss_flat"):
         chosen.append(systems.faiss_flat(dataset.database))
     if wanted("faiss_multihash"):
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "flip": dataset.flip,
         "queries": args.queries,
         "brute_queries": args.brute_queries,
+        "faiss_threads": args.faiss_threads,
         "shards": args.shards,
         "nodes": nodes,
         "es_version": ", ".join(es_version),
