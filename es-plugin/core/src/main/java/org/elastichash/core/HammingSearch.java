@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
@@ -15,6 +16,7 @@ import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.Weight;
 import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
@@ -54,6 +56,7 @@ public final class HammingSearch {
     private static final int BUFFER = 4096;
 
     private final IndexSearcher searcher;
+    private final TaskExecutor scanExecutor;
     private final HammingRequest request;
     private final long[] code;
     private final int positions;
@@ -71,8 +74,9 @@ public final class HammingSearch {
     private long candidates;
     private int segments;
 
-    private HammingSearch(IndexSearcher searcher, HammingRequest request) throws IOException {
+    private HammingSearch(IndexSearcher searcher, HammingRequest request, Executor scanThreads) throws IOException {
         this.searcher = searcher;
+        this.scanExecutor = scanThreads == null ? searcher.getTaskExecutor() : new TaskExecutor(scanThreads);
         this.request = request;
         this.code = request.code();
         this.positions = request.positions();
@@ -90,9 +94,18 @@ public final class HammingSearch {
             : searcher.createWeight(searcher.rewrite(request.filter()), ScoreMode.COMPLETE_NO_SCORES, 1f);
     }
 
-    /** Finds the nearest documents of {@code searcher}'s index. */
+    /** Finds the nearest documents of {@code searcher}'s index; scans run on the searcher's executor. */
     public static HammingResult search(IndexSearcher searcher, HammingRequest request) throws IOException {
-        return new HammingSearch(searcher, request).run();
+        return search(searcher, request, null);
+    }
+
+    /**
+     * Finds the nearest documents of {@code searcher}'s index; scan slices run on {@code
+     * scanThreads} (the calling thread takes part, so a busy pool only slows a scan down), or on
+     * the searcher's executor when null.
+     */
+    public static HammingResult search(IndexSearcher searcher, HammingRequest request, Executor scanThreads) throws IOException {
+        return new HammingSearch(searcher, request, scanThreads).run();
     }
 
     /** An upper bound of the memory a search holds at once, for circuit breakers. */
@@ -170,7 +183,14 @@ public final class HammingSearch {
                 if ((long) positions * r > bound) {
                     return;
                 }
-                if (r > 0 && scanIsCheaper(r, segmentPostings, background, candidateBound)) {
+                // Ring 0 found under a quarter of k and nothing bounds the distance: the k-th
+                // neighbour lies beyond the query's neighbourhood, where every ring costs more
+                // than the last; scan straight away.
+                boolean sparse = r == 1
+                    && top.full() == false
+                    && request.maxDistance() == HammingRequest.NO_MAX_DISTANCE
+                    && (long) top.size() * 4 < request.k();
+                if (r > 0 && (sparse || scanIsCheaper(r, segmentPostings, background, candidateBound))) {
                     queueScan(leaf, r);
                     return;
                 }
@@ -281,7 +301,7 @@ public final class HammingSearch {
         for (Slice slice : scans) {
             tasks.add(() -> scan(slice, bound));
         }
-        for (ScanResult result : searcher.getTaskExecutor().invokeAll(tasks)) {
+        for (ScanResult result : scanExecutor.invokeAll(tasks)) {
             top.addAll(result.top());
             candidates += result.compared();
         }

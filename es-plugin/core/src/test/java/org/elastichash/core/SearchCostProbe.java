@@ -42,7 +42,9 @@ public final class SearchCostProbe {
             Files.createFile(dir.resolve("done"));
         }
         try (FSDirectory directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
-            IndexSearcher searcher = new IndexSearcher(reader);
+            int threads = Integer.parseInt(System.getProperty("threads", "1"));
+            java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads) : null;
+            IndexSearcher searcher = pool == null ? new IndexSearcher(reader) : new IndexSearcher(reader, pool);
             for (int k : new int[] {10, 100, 1000}) {
                 for (int round = 0; round < 3; round++) {
                     long took = 0;
@@ -57,6 +59,9 @@ public final class SearchCostProbe {
                     }
                     System.out.printf("k=%d mean %.3f ms  (%s)%n", k, took / 1e6 / queries, last.stats());
                 }
+            }
+            if (pool != null) {
+                pool.shutdown();
             }
         }
     }

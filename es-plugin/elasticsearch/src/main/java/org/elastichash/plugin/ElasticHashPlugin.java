@@ -10,6 +10,7 @@ import org.elasticsearch.plugins.ScriptPlugin;
 import org.elasticsearch.plugins.SearchPlugin;
 import org.elasticsearch.script.ScriptContext;
 import org.elasticsearch.script.ScriptEngine;
+import org.elasticsearch.threadpool.ThreadPool;
 
 /**
  * Entry point of the ElasticHash plugin: registers the {@code hamming} query (exact Hamming
@@ -20,6 +21,12 @@ public class ElasticHashPlugin extends Plugin implements ScriptPlugin, SearchPlu
     @Override
     public ScriptEngine getScriptEngine(Settings settings, Collection<ScriptContext<?>> contexts) {
         return new HammingScriptEngine();
+    }
+
+    @Override
+    public Collection<?> createComponents(PluginServices services) {
+        HammingQueryBuilder.useSearchThreads(services.threadPool().executor(ThreadPool.Names.SEARCH));
+        return List.of();
     }
 
     @Override

@@ -1,12 +1,15 @@
 package org.elastichash.plugin.query;
 
 import java.io.IOException;
+import java.util.concurrent.Executor;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.elastichash.core.HammingRequest;
+import org.elastichash.core.HammingResult;
 import org.elastichash.core.HammingSearch;
+import org.elasticsearch.search.internal.ContextIndexSearcher;
 
 /**
  * The Lucene form of the {@code hamming} query. Like Lucene's own kNN queries it does its work
@@ -15,15 +18,28 @@ import org.elastichash.core.HammingSearch;
  */
 final class HammingQuery extends Query {
 
+    /**
+     * The node's search thread pool, set once when the plugin starts. Elasticsearch gives a shard's
+     * searcher an executor only when it splits the search into several slices, never for a
+     * single large segment; the scan of such a segment is split over this pool instead.
+     */
+    private static volatile Executor searchThreads;
+
     private final HammingRequest request;
 
     HammingQuery(HammingRequest request) {
         this.request = request;
     }
 
+    static void useSearchThreads(Executor executor) {
+        searchThreads = executor;
+    }
+
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        return new HammingHitsQuery(HammingSearch.search(searcher, request), request, searcher.getIndexReader());
+        boolean searcherHasThreads = searcher instanceof ContextIndexSearcher context && context.hasExecutor();
+        HammingResult result = HammingSearch.search(searcher, request, searcherHasThreads ? null : searchThreads);
+        return new HammingHitsQuery(result, request, searcher.getIndexReader());
     }
 
     @Override

@@ -33,6 +33,11 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
 
     public static final String NAME = "hamming";
 
+    /** Lets scans of large segments use the node's search threads ({@link HammingQuery#useSearchThreads}). */
+    public static void useSearchThreads(java.util.concurrent.Executor executor) {
+        HammingQuery.useSearchThreads(executor);
+    }
+
     static final String CODE = "code";
     static final String K = "k";
     static final String MAX_DISTANCE = "max_distance";
