@@ -1,25 +1,18 @@
 package org.elastichash.plugin.script;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
-import org.apache.lucene.index.LeafReader;
-import org.elastichash.core.SegmentCodes;
+import org.elastichash.core.HammingScript;
+import org.elastichash.plugin.MappedFields;
 import org.elasticsearch.script.DocReader;
 import org.elasticsearch.script.LeafReaderContextSupplier;
 import org.elasticsearch.script.ScoreScript;
 import org.elasticsearch.search.lookup.SearchLookup;
 
 /**
- * Scores one segment's documents by {@code 64 * fields - hamming(code, document words)}.
- *
- * <p>Parameters are validated once per search ({@link Factory}); the segment's codes are opened
- * once per segment ({@link SegmentCodes}, the kernel the {@code hamming} query runs too);
- * {@link #execute} only advances iterators and counts bits, allocating nothing.
- *
- * <p>A document that lacks a value in any of the fields scores 0, as if every bit differed, so it
- * ranks after every document that has a code (filter such documents out with {@code min_score: 1}).
- * A multi-valued field contributes its smallest value.
+ * The core's {@link HammingScript} as an Elasticsearch score script: parameters validated once
+ * per search ({@link Factory}), scores opened once per segment, and {@link #execute} only asking
+ * the core for one document's distance, allocating nothing.
  */
 final class HammingScoreScript extends ScoreScript {
 
@@ -27,7 +20,7 @@ final class HammingScoreScript extends ScoreScript {
     static final class Factory implements ScoreScript.Factory {
         @Override
         public ScoreScript.LeafFactory newFactory(Map<String, Object> params, SearchLookup lookup) {
-            return new LeafFactory(params, lookup, HammingParams.parse(params, lookup));
+            return new LeafFactory(params, lookup, HammingScript.Parameters.parse(params, MappedFields.of(lookup)));
         }
 
         @Override
@@ -36,14 +29,15 @@ final class HammingScoreScript extends ScoreScript {
         }
     }
 
-    private record LeafFactory(Map<String, Object> rawParams, SearchLookup lookup, HammingParams params)
+    private record LeafFactory(Map<String, Object> rawParams, SearchLookup lookup, HammingScript.Parameters params)
         implements
             ScoreScript.LeafFactory {
 
         @Override
         public ScoreScript newInstance(DocReader reader) throws IOException {
             if (reader instanceof LeafReaderContextSupplier supplier) {
-                return new HammingScoreScript(rawParams, lookup, reader, supplier.getLeafReaderContext().reader(), params);
+                HammingScript.Scores scores = new HammingScript.Scores(supplier.getLeafReaderContext().reader(), params);
+                return new HammingScoreScript(rawParams, lookup, reader, scores);
             }
             throw new IllegalStateException("[hamming] needs a segment reader, got " + reader.getClass().getName());
         }
@@ -59,22 +53,12 @@ final class HammingScoreScript extends ScoreScript {
         }
     }
 
-    private final SegmentCodes codes;
-    private final long[] code;
-    private final int maxScore;
+    private final HammingScript.Scores scores;
     private int doc = -1;
 
-    private HammingScoreScript(
-        Map<String, Object> rawParams,
-        SearchLookup lookup,
-        DocReader reader,
-        LeafReader segment,
-        HammingParams params
-    ) throws IOException {
+    private HammingScoreScript(Map<String, Object> rawParams, SearchLookup lookup, DocReader reader, HammingScript.Scores scores) {
         super(rawParams, lookup, reader);
-        this.codes = SegmentCodes.open(segment, params.fields());
-        this.code = params.code();
-        this.maxScore = params.maxScore();
+        this.scores = scores;
     }
 
     @Override
@@ -85,29 +69,10 @@ final class HammingScoreScript extends ScoreScript {
 
     @Override
     public double execute(ExplanationHolder explanation) {
-        int distance;
-        try {
-            distance = codes.distance(doc, code);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (distance == SegmentCodes.MISSING) {
-            if (explanation != null) {
-                explanation.set("hamming: document lacks one of the code fields " + fieldList() + ", scored 0");
-            }
-            return 0;
-        }
+        int distance = scores.distance(doc);
         if (explanation != null) {
-            explanation.set("hamming: " + maxScore + " bits - distance " + distance);
+            explanation.set(scores.explain(distance));
         }
-        return maxScore - distance;
-    }
-
-    private String fieldList() {
-        StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < codes.words(); i++) {
-            sb.append(i == 0 ? "" : ", ").append(codes.field(i));
-        }
-        return sb.append(']').toString();
+        return scores.score(distance);
     }
 }

@@ -1,44 +1,46 @@
-package org.elastichash.plugin.query;
+package org.elastichash.core;
 
 import java.io.IOException;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
-import org.elastichash.core.HammingRequest;
-import org.elastichash.core.HammingResult;
-import org.elastichash.core.HammingSearch;
-import org.elasticsearch.search.internal.ContextIndexSearcher;
 
 /**
  * The Lucene form of the {@code hamming} query. Like Lucene's own kNN queries it does its work
  * when rewritten: it searches the shard's segments once and becomes a {@link HammingHitsQuery}
- * that hands out the documents found and their scores.
+ * that hands out the documents found and their scores. Every engine's query builder ends here.
  */
-final class HammingQuery extends Query {
-
-    /**
-     * The node's search thread pool, set once when the plugin starts. Elasticsearch gives a shard's
-     * searcher an executor only when it splits the search into several slices, never for a
-     * single large segment; the scan of such a segment is split over this pool instead.
-     */
-    private static volatile Executor searchThreads;
+public final class HammingQuery extends Query {
 
     private final HammingRequest request;
+    private final Function<IndexSearcher, Executor> scanThreads;
 
-    HammingQuery(HammingRequest request) {
+    /**
+     * @param request what to search for
+     * @param scanThreads for the searcher that rewrites the query, the threads that may share a
+     *     large segment's scan (the calling thread takes part), or null to use the searcher's own
+     *     executor. Engines differ in which searchers already run on several threads.
+     */
+    public HammingQuery(HammingRequest request, Function<IndexSearcher, Executor> scanThreads) {
         this.request = request;
+        this.scanThreads = scanThreads;
     }
 
-    static void useSearchThreads(Executor executor) {
-        searchThreads = executor;
+    /** The search as it would run, scans on the searcher's executor. */
+    public HammingQuery(HammingRequest request) {
+        this(request, searcher -> null);
+    }
+
+    public HammingRequest request() {
+        return request;
     }
 
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        boolean searcherHasThreads = searcher instanceof ContextIndexSearcher context && context.hasExecutor();
-        HammingResult result = HammingSearch.search(searcher, request, searcherHasThreads ? null : searchThreads);
+        HammingResult result = HammingSearch.search(searcher, request, scanThreads.apply(searcher));
         return new HammingHitsQuery(result, request, searcher.getIndexReader());
     }
 

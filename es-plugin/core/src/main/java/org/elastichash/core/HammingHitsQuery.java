@@ -1,4 +1,4 @@
-package org.elastichash.plugin.query;
+package org.elastichash.core;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -13,8 +13,6 @@ import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.ScorerSupplier;
 import org.apache.lucene.search.Weight;
-import org.elastichash.core.HammingRequest;
-import org.elastichash.core.HammingResult;
 
 /**
  * The documents a {@link HammingQuery} found on one shard, each scored {@code bits - distance}.
