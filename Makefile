@@ -43,6 +43,17 @@ java-test: ## Java unit tests (JUnit), then the plugin zip
 		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
 		| awk '{t+=$$1; f+=$$2} END {print "junit: " t-f " passed, " f " failed"}'
 
+# The OpenSearch plugin (issue 9): its own Maven profile, so that `make plugin` and CI stay as they were.
+OS_VERSION := $(shell sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' pom.xml | head -n1)
+OS_PLUGIN_ZIP := es-plugin/opensearch/target/elastichash-$(PROJECT_VERSION)-os$(OS_VERSION).zip
+.PHONY: opensearch-plugin
+
+opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its unit tests and the core's on OpenSearch's Lucene)
+
+$(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
+	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
+	@echo "built $@"
+
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
