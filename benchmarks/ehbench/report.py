@@ -47,6 +47,8 @@ def _header(result: Result) -> list[str]:
     ]
     if result.get("faiss_threads"):
         lines += [f"Faiss ran in-process on {result['faiss_threads']} thread(s) (a shard searches on one).", ""]
+    elif any(r["system"].startswith("faiss") for r in result["results"]):
+        lines += ["Faiss ran in-process on all its OpenMP threads, competing with the node for the cores.", ""]
     if result.get("brute_queries"):
         lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only.", ""]
     return lines
@@ -89,7 +91,7 @@ def _ingest_notes(result: Result) -> list[str]:
         "force-merge to one segment per shard. Sizes from `_disk_usage?run_expensive_tasks=true`.",
     ]
     hnsw = ingest.get("hnsw", {})
-    if hnsw.get("fields"):
+    if hnsw.get("fields") and ingest.get("flat", {}).get("fields"):
         raw = result["n"] * 32 / MiB
         vex = hnsw.get("files", {}).get("vex")
         notes.append(
@@ -200,7 +202,7 @@ def targets(result: Result) -> list[Check]:
                 met = met and row["p50_ms"] < hnsw["p50_ms"]
             checks.append((text, measured, met))
     exact, script = _row(result, "eh_exact", 10), _row(result, "long_native", 10)
-    if exact and script:
+    if exact and script and result["data"] == "clustered":
         ratio = script["p50_ms"] / exact["p50_ms"]
         checks.append(
             (

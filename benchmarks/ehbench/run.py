@@ -129,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(s.name.startswith("paper_") for s in chosen):
         only = dataset.queries if args.smoke else None  # the smoke run's lists: its queries' only
         indices.create_neighbours(es, neighbours, only=only)
+    # Nothing may move under the measurements: a cluster rebalances shards after new indices.
+    es.cluster.health(
+        wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True, timeout="10m"
+    )
     for system in chosen:
         if system.index_kind:
             system.es, system.index = es, indices.IndexNames(f"{tag}-{args.shards}s").of(system.index_kind)
