@@ -113,7 +113,12 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw error(parser, HammingParameters.notAFilter(XContentParserUtils.parseFieldsValue(parser)).getMessage());
         }
-        return parseInnerQueryBuilder(parser);
+        try {
+            return parseInnerQueryBuilder(parser);
+        } catch (ParsingException | IllegalArgumentException e) { // XContentParseException too
+            // The engine's message names the inner query only; say which parameter holds it.
+            throw new ParsingException(parser.getTokenLocation(), "[" + HammingParameters.FILTER + "] " + e.getMessage(), e);
+        }
     }
 
     private static ParsingException error(XContentParser parser, String message) {
