@@ -23,7 +23,16 @@ from hypothesis import strategies as st
 
 VALID = "0123456789abcdef" * 4
 QUERY_PARAMETERS = (
-    *("code", "k", "max_distance", "filter", "mode", "radius", "fields", "subcode_field", "boost", "_name"),
+    "code",
+    "k",
+    "max_distance",
+    "filter",
+    "mode",
+    "radius",
+    "fields",
+    "subcode_field",
+    "boost",
+    "_name",
 )
 SCRIPT_PARAMETERS = ("code", "fields")
 NAMED = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)\]")
