@@ -12,6 +12,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 PY_CLIENT := $(wildcard python-client/pyproject.toml)
+# The client with its test tools and the web page's server (`elastichash serve`).
+PY_CLIENT_SPEC := python-client[test,web]
 PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
@@ -57,7 +59,7 @@ $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e 'python-client[test]') ruff -r integration-tests/requirements.txt \
+	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e '$(PY_CLIENT_SPEC)') ruff -r integration-tests/requirements.txt \
 		-r benchmarks/requirements.txt
 	touch $@
 
