@@ -178,3 +178,26 @@ def test_pages_and_shared_links(browser: WebDriver, server: str, indexed_folder:
     ]
     assert ready_for(browser, code.hex) == paper[:10]
     assert browser.find_element(By.ID, "timing").text.startswith("paper search for the 36 nearest")
+
+
+def test_a_dropped_image_is_searched(browser: WebDriver, server: str, indexed_folder: IndexedFolder) -> None:
+    browser.get(server)
+    wait_for(browser, "the index line", lambda: "images" in browser.find_element(By.ID, "index-info").text)
+    # What a drag from the desktop delivers: a drop event whose DataTransfer holds the file.
+    browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then((r) => r.blob()).then((blob) => {
+          const files = new DataTransfer();
+          files.items.add(new File([blob], "dropped.png", { type: "image/png" }));
+          const zone = document.getElementById("drop");
+          zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: files, bubbles: true, cancelable: true }));
+          zone.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+          done();
+        });
+        """,
+        "/files/0/b/09.png",
+    )
+    code = indexed_folder.engine.model.encode_one(indexed_folder.root / "b" / "09.png")
+    assert ready_for(browser, code.hex)[0] == (indexed_folder.ids["b/09.png"], 0, "b/09.png")
+    assert browser.find_element(By.ID, "query-name").text == "dropped.png (uploaded, not stored)"
