@@ -12,22 +12,33 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 PY_CLIENT := $(wildcard python-client/pyproject.toml)
+# The client with its test tools and the web page's server (`elastichash serve`).
+PY_CLIENT_SPEC := python-client[test,web]
 PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
 MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
 	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
-.PHONY: help demo test plugin java-test python-test model-test integration-test lint bench \
+.PHONY: help demo web-stop browser screenshots test plugin java-test python-test model-test integration-test lint bench \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
-demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example
+WEB_PORT ?= 8700
+
+demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example; prints the web page's URL last
 	@url=$$(scripts/es-node.sh start | tail -n1); \
 	$(PYTHON) scripts/demo.py --es-url "$$url"; \
-	echo "The node keeps running at $$url; stop it with: make es-stop"
+	echo "The node keeps running at $$url; stop it with: make es-stop"; \
+	web=$$($(PYTHON) scripts/web_server.py start --es-url "$$url" --index demo-images \
+		--port $(WEB_PORT) build/demo/images | tail -n1); \
+	echo "Search the sample images by example in a browser (stop the page with: make web-stop):"; \
+	echo "$$web"
+
+web-stop: ## Stop the demo's web page (make demo started it)
+	@$(PYTHON) scripts/web_server.py stop
 
 test: java-test python-test model-test integration-test ## Run every test (builds, starts and stops a node)
 
@@ -57,7 +68,7 @@ $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e 'python-client[test]') ruff -r integration-tests/requirements.txt \
+	$(PYTHON) -m pip install -q $(if $(PY_CLIENT),-e '$(PY_CLIENT_SPEC)') ruff -r integration-tests/requirements.txt \
 		-r benchmarks/requirements.txt
 	touch $@
 
@@ -73,7 +84,7 @@ python-test: lint ## Python unit tests (no node needed)
 model-test: ## model-export's fast tests (its own venv with PyTorch)
 	$(MAKE) --no-print-directory -C model-export setup test
 
-integration-test: $(PLUGIN_ZIP) $(PY_STAMP) ## pytest against a real node with the plugin
+integration-test: $(PLUGIN_ZIP) $(PY_STAMP) browser ## pytest against a real node with the plugin (and the web page in Chromium)
 	@url=$$(scripts/es-node.sh start | tail -n1); \
 	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q integration-tests || status=$$?; \
 	scripts/es-node.sh stop; exit $$status
@@ -97,6 +108,12 @@ bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard ind
 bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
 	$(BENCH_RUN).report
 
+browser: ## Headless Chromium and chromium-driver from Debian (for the web page's tests), when missing
+	@scripts/ensure-browser.sh
+
+screenshots: $(PY_STAMP) browser ## Screenshots of the demo's web page into docs/img/ (after make demo)
+	$(PYTHON) scripts/screenshots.py --url "$$($(PYTHON) scripts/web_server.py url)"
+
 es-start: $(PLUGIN_ZIP) ## Start (or keep) one local node; prints its URL last
 	@scripts/es-node.sh start
 
@@ -113,5 +130,6 @@ es-status: ## Which local nodes run
 	@scripts/es-node.sh status
 
 clean: ## Stop nodes, remove build outputs and node data (keeps downloads)
+	-test -x $(PYTHON) && $(PYTHON) scripts/web_server.py stop
 	-scripts/es-node.sh stop; scripts/es-node.sh cluster-stop
 	rm -rf es-plugin/*/target .es/nodes

@@ -37,6 +37,7 @@ examples:
   elastichash search photos/cat.jpg --mode two_stage --scorer painless
   elastichash console photos/cat.jpg > query.txt     # paste into Kibana Dev Tools
   elastichash reindex --from old-images --index images
+  elastichash serve photos/ --index photos          # a web page: search by example
 """
 
 
@@ -160,6 +161,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "search":
             sub.add_argument("--json", action="store_true", help="print hits as a JSON array")
+    serve = command(
+        "serve",
+        "a local web page to search the index by example",
+        "Serve a web page over the index: upload or drop an image, or click an indexed one, to\n"
+        "see its nearest images. Thumbnails are served only from the folders given (the ones\n"
+        "that were indexed); uploads are searched, never stored or indexed.",
+    )
+    serve.add_argument(
+        "folders", nargs="+", metavar="DIR", help="the indexed folders whose images may be shown"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine)",
+    )
+    serve.add_argument("--port", type=int, default=8700, help="port (default: 8700; 0: any free)")
+    serve.add_argument("--page-size", type=int, default=20, help="results per page (default: 20)")
+    serve.add_argument(
+        "--max-upload-mb", type=float, default=10, help="largest upload accepted (default: 10)"
+    )
     return parser
 
 
@@ -181,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(engine, args)
         if args.command == "reindex":
             return _reindex(engine, args)
+        if args.command == "serve":
+            return _serve(engine, args)
         options = {
             "k": args.k,
             "mode": args.mode,
@@ -193,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(engine.console(args.image, **options), end="")
             return 0
         return _search(engine, args, options)
-    except (ElasticHashError, FileNotFoundError, ValueError) as error:
+    except (ElasticHashError, OSError, ValueError) as error:
         print(f"elastichash: error: {error}", file=sys.stderr)
         return 1
     finally:
@@ -217,6 +240,29 @@ def _reindex(engine: ElasticHash, args: argparse.Namespace) -> int:
     )
     print(f"reindexed '{args.source}' into '{engine.index}': {report.summary()}")
     return 0 if report.ok else 1
+
+
+def _serve(engine: ElasticHash, args: argparse.Namespace) -> int:
+    try:
+        from .web import serve
+    except ImportError as error:
+        print(
+            f"elastichash: error: the web page needs the web extra ({error}); install it with "
+            "pip install 'elastichash-client[web]'",
+            file=sys.stderr,
+        )
+        return 1
+    if args.page_size < 1 or args.max_upload_mb <= 0:
+        raise ValueError("--page-size and --max-upload-mb must be positive")
+    serve(
+        engine,
+        args.folders,
+        args.host,
+        args.port,
+        args.page_size,
+        int(args.max_upload_mb * 1024 * 1024),
+    )
+    return 0
 
 
 def _short_answer_note(args: argparse.Namespace, found: int) -> str | None:

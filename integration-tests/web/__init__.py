@@ -1,0 +1,1 @@
+"""Browser tests of the search-by-example page (`elastichash serve`)."""
