@@ -164,9 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="only images within Hamming distance N (in the mode's bits)",
         )
-        sub.add_argument(
-            "--filter", type=json.loads, help="a query (JSON) hits must match"
-        )
+        sub.add_argument("--filter", type=json.loads, help="a query (JSON) hits must match")
         if name == "search":
             sub.add_argument("--json", action="store_true", help="print hits as a JSON array")
     return parser

@@ -331,8 +331,7 @@ def assemble_results(
     """`_msearch` responses → (distances (n, k) int32, -1 where missing; ids (n, k), None)."""
     if len(responses) != n:
         raise ClusterError(
-            f"{engines.product_name(es)} at {_url_of(es)} answered {len(responses)} of {n} "
-            "searches"
+            f"{engines.product_name(es)} at {_url_of(es)} answered {len(responses)} of {n} searches"
         )
     distances = np.full((n, k), -1, dtype=np.int32)
     ids = np.full((n, k), None, dtype=object)

@@ -103,9 +103,7 @@ def detect(
     probe = Elasticsearch(url, request_timeout=request_timeout, max_retries=0, ca_certs=ca_certs)
     headers = {"accept": "application/json", **_auth_headers(api_key, username, password)}
     try:
-        meta, body = probe.transport.perform_request(
-            "GET", "/", headers=headers, max_retries=0
-        )
+        meta, body = probe.transport.perform_request("GET", "/", headers=headers, max_retries=0)
         if meta.status == 401:
             raise ClusterError(
                 f"the server at {url} refused the credentials (401); check the API key or user"
@@ -159,9 +157,8 @@ class _PlainJsonTransport(Transport):
     def perform_request(self, method: str, target: str, **options: Any) -> Any:
         headers = options.get("headers")
         if headers:
-            options["headers"] = HttpHeaders(
-                {name: self._COMPAT.sub(r"application/\1", value) for name, value in headers.items()}
-            )
+            plain = {name: self._COMPAT.sub(r"application/\1", v) for name, v in headers.items()}
+            options["headers"] = HttpHeaders(plain)
         return super().perform_request(method, target, **options)
 
 
@@ -221,7 +218,7 @@ def product(client: Client) -> Product:
 
 
 def product_name(client: Client | None) -> str:
-    """"Elasticsearch" or "OpenSearch", for messages."""
+    """The product's name for messages: Elasticsearch or OpenSearch."""
     return NAMES[product(client)] if client is not None else "Elasticsearch"
 
 

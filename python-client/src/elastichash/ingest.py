@@ -207,9 +207,7 @@ def copy_codes(
     return report
 
 
-def _copy_batch(
-    es: Client, index: str, hits: list[dict[str, Any]], report: IngestReport
-) -> None:
+def _copy_batch(es: Client, index: str, hits: list[dict[str, Any]], report: IngestReport) -> None:
     items, hexes = [], []
     for hit in hits:
         source = hit.get("_source") or {}
