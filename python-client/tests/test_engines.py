@@ -96,6 +96,8 @@ def elasticsearch_root(version: str) -> Callable[[str, str, bytes], Answer]:
     def answer(method: str, path: str, body: bytes) -> Answer:
         if path == "/":
             return 200, {"version": {"number": version, "build_flavor": "default"}}
+        if path.startswith("/_nodes/_local"):
+            return 200, {"nodes": {"n1": {"version": version}}}
         if "_msearch" in path:
             return 200, {"responses": [SEARCH_ANSWER]}
         if "_search" in path:
@@ -116,7 +118,8 @@ def test_opensearch_is_told_by_its_root_document(fake: Fake) -> None:
     client = engines.connect(fake.url)
     assert isinstance(client, OpenSearch)
     assert engines.product_name(client) == "OpenSearch" and engines.url_of(client) == fake.url
-    assert [(s.method, s.path) for s in fake.seen] == [("GET", "/"), ("GET", "/")]
+    # Node info first (no X-Elastic-Product: not Elasticsearch), then the root document.
+    assert [s.path for s in fake.seen][:2] == ["/_nodes/_local?filter_path=nodes.*.version", "/"]
 
 
 def test_elasticsearch_without_a_root_document_is_told_by_its_header(fake: Fake) -> None:
@@ -133,6 +136,7 @@ def test_elasticsearch_without_a_root_document_is_told_by_its_header(fake: Fake)
     assert engines.detect(fake.url) == Server("elasticsearch", "9.5.4")
     client = engines.connect(fake.url)
     assert isinstance(client, Elasticsearch) and engines.product_name(client) == "Elasticsearch"
+    assert all(s.path.startswith("/_nodes/_local") for s in fake.seen)  # GET / was not needed
 
 
 def test_something_else_is_a_sentence(fake: Fake) -> None:

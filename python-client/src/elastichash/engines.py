@@ -96,34 +96,36 @@ def detect(
 ) -> Server:
     """Asks `url` what it is, below the `elasticsearch` client's product check.
 
-    `GET /` names OpenSearch in `version.distribution`; Elasticsearch marks every answer with
-    `X-Elastic-Product` (its test distribution does not serve `GET /`, so the version then comes
-    from the node info). Raises ClusterError (one sentence) when nothing sensible answers.
+    Elasticsearch marks every answer with `X-Elastic-Product` (and its test distribution does not
+    serve `GET /`), so the node info comes first: it carries the version. OpenSearch names itself
+    in `GET /` (`version.distribution`). Raises ClusterError (one sentence) when nothing sensible
+    answers.
     """
     probe = Elasticsearch(url, request_timeout=request_timeout, max_retries=0, ca_certs=ca_certs)
     headers = {"accept": "application/json", **_auth_headers(api_key, username, password)}
-    try:
-        meta, body = probe.transport.perform_request("GET", "/", headers=headers, max_retries=0)
+
+    def get(path: str) -> tuple[Any, Any]:
+        meta, body = probe.transport.perform_request("GET", path, headers=headers, max_retries=0)
         if meta.status == 401:
             raise ClusterError(
                 f"the server at {url} refused the credentials (401); check the API key or user"
             )
-        root = body.get("version", {}) if isinstance(body, dict) else {}
-        if isinstance(root, dict) and root.get("distribution") == "opensearch":
-            return Server("opensearch", str(root.get("number", "")))
-        if meta.headers.get("x-elastic-product") != "Elasticsearch":
-            raise ClusterError(
-                f"the server at {url} is neither Elasticsearch nor OpenSearch "
-                f"(GET / answered {meta.status}); check the URL"
-            )
-        if meta.status == 200 and isinstance(root, dict) and root.get("number"):
-            return Server("elasticsearch", str(root["number"]))
-        meta, body = probe.transport.perform_request(
-            "GET", "/_nodes/_local?filter_path=nodes.*.version", headers=headers, max_retries=0
+        return meta, body if isinstance(body, dict) else {}
+
+    try:
+        meta, info = get("/_nodes/_local?filter_path=nodes.*.version")
+        if meta.headers.get("x-elastic-product") == "Elasticsearch":
+            nodes = info.get("nodes", {}) if meta.status == 200 else {}
+            versions = [str(node.get("version", "")) for node in nodes.values()]
+            return Server("elasticsearch", versions[0] if versions else "")
+        meta, root = get("/")
+        version = root.get("version")
+        if isinstance(version, dict) and version.get("distribution") == "opensearch":
+            return Server("opensearch", str(version.get("number", "")))
+        raise ClusterError(
+            f"the server at {url} is neither Elasticsearch nor OpenSearch "
+            f"(GET / answered {meta.status}); check the URL"
         )
-        nodes = body.get("nodes", {}) if meta.status == 200 and isinstance(body, dict) else {}
-        versions = [node.get("version", "") for node in nodes.values()]
-        return Server("elasticsearch", versions[0] if versions else "")
     except (
         elasticsearch.ConnectionError,
         elasticsearch.ConnectionTimeout,
