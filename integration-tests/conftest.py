@@ -40,7 +40,8 @@ def es() -> Iterator[Client]:
     """The library's client for the node at ES_URL: Elasticsearch or OpenSearch, as it answers."""
     try:
         client = elastichash.connect(ES_URL)
-        client.cluster.health(wait_for_status="yellow", timeout="30s")
+        health = engines.wait_for_health(client, 30, wait_for_status="yellow")
+        assert not health["timed_out"], f"the cluster stays {health['status']}"
     except Exception as error:  # noqa: BLE001 - any failure means the same thing here
         pytest.exit(
             f"no Elasticsearch or OpenSearch node answers at {ES_URL} ({error}); "

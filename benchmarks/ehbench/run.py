@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         only = dataset.queries if args.smoke else None  # the smoke run's lists: its queries' only
         indices.create_neighbours(es, neighbours, only=only)
     # Nothing may move under the measurements: a cluster rebalances shards after new indices.
-    es.cluster.health(
-        wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True, timeout="10m"
+    engines.wait_for_health(
+        es, 600, wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True
     )
     if ingest:
         settle(es)

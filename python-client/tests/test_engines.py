@@ -282,3 +282,17 @@ def test_helpers_and_requests_follow_the_client(fake: Fake) -> None:
     assert engines.helpers_of(elastic).__name__ == "elasticsearch.helpers"
     assert engines.request(elastic, "GET", "/_script_language") == languages
     assert fake.seen[-1].headers["accept"] == COMPAT_9
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_wait_for_health_repeats_the_server_s_wait_and_sends_no_timeout(
+    fake: Fake, engine: str
+) -> None:
+    answers = iter([{"status": "red", "timed_out": True}, {"status": "yellow", "timed_out": False}])
+    fake.elastic = engine == "elasticsearch"
+    fake.answer = lambda method, path, body: (200, next(answers))
+    client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
+    health = engines.wait_for_health(client, 30, wait_for_status="yellow")
+    assert health == {"status": "yellow", "timed_out": False}
+    assert len(fake.seen) == 2
+    assert all("wait_for_status=yellow" in s.path and "timeout" not in s.path for s in fake.seen)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -266,6 +267,20 @@ def with_timeout(client: Client, seconds: float) -> Client:
     from opensearchpy import OpenSearch
 
     return OpenSearch(client.transport.hosts, **{**client.transport.kwargs, "timeout": seconds})
+
+
+def wait_for_health(client: Client, seconds: float = 30, **conditions: Any) -> dict[str, Any]:
+    """`cluster.health` with `wait_for_*` conditions, waiting up to about `seconds`.
+
+    The server's own `timeout` cannot be passed: opensearch-py takes a `timeout` argument for
+    its request time-out. So the server's default wait (30 s) is repeated until the conditions
+    hold or the time is up; the last answer says which (`timed_out`).
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        health = dict(client.cluster.health(**conditions))
+        if not health.get("timed_out") or time.monotonic() >= deadline:
+            return health
 
 
 # --- errors --------------------------------------------------------------------------------
