@@ -206,7 +206,7 @@ def test_paper_s_painless_word_score_equals_ours(es: Client, code_index: CodeInd
     """The paper's stored-script score on one word, `64 - Long.bitCount(q ^ doc[f].value)`, against
     the hamming script on that word alone."""
     rows = list(range(3, len(code_index.codes), 50))
-    for query in queries(code_index, n=6):
+    for query in queries(code_index, n=10):
         for w, field in enumerate(WORD_FIELDS):
             paper = {
                 "lang": "painless",
