@@ -57,13 +57,18 @@ java-test: ## Java unit tests (JUnit), then the plugin zip
 # The OpenSearch plugin (issue 9): its own Maven profile, so that `make plugin` and CI stay as they were.
 OS_VERSION := $(shell sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' pom.xml | head -n1)
 OS_PLUGIN_ZIP := es-plugin/opensearch/target/elastichash-$(PROJECT_VERSION)-os$(OS_VERSION).zip
-.PHONY: opensearch-plugin
+.PHONY: opensearch-plugin opensearch-integration-test
 
 opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its unit tests and the core's on OpenSearch's Lucene)
 
 $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
 	@echo "built $@"
+
+opensearch-integration-test: $(OS_PLUGIN_ZIP) $(PY_STAMP) ## The same integration suite against an OpenSearch node
+	@url=$$($(PYTHON) scripts/opensearch_node.py start | tail -n1); \
+	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q -rs integration-tests || status=$$?; \
+	$(PYTHON) scripts/opensearch_node.py stop; exit $$status
 
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)

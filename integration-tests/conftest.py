@@ -1,7 +1,11 @@
-"""Fixtures for tests against a real Elasticsearch node with the ElasticHash plugin installed.
+"""Fixtures for tests against a real Elasticsearch or OpenSearch node with the ElasticHash
+plugin installed.
 
 The node comes from `make integration-test` (or `make es-start`), which passes its URL in
-ES_URL. Without a reachable node the run stops with a message instead of skipping tests.
+ES_URL; an OpenSearch node's URL works the same (scripts/opensearch_node.py). The `es` fixture
+is the library's own client for whatever answers there (`elastichash.connect`), so every call
+passes its request body as `body=`; tests that only apply to one engine say so in their skip
+reason. Without a reachable node the run stops with a message instead of skipping tests.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import elastichash
 import numpy as np
 import pytest
-from elasticsearch import Elasticsearch, helpers
+from elastichash import engines
+from elastichash.engines import Client
 
 ES_URL = os.environ.get("ES_URL", "http://127.0.0.1:9200")
 WORD_FIELDS = ["hash_r0", "hash_r1", "hash_r2", "hash_r3"]
@@ -29,13 +36,15 @@ def hamming(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
+def es() -> Iterator[Client]:
+    """The library's client for the node at ES_URL: Elasticsearch or OpenSearch, as it answers."""
     try:
-        client.cluster.health(wait_for_status="yellow", timeout="30s")
+        client = elastichash.connect(ES_URL)
+        health = engines.wait_for_health(client, 30, wait_for_status="yellow")
+        assert not health["timed_out"], f"the cluster stays {health['status']}"
     except Exception as error:  # noqa: BLE001 - any failure means the same thing here
         pytest.exit(
-            f"no Elasticsearch node answers at {ES_URL} ({error}); "
+            f"no Elasticsearch or OpenSearch node answers at {ES_URL} ({error}); "
             "run the tests with `make integration-test`, or start one with `make es-start`",
             returncode=3,
         )
@@ -44,6 +53,42 @@ def es() -> Iterator[Elasticsearch]:
         pytest.exit(f"the node at {ES_URL} lacks the elastichash plugin (has {plugins})", 3)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def engine_name(es: Client) -> str:
+    """Elasticsearch or OpenSearch: the product the suite runs against."""
+    return engines.product_name(es)
+
+
+@pytest.fixture(scope="session")
+def painless(es: Client) -> bool:
+    """Whether the node runs Painless: OpenSearch's test distribution has it, Elasticsearch's has not."""
+    languages = engines.request(es, "GET", "/_script_language")["language_contexts"]
+    return any(entry["language"] == "painless" for entry in languages)
+
+
+@pytest.fixture
+def needs_painless(painless: bool, engine_name: str) -> None:
+    if not painless:
+        pytest.skip(
+            f"this {engine_name} node has no Painless: Elasticsearch's integ-test zip lacks the "
+            "lang-painless module and no registry serves it for 8.x/9.x; runs on OpenSearch"
+        )
+
+
+def bulk(es: Client, actions: Any, **options: Any) -> tuple[int, Any]:
+    """The client's own `helpers.bulk` (elasticsearch or opensearchpy)."""
+    return engines.helpers_of(es).bulk(es, actions, **options)
+
+
+def refusal(call: Any) -> tuple[Any, dict]:
+    """(HTTP status, error body) of a request the node refuses; fails the test if it answers."""
+    try:
+        answer = call()
+    except engines.API_ERRORS as error:
+        return engines.error_answer(error)
+    raise AssertionError(f"the request was answered: {answer}")
 
 
 class CodeIndex:
@@ -56,7 +101,7 @@ class CodeIndex:
 
 
 @pytest.fixture(scope="session")
-def code_index(es: Elasticsearch) -> Iterator[CodeIndex]:
+def code_index(es: Client) -> Iterator[CodeIndex]:
     rng = np.random.default_rng(20211)
     n = 5000
     random_codes = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64).view(np.int64)
@@ -74,12 +119,14 @@ def code_index(es: Elasticsearch) -> Iterator[CodeIndex]:
     name = f"it-hamming-{uuid.uuid4().hex[:8]}"
     es.indices.create(
         index=name,
-        settings={"number_of_shards": 2, "number_of_replicas": 0},
-        mappings={
-            "properties": {
-                "doc_id": {"type": "keyword"},
-                **{field: {"type": "long"} for field in WORD_FIELDS},
-            }
+        body={
+            "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+            "mappings": {
+                "properties": {
+                    "doc_id": {"type": "keyword"},
+                    **{field: {"type": "long"} for field in WORD_FIELDS},
+                }
+            },
         },
     )
     # Several bulk rounds with refreshes in between, so that shards hold several segments.
@@ -93,7 +140,7 @@ def code_index(es: Elasticsearch) -> Iterator[CodeIndex]:
             }
             for i in range(start, min(start + 1500, len(codes)))
         )
-        helpers.bulk(es, actions)
+        bulk(es, actions)
         es.indices.refresh(index=name)
     assert es.count(index=name)["count"] == len(codes)
     yield CodeIndex(name, ids, codes)
@@ -101,7 +148,7 @@ def code_index(es: Elasticsearch) -> Iterator[CodeIndex]:
 
 
 @pytest.fixture
-def scratch_index(es: Elasticsearch) -> Iterator[str]:
+def scratch_index(es: Client) -> Iterator[str]:
     """A name for an index the test creates itself; deleted afterwards."""
     name = f"it-scratch-{uuid.uuid4().hex[:8]}"
     yield name

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CodeIndex
-from elasticsearch import ApiError, Elasticsearch
+from conftest import CodeIndex, refusal
+from elastichash.engines import Client
 
 VALID = "0123456789abcdef" * 4
 
@@ -26,63 +26,37 @@ BAD_SCRIPTS = {
 }
 
 
-def error_text(error: ApiError) -> str:
-    return json.dumps(error.body)
+def script_search(es: Client, index: str, script: dict, **body: object) -> dict:
+    query = {"script_score": {"query": {"match_all": {}}, "script": script}}
+    return es.search(index=index, body={"query": query, **body})
 
 
 @pytest.mark.parametrize("case", list(BAD_SCRIPTS))
-def test_bad_params_are_400_naming_the_parameter(es: Elasticsearch, code_index: CodeIndex, case: str) -> None:
+def test_bad_params_are_400_naming_the_parameter(es: Client, code_index: CodeIndex, case: str) -> None:
     params, name = BAD_SCRIPTS[case]
-    with pytest.raises(ApiError) as raised:
-        es.search(
-            index=code_index.name,
-            query={
-                "script_score": {
-                    "query": {"match_all": {}},
-                    "script": {"lang": "elastichash", "source": "hamming", "params": params},
-                }
-            },
-        )
-    assert raised.value.meta.status == 400, error_text(raised.value)
-    assert name in error_text(raised.value)
+    script = {"lang": "elastichash", "source": "hamming", "params": params}
+    status, body = refusal(lambda: script_search(es, code_index.name, script))
+    assert status == 400, json.dumps(body)
+    assert name in json.dumps(body)
 
 
-def test_unknown_script_source_is_400(es: Elasticsearch, code_index: CodeIndex) -> None:
-    with pytest.raises(ApiError) as raised:
-        es.search(
-            index=code_index.name,
-            query={
-                "script_score": {
-                    "query": {"match_all": {}},
-                    "script": {"lang": "elastichash", "source": "hammming", "params": {"code": VALID}},
-                }
-            },
-        )
-    assert raised.value.meta.status == 400
-    assert "[hammming]" in error_text(raised.value)
+def test_unknown_script_source_is_400(es: Client, code_index: CodeIndex) -> None:
+    script = {"lang": "elastichash", "source": "hammming", "params": {"code": VALID}}
+    status, body = refusal(lambda: script_search(es, code_index.name, script))
+    assert status == 400
+    assert "[hammming]" in json.dumps(body)
 
 
-def test_non_score_context_is_400(es: Elasticsearch, code_index: CodeIndex) -> None:
-    with pytest.raises(ApiError) as raised:
-        es.search(
-            index=code_index.name,
-            query={"script": {"script": {"lang": "elastichash", "source": "hamming", "params": {"code": VALID}}}},
-        )
-    assert raised.value.meta.status == 400
-    assert "score" in error_text(raised.value)
+def test_non_score_context_is_400(es: Client, code_index: CodeIndex) -> None:
+    script = {"lang": "elastichash", "source": "hamming", "params": {"code": VALID}}
+    status, body = refusal(lambda: es.search(index=code_index.name, body={"query": {"script": {"script": script}}}))
+    assert status == 400
+    assert "score" in json.dumps(body)
 
 
-def test_node_stays_up_and_answers_after_bad_requests(es: Elasticsearch, code_index: CodeIndex) -> None:
+def test_node_stays_up_and_answers_after_bad_requests(es: Client, code_index: CodeIndex) -> None:
     health = es.cluster.health()
     assert health["status"] in ("green", "yellow")
-    response = es.search(
-        index=code_index.name,
-        size=1,
-        query={
-            "script_score": {
-                "query": {"match_all": {}},
-                "script": {"lang": "elastichash", "source": "hamming", "params": {"code": VALID}},
-            }
-        },
-    )
+    script = {"lang": "elastichash", "source": "hamming", "params": {"code": VALID}}
+    response = script_search(es, code_index.name, script, size=1)
     assert response["hits"]["hits"]

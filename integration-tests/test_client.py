@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ES_URL
+from conftest import ES_URL, bulk
 from elastichash import ClusterError, Code, ElasticHash, codes, queries
+from elastichash.engines import Client
 from elastichash.testing import make_tiny_model
-from elasticsearch import Elasticsearch, helpers
 from PIL import Image
 
 N_CODES = 4000
@@ -28,7 +28,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def engine(es: Elasticsearch, tiny_model: str) -> Iterator[ElasticHash]:
+def engine(es: Client, tiny_model: str) -> Iterator[ElasticHash]:
     engine = ElasticHash(es, index=f"it-client-{uuid.uuid4().hex[:8]}", model=tiny_model)
     yield engine
     es.indices.delete(index=engine.index, ignore_unavailable=True)
@@ -46,7 +46,7 @@ def clustered_bits(n: int, seed: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def code_engine(es: Elasticsearch) -> Iterator[tuple[ElasticHash, np.ndarray]]:
+def code_engine(es: Client) -> Iterator[tuple[ElasticHash, np.ndarray]]:
     bits = clustered_bits(N_CODES, 11)
     engine = ElasticHash(es, index=f"it-codes-{uuid.uuid4().hex[:8]}")
     engine.create_index(shards=2)
@@ -190,10 +190,10 @@ def test_search_codes_matches_search(code_engine: tuple[ElasticHash, np.ndarray]
     np.testing.assert_array_equal(packed[0], distances)
 
 
-def test_docvalue_fields_of_unmapped_names_are_no_error(es: Elasticsearch) -> None:
+def test_docvalue_fields_of_unmapped_names_are_no_error(es: Client) -> None:
     """The default search asks for `path`; an index without that field still answers."""
     engine = ElasticHash(es, index=f"it-nopath-{uuid.uuid4().hex[:8]}")
-    es.indices.create(index=engine.index, mappings=queries.mapping())
+    es.indices.create(index=engine.index, body={"mappings": queries.mapping()})
     try:
         bits = clustered_bits(50, 4)
         engine.index_codes([f"d{i}" for i in range(50)], bits)
@@ -205,13 +205,8 @@ def test_docvalue_fields_of_unmapped_names_are_no_error(es: Elasticsearch) -> No
         es.indices.delete(index=engine.index)
 
 
-def test_painless_scorer_gives_the_same_ranking(es: Elasticsearch, code_engine: tuple[ElasticHash, np.ndarray]) -> None:
-    languages = {entry["language"] for entry in es.perform_request("GET", "/_script_language")["language_contexts"]}
-    if "painless" not in languages:
-        pytest.skip(
-            "this node has no Painless: Elasticsearch's integ-test zip lacks the lang-painless module and no "
-            "registry serves it for 9.x; the test runs against any full distribution"
-        )
+@pytest.mark.usefixtures("needs_painless")
+def test_painless_scorer_gives_the_same_ranking(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
     engine, bits = code_engine
     for row in (0, 100, 2000):
         plugin = engine.search(Code.from_bits(bits[row]), k=100, mode="two_stage", scorer="plugin")
@@ -220,11 +215,10 @@ def test_painless_scorer_gives_the_same_ranking(es: Elasticsearch, code_engine: 
 
 
 def test_painless_scorer_without_painless_is_a_clear_error(
-    es: Elasticsearch, code_engine: tuple[ElasticHash, np.ndarray]
+    painless: bool, engine_name: str, code_engine: tuple[ElasticHash, np.ndarray]
 ) -> None:
-    languages = {entry["language"] for entry in es.perform_request("GET", "/_script_language")["language_contexts"]}
-    if "painless" in languages:
-        pytest.skip("this node has Painless")
+    if painless:
+        pytest.skip(f"this {engine_name} node has Painless: the error cannot happen here")
     engine, bits = code_engine
     with pytest.raises(ClusterError, match="no Painless scripting; use --scorer plugin"):
         engine.search(Code.from_bits(bits[0]), mode="two_stage", scorer="painless")
@@ -278,19 +272,21 @@ def test_bad_files_are_reported_by_name_and_the_rest_indexed(engine: ElasticHash
 # --- reindex from the old layout ----------------------------------------------------------------
 
 
-def create_v1_index(es: Elasticsearch, name: str, bits: np.ndarray) -> list[str]:
+def create_v1_index(es: Client, name: str, bits: np.ndarray) -> list[str]:
     """An index as the first release wrote it: sub-codes 0-3 in hash_f0..hash_f3, no image_id."""
     es.indices.create(
         index=name,
-        settings={"number_of_shards": 2, "number_of_replicas": 0},
-        mappings={
-            "properties": {
-                "hash": {"type": "keyword", "index": False, "doc_values": False},
-                **{f"hash_f{i}": {"type": "keyword", "doc_values": False} for i in range(4)},
-                **{f"hash_r{i}": {"type": "long", "index": False} for i in range(4)},
-                "path": {"type": "keyword"},
-                "group": {"type": "integer"},
-            }
+        body={
+            "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+            "mappings": {
+                "properties": {
+                    "hash": {"type": "keyword", "index": False, "doc_values": False},
+                    **{f"hash_f{i}": {"type": "keyword", "doc_values": False} for i in range(4)},
+                    **{f"hash_r{i}": {"type": "long", "index": False} for i in range(4)},
+                    "path": {"type": "keyword"},
+                    "group": {"type": "integer"},
+                }
+            },
         },
     )
     ids = [f"old-{i:04d}" for i in range(len(bits))]
@@ -307,11 +303,11 @@ def create_v1_index(es: Elasticsearch, name: str, bits: np.ndarray) -> list[str]
         }
         for i in range(len(bits))
     )
-    helpers.bulk(es, actions, refresh=True)
+    bulk(es, actions, refresh=True)
     return ids
 
 
-def test_reindex_moves_an_old_layout_index(es: Elasticsearch, tiny_model: str) -> None:
+def test_reindex_moves_an_old_layout_index(es: Client, tiny_model: str) -> None:
     old, new = f"it-v1-{uuid.uuid4().hex[:8]}", f"it-v2-{uuid.uuid4().hex[:8]}"
     bits = clustered_bits(1500, 21)
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import ES_URL, WORD_FIELDS, hamming
 from elastichash import Code, ElasticHash, queries
-from elasticsearch import Elasticsearch
+from elastichash.engines import Client
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "docs" / "console"
 REQUEST_LINE = re.compile(r"^(GET|PUT|POST|DELETE|HEAD) (\S+)$")
@@ -99,7 +99,7 @@ def _find_key(node: object, key: str):
 
 
 @pytest.fixture(scope="module")
-def code_engine(es: Elasticsearch) -> Iterator[tuple[ElasticHash, np.ndarray]]:
+def code_engine(es: Client) -> Iterator[tuple[ElasticHash, np.ndarray]]:
     """600 codes, a third of them near copies of others (so that every mode finds some)."""
     rng = np.random.default_rng(17)
     bits = rng.integers(0, 2, size=(600, 256), dtype=np.uint8)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from elasticsearch import ApiError, Elasticsearch, helpers
+from conftest import bulk, refusal
+from elastichash.engines import Client
 
 WORDS = [f"hash_r{i}" for i in range(4)]
 LABELS = 4
@@ -55,26 +56,28 @@ def documents(name: str, words: np.ndarray, labels: np.ndarray, start: int, bare
         yield doc
 
 
-def create(es: Elasticsearch, shards: int) -> str:
+def create(es: Client, shards: int) -> str:
     name = f"it-query-{uuid.uuid4().hex[:8]}"
     es.indices.create(
         index=name,
-        settings={"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": -1},
-        mappings={
-            "properties": {
-                "hash_mih": {"type": "keyword", "doc_values": False},
-                **{field: {"type": "long", "index": False} for field in WORDS},
-                "label": {"type": "keyword"},
-                "image_id": {"type": "keyword", "index": False},
-                "title": {"type": "text"},
-            }
+        body={
+            "settings": {"number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": -1},
+            "mappings": {
+                "properties": {
+                    "hash_mih": {"type": "keyword", "doc_values": False},
+                    **{field: {"type": "long", "index": False} for field in WORDS},
+                    "label": {"type": "keyword"},
+                    "image_id": {"type": "keyword", "index": False},
+                    "title": {"type": "text"},
+                }
+            },
         },
     )
     return name
 
 
 @pytest.fixture(scope="module")
-def mixed(es: Elasticsearch) -> Iterator[QueryIndex]:
+def mixed(es: Client) -> Iterator[QueryIndex]:
     """2 shards, several segments each; clustered and random codes; deletions; bare documents."""
     rng = np.random.default_rng(808)
     bits = np.concatenate([clustered(rng, 9000, 40, 0.04), rng.integers(0, 2, (3000, 256), dtype=np.uint8)])
@@ -83,10 +86,10 @@ def mixed(es: Elasticsearch) -> Iterator[QueryIndex]:
     bare = set(range(0, len(words), 97))
     name = create(es, shards=2)
     for start in range(0, len(words), 3000):  # a refresh per round: several segments per shard
-        helpers.bulk(es, documents(name, words[start : start + 3000], labels[start : start + 3000], start, bare))
+        bulk(es, documents(name, words[start : start + 3000], labels[start : start + 3000], start, bare))
         es.indices.refresh(index=name)
     deleted = rng.choice(len(words), 400, replace=False)
-    helpers.bulk(es, ({"_op_type": "delete", "_index": name, "_id": str(i)} for i in deleted))
+    bulk(es, ({"_op_type": "delete", "_index": name, "_id": str(i)} for i in deleted))
     es.indices.refresh(index=name)
     alive = np.ones(len(words), dtype=bool)
     alive[list(bare)] = False
@@ -97,23 +100,22 @@ def mixed(es: Elasticsearch) -> Iterator[QueryIndex]:
 
 
 @pytest.fixture(scope="module")
-def merged(es: Elasticsearch) -> Iterator[QueryIndex]:
+def merged(es: Client) -> Iterator[QueryIndex]:
     """One shard, one 60k-document segment of clustered codes: large enough for hashing to win."""
     rng = np.random.default_rng(909)
     words = to_words(clustered(rng, 60_000, 3000, 0.02))
     labels = rng.integers(0, LABELS, len(words))
     name = create(es, shards=1)
-    helpers.bulk(es, documents(name, words, labels, 0, set()), chunk_size=5000)
+    bulk(es, documents(name, words, labels, 0, set()), chunk_size=5000)
     es.indices.forcemerge(index=name, max_num_segments=1)
     es.indices.refresh(index=name)
     yield QueryIndex(name, words, labels, np.ones(len(words), dtype=bool))
     es.indices.delete(index=name)
 
 
-def search(es: Elasticsearch, index: str, query: dict, size: int, **options) -> dict:
-    return es.search(
-        index=index, query={"hamming": query}, size=size, source=False, docvalue_fields=["image_id"], **options
-    )
+def search(es: Client, index: str, query: dict, size: int, **options) -> dict:
+    body = {"query": {"hamming": query}, "size": size, "_source": False, "docvalue_fields": ["image_id"], **options}
+    return es.search(index=index, body=body)
 
 
 def hit_ids(response: dict) -> list[int]:
@@ -143,23 +145,21 @@ def queries_for(index: QueryIndex, rng: np.random.Generator, n: int) -> list[np.
 
 
 @pytest.mark.parametrize("k", [1, 10, 100, 1000])
-def test_exact_k_nearest_equal_numpy_over_shards_segments_and_deletions(
-    es: Elasticsearch, mixed: QueryIndex, k: int
-) -> None:
+def test_exact_k_nearest_equal_numpy_over_shards_segments_and_deletions(es: Client, mixed: QueryIndex, k: int) -> None:
     for query in queries_for(mixed, np.random.default_rng(k), 12):
         response = search(es, mixed.name, {"code": hex_of(query), "k": k}, size=k)
         assert response["_shards"]["failed"] == 0
         assert_exact(response, mixed.distances(query), mixed.alive, k)
 
 
-def test_an_indexed_code_finds_itself_first(es: Elasticsearch, mixed: QueryIndex) -> None:
+def test_an_indexed_code_finds_itself_first(es: Client, mixed: QueryIndex) -> None:
     for row in np.flatnonzero(mixed.alive)[:200:20]:
         response = search(es, mixed.name, {"code": hex_of(mixed.words[row]), "k": 1}, size=1)
         assert hit_ids(response) == [row] or mixed.distances(mixed.words[row])[hit_ids(response)[0]] == 0
         assert response["hits"]["hits"][0]["_score"] == 256
 
 
-def test_filter_restricts_candidates_and_still_returns_k(es: Elasticsearch, mixed: QueryIndex) -> None:
+def test_filter_restricts_candidates_and_still_returns_k(es: Client, mixed: QueryIndex) -> None:
     for i, query in enumerate(queries_for(mixed, np.random.default_rng(3), 10)):
         label = i % LABELS
         for k in (5, 300):
@@ -170,7 +170,7 @@ def test_filter_restricts_candidates_and_still_returns_k(es: Elasticsearch, mixe
             assert_exact(response, mixed.distances(query), mixed.alive & (mixed.labels == label), k)
 
 
-def test_max_distance_alone_returns_every_document_within_it(es: Elasticsearch, mixed: QueryIndex) -> None:
+def test_max_distance_alone_returns_every_document_within_it(es: Client, mixed: QueryIndex) -> None:
     for query in queries_for(mixed, np.random.default_rng(4), 6)[:3]:
         distances = mixed.distances(query)
         for max_distance in (0, 10, 25):
@@ -180,14 +180,14 @@ def test_max_distance_alone_returns_every_document_within_it(es: Elasticsearch, 
             assert sorted(hit_ids(response)) == sorted(np.flatnonzero(within).tolist())
 
 
-def test_max_distance_with_k(es: Elasticsearch, mixed: QueryIndex) -> None:
+def test_max_distance_with_k(es: Client, mixed: QueryIndex) -> None:
     query = queries_for(mixed, np.random.default_rng(5), 2)[0]
     response = search(es, mixed.name, {"code": hex_of(query), "k": 20, "max_distance": 30}, size=20)
     distances = mixed.distances(query)
     assert_exact(response, distances, mixed.alive & (distances <= 30), 20)
 
 
-def test_paper_mode_ranks_exactly_the_fixed_radius_candidates(es: Elasticsearch, mixed: QueryIndex) -> None:
+def test_paper_mode_ranks_exactly_the_fixed_radius_candidates(es: Client, mixed: QueryIndex) -> None:
     def subcodes(words: np.ndarray) -> np.ndarray:  # the short code's 4 sub-codes
         return np.ascontiguousarray(words[..., :1].astype(">u8")).view(">u2").astype(np.int64)
 
@@ -201,7 +201,7 @@ def test_paper_mode_ranks_exactly_the_fixed_radius_candidates(es: Elasticsearch,
             assert_exact(response, mixed.distances(query), accept, 50)
 
 
-def test_large_segment_is_searched_by_hashing_and_says_so(es: Elasticsearch, merged: QueryIndex) -> None:
+def test_large_segment_is_searched_by_hashing_and_says_so(es: Client, merged: QueryIndex) -> None:
     for query in queries_for(merged, np.random.default_rng(7), 10)[:5]:
         response = search(es, merged.name, {"code": hex_of(query), "k": 3}, size=3, explain=True)
         assert_exact(response, merged.distances(query), merged.alive, 3)
@@ -213,30 +213,32 @@ def test_large_segment_is_searched_by_hashing_and_says_so(es: Elasticsearch, mer
     assert "radius 0, 16 term lookups" in description and "0 of 1 segments scanned" in description, description
 
 
-def test_random_codes_fall_back_to_the_scan_and_stay_exact(es: Elasticsearch, merged: QueryIndex) -> None:
+def test_random_codes_fall_back_to_the_scan_and_stay_exact(es: Client, merged: QueryIndex) -> None:
     query = np.random.default_rng(8).integers(-(2**63), 2**63 - 1, size=4, dtype=np.int64)
     response = search(es, merged.name, {"code": hex_of(query), "k": 10}, size=10, explain=True)
     assert_exact(response, merged.distances(query), merged.alive, 10)
     assert "1 of 1 segments scanned" in response["hits"]["hits"][0]["_explanation"]["description"]
 
 
-def test_profile_describes_the_search(es: Elasticsearch, merged: QueryIndex) -> None:
+def test_profile_describes_the_search(es: Client, merged: QueryIndex) -> None:
     response = search(es, merged.name, {"code": hex_of(merged.words[0]), "k": 3}, size=3, profile=True)
     description = json.dumps(response["profile"])
     assert "term lookups" in description and "candidates compared" in description
 
 
-def test_query_combines_with_other_queries_and_boost(es: Elasticsearch, merged: QueryIndex) -> None:
+def test_query_combines_with_other_queries_and_boost(es: Client, merged: QueryIndex) -> None:
     code = hex_of(merged.words[10])
     response = es.search(
         index=merged.name,
-        size=3,
-        source=False,
-        query={
-            "bool": {
-                "must": [{"hamming": {"code": code, "k": 3, "boost": 2}}],
-                "filter": [{"exists": {"field": "label"}}],
-            }
+        body={
+            "size": 3,
+            "_source": False,
+            "query": {
+                "bool": {
+                    "must": [{"hamming": {"code": code, "k": 3, "boost": 2}}],
+                    "filter": [{"exists": {"field": "label"}}],
+                }
+            },
         },
     )
     assert response["hits"]["hits"][0]["_score"] == 512
@@ -270,19 +272,39 @@ BAD_QUERIES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_QUERIES))
-def test_bad_input_is_a_400_naming_the_parameter(es: Elasticsearch, mixed: QueryIndex, case: str) -> None:
+def test_bad_input_is_a_400_naming_the_parameter(es: Client, mixed: QueryIndex, case: str) -> None:
     body, name = BAD_QUERIES[case]
-    with pytest.raises(ApiError) as raised:
-        es.search(index=mixed.name, query={"hamming": body})
-    assert raised.value.meta.status == 400, json.dumps(raised.value.body)
-    reason = raised.value.body["error"]["root_cause"][0]["reason"]
+    status, error = refusal(lambda: es.search(index=mixed.name, body={"query": {"hamming": body}}))
+    assert status == 400, json.dumps(error)
+    reason = error["error"]["root_cause"][0]["reason"]
     assert name in reason, reason
 
 
-def test_node_is_healthy_after_bad_input(es: Elasticsearch, mixed: QueryIndex) -> None:
+DOCUMENTED_REASONS = [
+    ({"code": "abc"}, "[code] must be 64 hex characters (256 bits: 16 per 64-bit word), got 3"),
+    ({"code": "0" * 64, "kk": 3}, "[hamming] unknown parameter [kk]; it takes [code, k, max_distance, filter"),
+    ({"code": "0" * 64, "k": 100_000}, "[k] must be between 1 and index.max_result_window (10000), got 100000"),
+    (
+        {"code": "0" * 64, "fields": ["hash_r0", "hash_r1", "hash_r2", "nope"]},
+        "[fields] names unknown field [nope]: it is not in the index mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hamming", "reason"), DOCUMENTED_REASONS, ids=lambda v: str(v)[:24])
+def test_bad_input_reasons_are_the_documented_sentences(
+    es: Client, mixed: QueryIndex, hamming: dict, reason: str
+) -> None:
+    """The README's and docs' wording, whole. Errors found on a shard (the mapping, the result
+    window) may come wrapped as "failed to create query: <reason>"."""
+    status, error = refusal(lambda: es.search(index=mixed.name, body={"query": {"hamming": hamming}}))
+    assert status == 400, error
+    assert reason in error["error"]["root_cause"][0]["reason"], error
+
+
+def test_node_is_healthy_after_bad_input(es: Client, mixed: QueryIndex) -> None:
     for body, _ in BAD_QUERIES.values():
-        with pytest.raises(ApiError):
-            es.search(index=mixed.name, query={"hamming": body})
+        refusal(lambda body=body: es.search(index=mixed.name, body={"query": {"hamming": body}}))
     assert es.cluster.health()["status"] in ("green", "yellow")
     response = search(es, mixed.name, {"code": hex_of(mixed.words[1]), "k": 1}, size=1)
     assert len(response["hits"]["hits"]) == 1

@@ -1,4 +1,5 @@
-"""The plugin's `hamming` script against numpy's exact Hamming ranking, on a real node."""
+"""The plugin's `hamming` script against numpy's exact Hamming ranking, on a real node; where the
+node has Painless (OpenSearch), also against the paper's Painless scores and the client's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import urllib.request
 import numpy as np
 import pytest
 from conftest import ES_URL, WORD_FIELDS, CodeIndex, hamming, words_to_hex
-from elasticsearch import Elasticsearch
+from elastichash import queries as client_queries
+from elastichash.engines import Client
 
 K = 100
 
@@ -57,53 +59,59 @@ def assert_same_top_k(index: CodeIndex, query: np.ndarray, hits: list[dict], k: 
     assert {i for d, i in got if d == last} <= all_at_last
 
 
-def test_script_score_equals_exact_ranking(es: Elasticsearch, code_index: CodeIndex) -> None:
+def test_script_score_equals_exact_ranking(es: Client, code_index: CodeIndex) -> None:
     for query in queries(code_index):
         response = es.search(
             index=code_index.name,
-            size=K,
-            query={"script_score": {"query": {"match_all": {}}, "script": hamming_script(words_to_hex(query))}},
-            sort=[{"_score": "desc"}, {"doc_id": "asc"}],
-            track_scores=True,
+            body={
+                "size": K,
+                "query": {"script_score": {"query": {"match_all": {}}, "script": hamming_script(words_to_hex(query))}},
+                "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
+                "track_scores": True,
+            },
         )
         got = [(256 - int(hit["_score"]), hit["_id"]) for hit in response["hits"]["hits"]]
         assert got == exact_ranking(code_index, query, K)
 
 
-def test_function_score_equals_exact_ranking(es: Elasticsearch, code_index: CodeIndex) -> None:
+def test_function_score_equals_exact_ranking(es: Client, code_index: CodeIndex) -> None:
     for query in queries(code_index, n=20):
         response = es.search(
             index=code_index.name,
-            size=K,
-            query={
-                "function_score": {
-                    "query": {"match_all": {}},
-                    "functions": [{"script_score": {"script": hamming_script(words_to_hex(query))}}],
-                    "boost_mode": "replace",
-                }
+            body={
+                "size": K,
+                "query": {
+                    "function_score": {
+                        "query": {"match_all": {}},
+                        "functions": [{"script_score": {"script": hamming_script(words_to_hex(query))}}],
+                        "boost_mode": "replace",
+                    }
+                },
             },
         )
         assert_same_top_k(code_index, query, response["hits"]["hits"], K)
 
 
-def test_rescore_equals_exact_ranking(es: Elasticsearch, code_index: CodeIndex) -> None:
+def test_rescore_equals_exact_ranking(es: Client, code_index: CodeIndex) -> None:
     window = len(code_index.codes)  # per shard: covers every document, so the result is exact
     for query in queries(code_index, n=20):
         response = es.search(
             index=code_index.name,
-            size=K,
-            query={"match_all": {}},
-            rescore={
-                "window_size": window,
-                "query": {
-                    "rescore_query": {
-                        "script_score": {
-                            "query": {"match_all": {}},
-                            "script": hamming_script(words_to_hex(query)),
-                        }
+            body={
+                "size": K,
+                "query": {"match_all": {}},
+                "rescore": {
+                    "window_size": window,
+                    "query": {
+                        "rescore_query": {
+                            "script_score": {
+                                "query": {"match_all": {}},
+                                "script": hamming_script(words_to_hex(query)),
+                            }
+                        },
+                        "query_weight": 0,
+                        "rescore_query_weight": 1,
                     },
-                    "query_weight": 0,
-                    "rescore_query_weight": 1,
                 },
             },
         )
@@ -111,15 +119,13 @@ def test_rescore_equals_exact_ranking(es: Elasticsearch, code_index: CodeIndex) 
 
 
 @pytest.mark.parametrize("fields", [["hash_r0"], ["hash_r2", "hash_r3"], ["hash_r3", "hash_r0", "hash_r1"]])
-def test_subsets_of_fields_score_out_of_64_per_field(
-    es: Elasticsearch, code_index: CodeIndex, fields: list[str]
-) -> None:
+def test_subsets_of_fields_score_out_of_64_per_field(es: Client, code_index: CodeIndex, fields: list[str]) -> None:
     columns = [WORD_FIELDS.index(f) for f in fields]
     query = code_index.codes[123, columns]
+    script = hamming_script(words_to_hex(query), fields)
     response = es.search(
         index=code_index.name,
-        size=50,
-        query={"script_score": {"query": {"match_all": {}}, "script": hamming_script(words_to_hex(query), fields)}},
+        body={"size": 50, "query": {"script_score": {"query": {"match_all": {}}, "script": script}}},
     )
     row = {doc_id: i for i, doc_id in enumerate(code_index.ids)}
     hits = response["hits"]["hits"]
@@ -152,21 +158,62 @@ def test_raw_http_request_scores_every_hit_exactly(code_index: CodeIndex) -> Non
         assert hit["_score"] == 256 - popcount
 
 
-def test_document_missing_a_word_scores_zero(es: Elasticsearch, scratch_index: str) -> None:
-    es.indices.create(index=scratch_index, mappings={"properties": {f: {"type": "long"} for f in WORD_FIELDS}})
-    es.index(index=scratch_index, id="full", document={f: 0 for f in WORD_FIELDS})
-    es.index(index=scratch_index, id="no-r3", document={f: 0 for f in WORD_FIELDS[:3]})
-    es.index(index=scratch_index, id="empty", document={})
-    es.indices.refresh(index=scratch_index)
-    response = es.search(
-        index=scratch_index,
-        query={"script_score": {"query": {"match_all": {}}, "script": hamming_script("0" * 64)}},
+def test_document_missing_a_word_scores_zero(es: Client, scratch_index: str) -> None:
+    es.indices.create(
+        index=scratch_index, body={"mappings": {"properties": {f: {"type": "long"} for f in WORD_FIELDS}}}
     )
+    es.index(index=scratch_index, id="full", body={f: 0 for f in WORD_FIELDS})
+    es.index(index=scratch_index, id="no-r3", body={f: 0 for f in WORD_FIELDS[:3]})
+    es.index(index=scratch_index, id="empty", body={})
+    es.indices.refresh(index=scratch_index)
+    script_score = {"query": {"match_all": {}}, "script": hamming_script("0" * 64)}
+    response = es.search(index=scratch_index, body={"query": {"script_score": script_score}})
     scores = {hit["_id"]: hit["_score"] for hit in response["hits"]["hits"]}
     assert scores == {"full": 256, "no-r3": 0, "empty": 0}
     # min_score drops them, as the plugin's documentation says.
-    response = es.search(
-        index=scratch_index,
-        query={"script_score": {"query": {"match_all": {}}, "script": hamming_script("0" * 64), "min_score": 1}},
-    )
+    response = es.search(index=scratch_index, body={"query": {"script_score": {**script_score, "min_score": 1}}})
     assert [hit["_id"] for hit in response["hits"]["hits"]] == ["full"]
+
+
+# --- Painless (OpenSearch's test distribution has it; Elasticsearch's has not) -------------------
+
+
+def script_scores(es: Client, index: CodeIndex, rows: list[int], script: dict) -> np.ndarray:
+    """Each row's score under `script`, in the order of `rows`."""
+    query = {"script_score": {"query": {"ids": {"values": [index.ids[r] for r in rows]}}, "script": script}}
+    response = es.search(index=index.name, body={"size": len(rows), "_source": False, "query": query})
+    scores = {hit["_id"]: hit["_score"] for hit in response["hits"]["hits"]}
+    return np.array([scores[index.ids[r]] for r in rows])
+
+
+@pytest.mark.usefixtures("needs_painless")
+def test_client_painless_scorer_scores_as_the_plugin(es: Client, code_index: CodeIndex) -> None:
+    """The client's Painless scorer (`--scorer painless`, no plugin needed) against the plugin's
+    script and numpy, score for score."""
+    rows = list(range(0, len(code_index.codes), 25))
+    for query in queries(code_index, n=8):
+        expected = 256 - hamming(query, code_index.codes[rows])
+        ours = script_scores(es, code_index, rows, hamming_script(words_to_hex(query)))
+        painless = script_scores(
+            es, code_index, rows, client_queries.hamming_script(words_to_hex(query), scorer="painless")
+        )
+        np.testing.assert_array_equal(ours, expected)
+        np.testing.assert_array_equal(painless, expected)
+
+
+@pytest.mark.usefixtures("needs_painless")
+def test_paper_s_painless_word_score_equals_ours(es: Client, code_index: CodeIndex) -> None:
+    """The paper's stored-script score on one word, `64 - Long.bitCount(q ^ doc[f].value)`, against
+    the hamming script on that word alone."""
+    rows = list(range(3, len(code_index.codes), 50))
+    for query in queries(code_index, n=10):
+        for w, field in enumerate(WORD_FIELDS):
+            paper = {
+                "lang": "painless",
+                "source": f"64 - Long.bitCount(params.q ^ doc['{field}'].value)",
+                "params": {"q": int(query[w])},
+            }
+            expected = 64 - hamming(query[w : w + 1], code_index.codes[rows, w : w + 1])
+            np.testing.assert_array_equal(script_scores(es, code_index, rows, paper), expected)
+            ours = hamming_script(words_to_hex(query[w : w + 1]), [field])
+            np.testing.assert_array_equal(script_scores(es, code_index, rows, ours), expected)

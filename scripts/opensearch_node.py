@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A local OpenSearch node with the ElasticHash plugin: a stopgap until issue 9's launcher.
 
-    scripts/opensearch_node.py start     one node on http://127.0.0.1:9290 (transport 9390); prints the URL last
+    scripts/opensearch_node.py start     one node on http://127.0.0.1:9290 (transport 9390; or
+                                         $OPENSEARCH_HTTP_PORT and that plus 100); prints the URL last
     scripts/opensearch_node.py stop
     scripts/opensearch_node.py status
     scripts/opensearch_node.py prepare   fetch, unpack and install the plugin, start nothing
@@ -33,8 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("OPENSEARCH_STATE_DIR", "/var/lib/elastichash/opensearch-dev"))
-HTTP_PORT = 9290
-TRANSPORT_PORT = 9390
+HTTP_PORT = int(os.environ.get("OPENSEARCH_HTTP_PORT", "9290"))
+TRANSPORT_PORT = HTTP_PORT + 100
 URL = f"http://127.0.0.1:{HTTP_PORT}"
 RUN_USER = "elastichash"
 JAVA_HOME = os.environ.get("OPENSEARCH_JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")

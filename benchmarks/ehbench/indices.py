@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from elastichash import ElasticHash, codes, queries
-from elasticsearch import Elasticsearch, helpers
+from elastichash import ElasticHash, codes, engines, queries
+from elastichash.engines import Client
 from tqdm import tqdm
 
 VECTOR_FIELD = "vec"
@@ -45,7 +45,7 @@ def _settings(shards: int) -> dict[str, Any]:
     return {**queries.index_settings(shards, 0), "refresh_interval": "-1"}
 
 
-def create(es: Elasticsearch, index: str, kind: str, shards: int) -> None:
+def create(es: Client, index: str, kind: str, shards: int) -> None:
     es.indices.delete(index=index, ignore_unavailable=True)
     if kind == ELASTICHASH:
         mappings = queries.mapping()
@@ -60,7 +60,7 @@ def create(es: Elasticsearch, index: str, kind: str, shards: int) -> None:
             "index_options": {"type": kind},
         }
         mappings = {"properties": {VECTOR_FIELD: vector, queries.ID_FIELD: id_spec}}
-    es.indices.create(index=index, settings=_settings(shards), mappings=mappings)
+    es.indices.create(index=index, body={"settings": _settings(shards), "mappings": mappings})
 
 
 def _vector_actions(index: str, packed: np.ndarray, start: int) -> Iterator[dict[str, Any]]:
@@ -69,21 +69,21 @@ def _vector_actions(index: str, packed: np.ndarray, start: int) -> Iterator[dict
         yield {"_op_type": "create", "_index": index, "_id": str(i), VECTOR_FIELD: hex_code, queries.ID_FIELD: str(i)}
 
 
-def _load_rows(es: Elasticsearch, index: str, kind: str, packed: np.ndarray, start: int) -> None:
+def _load_rows(es: Client, index: str, kind: str, packed: np.ndarray, start: int) -> None:
     if kind == ELASTICHASH:
         ids = [str(i) for i in range(start, start + len(packed))]
         report = ElasticHash(es, index).index_codes(ids, codes.unpack_bits(packed), refresh=False)
         if report.indexed != len(ids):
             raise RuntimeError(f"ingest into {index}: {report.summary()}")
         return
-    for ok, item in helpers.streaming_bulk(
+    for ok, item in engines.helpers_of(es).streaming_bulk(
         es, _vector_actions(index, packed, start), chunk_size=BULK_CHUNK, max_retries=5, raise_on_error=False
     ):
         if not ok:
             raise RuntimeError(f"ingest into {index} failed: {item}")
 
 
-def load(es: Elasticsearch, index: str, kind: str, packed: np.ndarray) -> dict[str, Any]:
+def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any]:
     """Indexes every code, refreshes and force-merges to one segment per shard; what it cost."""
     started = time.perf_counter()
     with tqdm(total=len(packed), unit="doc", desc=f"ingest {index}", leave=False) as bar:
@@ -94,14 +94,15 @@ def load(es: Elasticsearch, index: str, kind: str, packed: np.ndarray) -> dict[s
     es.indices.refresh(index=index)
     ingest_s = time.perf_counter() - started
     merge_started = time.perf_counter()
-    es.options(request_timeout=7200).indices.forcemerge(index=index, max_num_segments=1)
+    engines.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
     es.indices.refresh(index=index)
     merge_s = time.perf_counter() - merge_started
     return {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s, **storage(es, index)}
 
 
-def storage(es: Elasticsearch, index: str) -> dict[str, Any]:
-    """Size on disk, and per field the bytes of `_disk_usage` (run_expensive_tasks=true).
+def storage(es: Client, index: str) -> dict[str, Any]:
+    """Size on disk, and per field the bytes of `_disk_usage` (run_expensive_tasks=true; an
+    Elasticsearch API: on OpenSearch `fields` stays empty).
 
     For a dense_vector field, `knn_vectors` is everything its vector format wrote: the vectors
     and, for HNSW, the graph. The segment files by extension come from the index stats
@@ -109,13 +110,15 @@ def storage(es: Elasticsearch, index: str) -> dict[str, Any]:
     """
     stats = es.indices.stats(index=index, metric=["store", "segments"], include_segment_file_sizes=True)
     primaries = stats["indices"][index]["primaries"]
-    usage = es.options(request_timeout=3600).perform_request(
-        "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"}
-    )
-    fields = {
-        name: {key: value for key, value in entry.items() if key.endswith("_in_bytes") and value}
-        for name, entry in usage[index]["fields"].items()
-    }
+    fields = {}
+    if engines.product(es) == "elasticsearch":
+        usage = engines.request(
+            engines.with_timeout(es, 3600), "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"}
+        )
+        fields = {
+            name: {key: value for key, value in entry.items() if key.endswith("_in_bytes") and value}
+            for name, entry in usage[index]["fields"].items()
+        }
     files = {ext: entry["size_in_bytes"] for ext, entry in primaries["segments"].get("file_sizes", {}).items()}
     return {
         "bytes": primaries["store"]["size_in_bytes"],
@@ -125,12 +128,12 @@ def storage(es: Elasticsearch, index: str) -> dict[str, Any]:
     }
 
 
-def ready(es: Elasticsearch, index: str, n: int) -> bool:
+def ready(es: Client, index: str, n: int) -> bool:
     return bool(es.indices.exists(index=index)) and es.count(index=index)["count"] == n
 
 
 def create_neighbours(
-    es: Elasticsearch, index: str, radius: int = queries.DEFAULT_RADIUS, only: np.ndarray | None = None
+    es: Client, index: str, radius: int = queries.DEFAULT_RADIUS, only: np.ndarray | None = None
 ) -> None:
     """The paper's neighbour lists, for `hash_mih`: one document per (position 0..3, value),
     whose id is that sub-code's term and whose `neighbours` are the terms of every value within
@@ -147,8 +150,10 @@ def create_neighbours(
     es.indices.delete(index=index, ignore_unavailable=True)
     es.indices.create(
         index=index,
-        settings=_settings(1),
-        mappings={"properties": {NEIGHBOURS_FIELD: {"type": "keyword", "index": False, "doc_values": False}}},
+        body={
+            "settings": _settings(1),
+            "mappings": {"properties": {NEIGHBOURS_FIELD: {"type": "keyword", "index": False, "doc_values": False}}},
+        },
     )
     masks = codes.subcode_neighbours(0, radius).astype(np.uint32)  # the values within radius of 0
 
@@ -163,7 +168,7 @@ def create_neighbours(
                     yield {"_index": index, "_id": doc_id, NEIGHBOURS_FIELD: terms}
 
     for ok, item in tqdm(
-        helpers.streaming_bulk(es, actions(), chunk_size=2000, max_retries=5, raise_on_error=False),
+        engines.helpers_of(es).streaming_bulk(es, actions(), chunk_size=2000, max_retries=5, raise_on_error=False),
         total=n_docs,
         desc=f"ingest {index}",
         leave=False,
@@ -171,4 +176,4 @@ def create_neighbours(
         if not ok:
             raise RuntimeError(f"ingest into {index} failed: {item}")
     es.indices.refresh(index=index)
-    es.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
+    engines.with_timeout(es, 3600).indices.forcemerge(index=index, max_num_segments=1)

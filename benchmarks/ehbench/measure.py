@@ -14,7 +14,7 @@ from typing import Any
 import faiss
 import numpy as np
 from elastichash import ElasticHash, codes, queries
-from elasticsearch import Elasticsearch
+from elastichash.engines import Client
 from tqdm import tqdm
 
 from .data import Dataset
@@ -119,14 +119,14 @@ def run(system: System, dataset: Dataset, truth: Truth, ks: list[int], warmup: i
     return measures
 
 
-def mih_candidates(es: Elasticsearch, index: str, dataset: Dataset, n: int = 100) -> list[int]:
+def mih_candidates(es: Client, index: str, dataset: Dataset, n: int = 100) -> list[int]:
     """How many documents pass the paper's first stage (radius 2 on sub-codes 0..3)."""
     hexes = codes.to_hex(codes.unpack_bits(dataset.queries[:n]))
-    return [int(es.count(index=index, query=queries.mih_filter(code))["count"]) for code in hexes]
+    return [int(es.count(index=index, body={"query": queries.mih_filter(code)})["count"]) for code in hexes]
 
 
 def batch_exact(
-    es: Elasticsearch, index: str, dataset: Dataset, truth: Truth, ks: list[int], reference: str | None
+    es: Client, index: str, dataset: Dataset, truth: Truth, ks: list[int], reference: str | None
 ) -> dict[str, Any]:
     """Every query at once through the client's `search_codes` (`_msearch`, batches of 100):
     queries per second, and whether the distances equal Faiss's exact ones (and, with
@@ -156,7 +156,7 @@ def profile_descriptions(system: System, dataset: Dataset, ks: list[int]) -> dic
     query_hex = codes.to_hex(codes.unpack_bits(dataset.queries[0]))
     out = {}
     for k in ks:
-        response = system.es.search(index=system.index, profile=True, **system.body(query_hex, k))
+        response = system.es.search(index=system.index, body={**system.body(query_hex, k), "profile": True})
         out[str(k)] = [
             search["query"][0]["description"] for shard in response["profile"]["shards"] for search in shard["searches"]
         ]

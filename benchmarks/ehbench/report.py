@@ -41,7 +41,8 @@ def _header(result: Result) -> list[str]:
         what = f"N = {result['n']:,} codes ({result['centres']:,} clusters, per-bit noise {result['flip']})"
     layout = f"{result['nodes']} node(s), {result['shards']} shard(s) per index"
     lines = [
-        f"{what}, {result['queries']} queries, {layout}, Elasticsearch {result['es_version']}, "
+        f"{what}, {result['queries']} queries, {layout}, {result.get('engine', 'Elasticsearch')} "
+        f"{result['es_version']}, "
         f"{result['machine']}, {result['date']}",
         "",
     ]

@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import elastichash
 import faiss
-from elasticsearch import Elasticsearch
+from elastichash import engines
+from elastichash.engines import Client
 
 from . import data, indices, measure, report, systems
 
@@ -60,12 +62,16 @@ def result_name(args: argparse.Namespace, nodes: int) -> str:
     return "-".join([*parts, str(args.n), *([f"{args.shards}shards"] if args.shards > 1 else [])])
 
 
-def line_up(args: argparse.Namespace, dataset: data.Dataset, painless: bool, neighbours: str) -> list[systems.System]:
+def line_up(
+    args: argparse.Namespace, dataset: data.Dataset, painless: bool, neighbours: str, vectors: bool
+) -> list[systems.System]:
     def wanted(name: str) -> bool:
         return not any(fnmatch.fnmatchcase(name, pattern) for pattern in args.skip)
 
     chosen = [
-        s for s in systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW) if wanted(s.name)
+        s
+        for s in systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW, vectors)
+        if wanted(s.name)
     ]
     faiss.omp_set_num_threads(args.faiss_threads)
     if wanted("faiss_flat"):
@@ -76,7 +82,7 @@ def line_up(args: argparse.Namespace, dataset: data.Dataset, painless: bool, nei
 
 
 def prepare_indices(
-    es: Elasticsearch, args: argparse.Namespace, dataset: data.Dataset, kinds: set[str], tag: str
+    es: Client, args: argparse.Namespace, dataset: data.Dataset, kinds: set[str], tag: str
 ) -> dict[str, Any]:
     """Creates and loads each index the systems need; returns what ingest cost."""
     ingest: dict[str, Any] = {}
@@ -99,7 +105,7 @@ def prepare_indices(
     return ingest
 
 
-def settle(es: Elasticsearch, quiet_percent: int = 10, quiet_s: int = 5, limit_s: int = 180) -> None:
+def settle(es: Client, quiet_percent: int = 10, quiet_s: int = 5, limit_s: int = 180) -> None:
     """Waits until every node's process has used under `quiet_percent` CPU for `quiet_s` seconds
     in a row (at most `limit_s`): after a large ingest the node keeps merging and collecting
     garbage for a while, and the first system measured would pay for it (seen: 6.1 ms instead
@@ -115,9 +121,15 @@ def settle(es: Elasticsearch, quiet_percent: int = 10, quiet_s: int = 5, limit_s
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     centres = args.centres or max(args.n // 200, 10)
-    es = Elasticsearch(args.es_url, request_timeout=600)
+    es = elastichash.connect(args.es_url, request_timeout=600)
+    engine = engines.product_name(es)
     node_info = es.nodes.info(metric="plugins")["nodes"]  # (GET / is not served by the test zip)
     nodes, es_version = len(node_info), sorted({node["version"] for node in node_info.values()})
+    # dense_vector is Elasticsearch's; OpenSearch's vectors live in its k-NN plugin, which its
+    # test distribution lacks.
+    vectors = engines.product(es) == "elasticsearch"
+    if not vectors:
+        print(f"{engine} has no dense_vector field: systems (e) are not measured", flush=True)
     if args.uniform:
         dataset = data.uniform(args.n, args.queries)
     else:
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Painless is not available on this node: systems (b) and (d) are not measured", flush=True)
     tag = f"{dataset.kind}-{dataset.n}"
     neighbours = indices.IndexNames(tag).neighbours + ("-smoke" if args.smoke else "")
-    chosen = line_up(args, dataset, painless, neighbours)
+    chosen = line_up(args, dataset, painless, neighbours, vectors)
     kinds = {s.index_kind for s in chosen if s.index_kind}
     ingest = prepare_indices(es, args, dataset, kinds, tag)
     reference = None
@@ -143,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         only = dataset.queries if args.smoke else None  # the smoke run's lists: its queries' only
         indices.create_neighbours(es, neighbours, only=only)
     # Nothing may move under the measurements: a cluster rebalances shards after new indices.
-    es.cluster.health(
-        wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True, timeout="10m"
+    engines.wait_for_health(
+        es, 600, wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True
     )
     if ingest:
         settle(es)
@@ -181,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         "faiss_threads": args.faiss_threads,
         "shards": args.shards,
         "nodes": nodes,
+        "engine": engine,
         "es_version": ", ".join(es_version),
+        "vectors": vectors,
         "painless": painless,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),

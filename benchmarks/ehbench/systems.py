@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 import faiss
 import numpy as np
-from elastichash import codes, queries
-from elasticsearch import Elasticsearch
+from elastichash import codes, engines, queries
+from elastichash.engines import Client
 
 from . import indices
 
@@ -49,7 +49,7 @@ class System:
     body: Body | None = None  # Elasticsearch systems: the `_search` body for (hex code, k)
     faiss_index: Any = None  # in-process systems
     within: int | None = None  # returns every document within this distance, whatever k
-    es: Elasticsearch | None = None
+    es: Client | None = None
     index: str = ""
 
     def search(self, query: Query, k: int) -> Answer:
@@ -60,7 +60,7 @@ class System:
         assert self.es is not None and self.body is not None
         body = self.body(query.hex, k)
         started = time.perf_counter()
-        response = self.es.search(index=self.index, filter_path=FILTER_PATH, **body)
+        response = self.es.search(index=self.index, body=body, filter_path=FILTER_PATH)
         client_ms = (time.perf_counter() - started) * 1000
         if response.get("timed_out") or response.get("_shards", {}).get("failed", 0):
             raise RuntimeError(f"{self.name}: partial answer: {response}")
@@ -161,8 +161,9 @@ def knn_body(num_candidates: int | None) -> Body:
 
 
 def elasticsearch_systems(
-    num_candidates: list[int], painless: bool, neighbours_index: str, window: int
+    num_candidates: list[int], painless: bool, neighbours_index: str, window: int, vectors: bool = True
 ) -> list[System]:
+    """The systems served by the node; `vectors`: whether it has `dense_vector` (Elasticsearch)."""
     eh, hnsw, flat = indices.ELASTICHASH, indices.HNSW, indices.FLAT
     line_up = [
         System("eh_exact", "(a) ElasticHash `hamming` query, exact", eh, client_body("exact")),
@@ -177,9 +178,13 @@ def elasticsearch_systems(
         System("long_native", "(c) long-only brute force, `hamming` script", eh, client_body("long")),
         *[
             System(f"dense_vector_hnsw_{nc}", f"(e) dense_vector bit, HNSW, num_candidates={nc}", hnsw, knn_body(nc))
-            for nc in num_candidates
+            for nc in (num_candidates if vectors else [])
         ],
-        System("dense_vector_flat", "(e) dense_vector bit, flat (exact kNN)", flat, knn_body(None)),
+        *(
+            [System("dense_vector_flat", "(e) dense_vector bit, flat (exact kNN)", flat, knn_body(None))]
+            if vectors
+            else []
+        ),
     ]
     if painless:
         line_up[4:4] = [
@@ -226,6 +231,6 @@ def faiss_multihash(packed: np.ndarray) -> System:
     return System("faiss_multihash", "(f) Faiss IndexBinaryMultiHash (4x16 bits, nflip=2)", None, faiss_index=index)
 
 
-def painless_available(es: Elasticsearch) -> bool:
-    languages = es.perform_request("GET", "/_script_language")["language_contexts"]
+def painless_available(es: Client) -> bool:
+    languages = engines.request(es, "GET", "/_script_language")["language_contexts"]
     return any(entry["language"] == "painless" for entry in languages)

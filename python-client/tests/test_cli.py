@@ -81,12 +81,32 @@ def test_fewer_than_k_note_only_where_it_can_happen() -> None:
     )
 
 
-def test_unreachable_node_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--es-url", "http://127.0.0.1:9", "search", "0" * 64])
+@pytest.mark.parametrize(
+    ("engine", "name"),
+    [
+        ("auto", "Elasticsearch or OpenSearch"),
+        ("elasticsearch", "Elasticsearch"),
+        ("opensearch", "OpenSearch"),
+    ],
+)
+def test_unreachable_node_is_a_sentence(
+    capsys: pytest.CaptureFixture[str], engine: str, name: str
+) -> None:
+    code = main(["--es-url", "http://127.0.0.1:9", "--engine", engine, "search", "0" * 64])
     err = capsys.readouterr().err
     assert code == 1
-    assert "cannot reach Elasticsearch at http://127.0.0.1:9" in err
-    assert "Traceback" not in err
+    assert err.startswith(f"elastichash: error: cannot reach {name} at http://127.0.0.1:9")
+    assert len(err.strip().splitlines()) == 1  # one sentence: no traceback, no client log lines
+
+
+def test_engine_option_and_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_parser().parse_args(["search", "x"]).engine == "auto"
+    monkeypatch.setenv("ELASTICHASH_ENGINE", "opensearch")
+    assert build_parser().parse_args(["search", "x"]).engine == "opensearch"
+    args = build_parser().parse_args(["index", "d", "--engine", "elasticsearch"])
+    assert args.engine == "elasticsearch"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--engine", "solr", "search", "x"])
 
 
 def test_painless_with_the_exact_mode_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,14 +36,15 @@ class StubES:
         self.respond = respond
         self.requests: list[dict[str, Any]] = []
 
-    def search(self, index: str, **body: Any) -> dict[str, Any]:
+    def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        # Both clients take the request body as `body=` (engines.py): nothing else may be sent.
         self.requests.append({"index": index, **body})
         return self.respond(body)
 
-    def msearch(self, index: str, searches: list[dict[str, Any]], filter_path: Any) -> dict:
-        self.requests.append({"index": index, "searches": searches})
-        assert all(header == {} for header in searches[::2])
-        return {"responses": [self.respond(body) for body in searches[1::2]]}
+    def msearch(self, index: str, body: list[dict[str, Any]], filter_path: Any) -> dict:
+        self.requests.append({"index": index, "searches": body})
+        assert all(header == {} for header in body[::2])
+        return {"responses": [self.respond(search) for search in body[1::2]]}
 
 
 def by_code(body: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, codes, queries
 from .client import ElasticHash, connect
+from .engines import ENGINES
 from .errors import ElasticHashError
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
@@ -25,8 +26,8 @@ modes (search and console):
 EPILOG = f"""\
 {MODES_TEXT}
 environment variables (used when the option is not given):
-  ELASTICHASH_ES_URL, ELASTICHASH_INDEX, ELASTICHASH_MODEL, ELASTICHASH_API_KEY,
-  ELASTICHASH_USER, ELASTICHASH_PASSWORD, ELASTICHASH_CA_CERTS
+  ELASTICHASH_ES_URL, ELASTICHASH_ENGINE, ELASTICHASH_INDEX, ELASTICHASH_MODEL,
+  ELASTICHASH_API_KEY, ELASTICHASH_USER, ELASTICHASH_PASSWORD, ELASTICHASH_CA_CERTS
 
 the cluster options may stand before or after the command.
 
@@ -56,7 +57,14 @@ def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     group.add_argument(
         "--es-url",
         default=default(_env("ES_URL", "http://127.0.0.1:9200")),
-        help="Elasticsearch URL (default: $ELASTICHASH_ES_URL or http://127.0.0.1:9200)",
+        help="Elasticsearch or OpenSearch URL (default: $ELASTICHASH_ES_URL or "
+        "http://127.0.0.1:9200)",
+    )
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=default(_env("ENGINE", "auto")),
+        help="the server's product: auto asks it (default: $ELASTICHASH_ENGINE or auto)",
     )
     group.add_argument(
         "--index",
@@ -85,7 +93,8 @@ def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="elastichash",
-        description="Semantic image similarity search in Elasticsearch with deep hashing.",
+        description="Semantic image similarity search in Elasticsearch and OpenSearch with deep "
+        "hashing.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -156,9 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="only images within Hamming distance N (in the mode's bits)",
         )
-        sub.add_argument(
-            "--filter", type=json.loads, help="an Elasticsearch query (JSON) hits must match"
-        )
+        sub.add_argument("--filter", type=json.loads, help="a query (JSON) hits must match")
         if name == "search":
             sub.add_argument("--json", action="store_true", help="print hits as a JSON array")
     serve = command(
@@ -195,23 +202,39 @@ def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    es = connect(args.es_url, args.api_key, args.user, args.password, args.ca_certs)
-    engine = ElasticHash(es, index=args.index, model=args.model)
+    es = None
     try:
+        options: dict = {}
+        if args.command in ("search", "console"):
+            options = {
+                "k": args.k,
+                "mode": args.mode,
+                "scorer": args.scorer,
+                "filter": args.filter,
+                "radius": args.radius,
+                "max_distance": args.max_distance,
+            }
+            # Bad options are named before any server is asked (with a stand-in code).
+            queries.search_body("0" * codes.HEX_CHARS, **options)
+        if args.command == "serve":
+            _check_folders(args.folders)
+        # The console text needs no cluster: print it even where no node answers.
+        if args.command != "console":
+            es = connect(
+                args.es_url,
+                args.api_key,
+                args.user,
+                args.password,
+                args.ca_certs,
+                engine=args.engine,
+            )
+        engine = ElasticHash(es, index=args.index, model=args.model)
         if args.command == "index":
             return _index(engine, args)
         if args.command == "reindex":
             return _reindex(engine, args)
         if args.command == "serve":
             return _serve(engine, args)
-        options = {
-            "k": args.k,
-            "mode": args.mode,
-            "scorer": args.scorer,
-            "filter": args.filter,
-            "radius": args.radius,
-            "max_distance": args.max_distance,
-        }
         if args.command == "console":
             print(engine.console(args.image, **options), end="")
             return 0
@@ -220,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"elastichash: error: {error}", file=sys.stderr)
         return 1
     finally:
-        es.close()
+        if es is not None:
+            es.close()
 
 
 def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
@@ -240,6 +264,15 @@ def _reindex(engine: ElasticHash, args: argparse.Namespace) -> int:
     )
     print(f"reindexed '{args.source}' into '{engine.index}': {report.summary()}")
     return 0 if report.ok else 1
+
+
+def _check_folders(folders: Sequence[str]) -> None:
+    """A missing folder is named before any server is asked."""
+    try:
+        from .web.folders import ImageFolders
+    except ImportError:
+        return  # `_serve` names the missing web extra
+    ImageFolders(folders)
 
 
 def _serve(engine: ElasticHash, args: argparse.Namespace) -> int:

@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import elasticsearch
 import numpy as np
-from elasticsearch import Elasticsearch, helpers
 
-from . import codes, queries
+from . import codes, engines, queries
+from .engines import Client, Engine
 from .errors import ClusterError
 from .images import ImageSource
 from .ingest import (
@@ -56,25 +55,16 @@ def connect(
     password: str | None = None,
     ca_certs: str | None = None,
     request_timeout: float = 60,
-) -> Elasticsearch:
-    """An Elasticsearch client that retries 429 and 5xx answers and time-outs."""
-    options: dict[str, Any] = {
-        "request_timeout": request_timeout,
-        "retry_on_status": (429, 502, 503, 504),
-        "retry_on_timeout": True,
-        "max_retries": 3,
-    }
-    if api_key:
-        options["api_key"] = api_key
-    if username is not None:
-        options["basic_auth"] = (username, password or "")
-    if ca_certs:
-        options["ca_certs"] = ca_certs
-    return Elasticsearch(url, **options)
+    engine: Engine = "auto",
+) -> Client:
+    """A client for the Elasticsearch or OpenSearch at `url` (asked which, unless `engine` says)
+    that retries 429 and 5xx answers and time-outs: `elasticsearch.Elasticsearch` or
+    `opensearchpy.OpenSearch`. Pass request bodies as `body=`: both clients take that."""
+    return engines.connect(url, engine, api_key, username, password, ca_certs, request_timeout)
 
 
 class ElasticHash:
-    """Image similarity search over one Elasticsearch index.
+    """Image similarity search over one Elasticsearch or OpenSearch index.
 
     >>> es = connect("http://127.0.0.1:9200")
     >>> eh = ElasticHash(es, index="images", model=HashModel("m.onnx"))
@@ -84,8 +74,9 @@ class ElasticHash:
     """
 
     def __init__(
-        self, es: Elasticsearch, index: str = "images", model: HashModel | str | None = None
+        self, es: Client | None, index: str = "images", model: HashModel | str | None = None
     ) -> None:
+        # `es` may be None for what needs no cluster: the query text of `console`.
         self.es = es
         self.index = index
         self._model = model
@@ -108,8 +99,9 @@ class ElasticHash:
                 return False
             self.es.indices.create(
                 index=self.index,
-                settings=queries.index_settings(shards, replicas),
-                mappings=queries.mapping({"path": {"type": "keyword"}, **(extra_properties or {})}),
+                body=queries.index_body(
+                    shards, replicas, {"path": {"type": "keyword"}, **(extra_properties or {})}
+                ),
             )
         return True
 
@@ -250,7 +242,7 @@ class ElasticHash:
         """
         body = self.search_body(query, k, mode, scorer, filter, radius, max_distance, source)
         with _cluster_errors(self.es, self.index, scorer):
-            response = self.es.search(index=self.index, **body)
+            response = self.es.search(index=self.index, body=body)
         _check_shards(response, self.es, self.index)
         top = queries.max_score(mode)
         return [_hit(raw, top) for raw in response["hits"]["hits"]]
@@ -291,7 +283,7 @@ class ElasticHash:
             searches = [part for body in bodies[start : start + batch_size] for part in ({}, body)]
             with _cluster_errors(self.es, self.index):
                 answer = self.es.msearch(
-                    index=self.index, searches=searches, filter_path=MSEARCH_FILTER_PATH
+                    index=self.index, body=searches, filter_path=MSEARCH_FILTER_PATH
                 )
             responses.extend(answer.get("responses", []))
         return assemble_results(
@@ -334,21 +326,19 @@ def _hit(raw: dict[str, Any], top: int) -> Hit:
 
 
 def assemble_results(
-    responses: list[dict[str, Any]], n: int, k: int, top: int, es: Elasticsearch, index: str
+    responses: list[dict[str, Any]], n: int, k: int, top: int, es: Client | None, index: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """`_msearch` responses → (distances (n, k) int32, -1 where missing; ids (n, k), None)."""
     if len(responses) != n:
         raise ClusterError(
-            f"Elasticsearch at {_url_of(es)} answered {len(responses)} of {n} searches"
+            f"{engines.product_name(es)} at {_url_of(es)} answered {len(responses)} of {n} searches"
         )
     distances = np.full((n, k), -1, dtype=np.int32)
     ids = np.full((n, k), None, dtype=object)
     for row, response in enumerate(responses):
         if "error" in response:
             raise ClusterError(
-                _error_sentence(
-                    _url_of(es), index, None, response.get("status", "an error"), response
-                )
+                _error_sentence(es, index, None, response.get("status", "an error"), response)
             )
         _check_shards(response, es, index)
         for rank, raw in enumerate(response.get("hits", {}).get("hits", [])[:k]):
@@ -357,7 +347,7 @@ def assemble_results(
     return distances, ids
 
 
-def _check_shards(response: dict[str, Any], es: Elasticsearch, index: str) -> None:
+def _check_shards(response: dict[str, Any], es: Client | None, index: str) -> None:
     """A ClusterError when some shards failed: a partial answer is never passed off as whole."""
     shards = response.get("_shards", {})
     if shards.get("failed", 0) > 0:
@@ -375,7 +365,7 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
     """Turns client exceptions into ClusterError sentences that say what to do."""
 
     def __init__(
-        self, es: Elasticsearch, index: str | None = None, scorer: str | None = None
+        self, es: Client | None, index: str | None = None, scorer: str | None = None
     ) -> None:
         self.es, self.index, self.scorer = es, index, scorer
 
@@ -385,32 +375,34 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
     def __exit__(self, kind, error, traceback) -> bool:  # noqa: ANN001
         if error is None:
             return False
-        url = _url_of(self.es)
-        if isinstance(error, elasticsearch.ConnectionError | elasticsearch.ConnectionTimeout):
+        found = engines.failure(error)
+        if found is None:
+            return False
+        url, name = _url_of(self.es), engines.product_name(self.es)
+        if found.kind == "connection":
             raise ClusterError(
-                f"cannot reach Elasticsearch at {url}: is the node running? "
+                f"cannot reach {name} at {url}: is the node running? "
                 "(start one with `make es-start`)"
             ) from None
-        if isinstance(error, elasticsearch.AuthenticationException):
+        if found.kind == "auth":
             raise ClusterError(
-                f"Elasticsearch at {url} refused the credentials (401); check the API key or user"
+                f"{name} at {url} refused the credentials (401); check the API key or user"
             ) from None
-        if isinstance(error, helpers.ScanError):
+        if found.kind == "scan":
             raise ClusterError(
-                f"reading index '{self.index}' at {url} failed part-way ({error}), so it was "
-                "not copied whole"
+                f"reading index '{self.index}' at {url} failed part-way ({found.message}), so it "
+                "was not copied whole"
             ) from None
-        if isinstance(error, elasticsearch.ApiError):
-            raise ClusterError(
-                _error_sentence(url, self.index, error, error.meta.status, error.body)
-            ) from None
-        return False
+        raise ClusterError(
+            _error_sentence(self.es, self.index, found.message, found.status, found.body)
+        ) from None
 
 
 def _error_sentence(
-    url: str, index: str | None, error: elasticsearch.ApiError | None, status: object, body: object
+    es: Client | None, index: str | None, message: str | None, status: object, body: object
 ) -> str:
     """One sentence for an error answer (an exception's or an `_msearch` item's)."""
+    url = _url_of(es)
     text = str(body)
     if "index_not_found" in text:
         return (
@@ -432,16 +424,12 @@ def _error_sentence(
         )
     if "script_lang not supported [painless]" in text:
         return f"the cluster at {url} has no Painless scripting; use --scorer plugin"
-    reason = _reason(body) or (str(error.message) if error is not None else text)
-    return f"Elasticsearch at {url} answered {status}: {reason}"
+    reason = _reason(body) or message or text
+    return f"{engines.product_name(es)} at {url} answered {status}: {reason}"
 
 
-def _url_of(es: Elasticsearch) -> str:
-    try:
-        node = es.transport.node_pool.get()
-        return node.base_url
-    except Exception:  # noqa: BLE001 - only for a message
-        return "the configured URL"
+def _url_of(es: Client | None) -> str:
+    return engines.url_of(es)
 
 
 def _reason(body: object) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from elasticsearch import Elasticsearch, helpers
 from tqdm import tqdm
 
-from . import codes, queries
+from . import codes, engines, queries
+from .engines import Client
 from .errors import ImageError
 from .images import IMAGE_SUFFIXES, load_image
 from .model import HashModel
@@ -85,7 +85,7 @@ def items_from_paths(
 
 
 def ingest(
-    es: Elasticsearch,
+    es: Client,
     index: str,
     model: HashModel,
     items: Iterable[ImageItem],
@@ -115,7 +115,7 @@ def _batches(items: Iterable[Any], size: int, bar: tqdm) -> Iterator[list[Any]]:
 
 
 def _index_batch(
-    es: Elasticsearch, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
+    es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
 ) -> None:
     images, good = [], []
     for item in batch:
@@ -132,7 +132,7 @@ def _index_batch(
 
 
 def send_codes(
-    es: Elasticsearch,
+    es: Client,
     index: str,
     items: list[tuple[str, str, dict[str, Any]]],
     bits: np.ndarray,
@@ -157,7 +157,7 @@ def send_codes(
             items, queries.code_fields_batch(bits), strict=True
         )
     ]
-    results = helpers.streaming_bulk(
+    results = engines.helpers_of(es).streaming_bulk(
         es,
         actions,
         chunk_size=1000,
@@ -176,11 +176,11 @@ def send_codes(
         else:
             error = outcome.get("error", outcome)
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-            report.failed[name] = f"Elasticsearch refused it: {reason}"
+            report.failed[name] = f"{engines.product_name(es)} refused it: {reason}"
 
 
 def copy_codes(
-    es: Elasticsearch,
+    es: Client,
     source_index: str,
     target_index: str,
     report: IngestReport | None = None,
@@ -199,16 +199,15 @@ def copy_codes(
     bar = tqdm(
         total=total, unit="doc", desc=f"reindexing into {target_index}", disable=not progress
     )
-    for batch in _batches(helpers.scan(es, index=source_index, size=batch_size), batch_size, bar):
+    scan = engines.helpers_of(es).scan(es, index=source_index, size=batch_size)
+    for batch in _batches(scan, batch_size, bar):
         _copy_batch(es, target_index, batch, report)
     if refresh:
         es.indices.refresh(index=target_index)
     return report
 
 
-def _copy_batch(
-    es: Elasticsearch, index: str, hits: list[dict[str, Any]], report: IngestReport
-) -> None:
+def _copy_batch(es: Client, index: str, hits: list[dict[str, Any]], report: IngestReport) -> None:
     items, hexes = [], []
     for hit in hits:
         source = hit.get("_source") or {}
