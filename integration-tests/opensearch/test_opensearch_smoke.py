@@ -1,6 +1,6 @@
 """The OpenSearch plugin on a real OpenSearch node: the `hamming` query and script against numpy.
 
-Start a node with the plugin (`make opensearch-plugin && scripts/opensearch_node.py start`), then
+Start a node with the plugin (`make es-start ENGINE=opensearch`), then
 
     OPENSEARCH_URL=http://127.0.0.1:9290 .venv/bin/pytest -q integration-tests/opensearch
 
@@ -64,7 +64,9 @@ def index() -> Iterator[Index]:
         status, health = call("GET", "/_cluster/health?wait_for_status=yellow&timeout=60s")
     except OSError as error:
         pytest.exit(
-            f"no OpenSearch node answers at {OPENSEARCH_URL} ({error}); start one with scripts/opensearch_node.py", 3
+            f"no OpenSearch node answers at {OPENSEARCH_URL} ({error}); "
+            "start one with `make es-start ENGINE=opensearch`",
+            3,
         )
     assert status == 200, health
     _, plugins = call("GET", "/_cat/plugins?format=json")
