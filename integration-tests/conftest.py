@@ -51,8 +51,8 @@ def es_url(pytestconfig: pytest.Config) -> Iterator[str]:
         yield os.environ["ES_URL"]
         return
     engine = pytestconfig.getoption("engine")
-    launcher = Launcher(Options.from_env(engine=engine))
     try:
+        launcher = Launcher(Options.from_env(engine=engine))
         url, started = launcher.start()
     except NodeError as error:
         pytest.exit(f"could not start a local {engine} node: {error}", returncode=3)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -201,7 +202,12 @@ class Launcher:
         deadline = time.monotonic() + timeout
         failed = None
         for node, process in launches:
-            if process.wait(timeout=max(1.0, deadline - time.monotonic())) != 0 and failed is None:
+            try:
+                code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = -1
+            if code != 0 and failed is None:
                 failed = node
         if failed is None and self.healthy(len(nodes), timeout=max(1.0, deadline - time.monotonic())):
             return self.url, True

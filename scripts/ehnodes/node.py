@@ -169,7 +169,9 @@ class Node:
         self.console.write_text("")
         # The record is the config's: a node is reused only if it also runs and answers as expected.
         self.record.write_text(json.dumps(asdict(self.spec), indent=1) + "\n")
-        run_as.own([self.directory, *self.directory.rglob("*")])
+        # What the node writes into must be its user's; what it writes there is its own already.
+        folders = [self.directory, self.directory / "data", self.directory / "logs"]
+        run_as.own([*folders, self.console, self.record, self.config, *self.config.rglob("*")])
 
     def launch(self, jdk: Jdk, run_as: RunAs) -> subprocess.Popen[bytes]:
         """Starts the engine's own launcher with -d; it returns once the node runs (or failed)."""

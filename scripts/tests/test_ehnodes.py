@@ -347,6 +347,9 @@ def test_stop_ends_the_process_named_by_the_pid_file(tmp_path: Path) -> None:
         node = Node(spec(), tmp_path / "nodes" / "es9" / "single", dist)
         node.directory.mkdir(parents=True)
         node.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + 10  # until the child has exec'd, /proc shows pytest's command line
+        while node.running_pid() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert node.running_pid() == process.pid
         # A pid file naming a process that does not run from this release (a reused pid) is not ours.
         assert live_pid(node.pid_file, tmp_path / "other-home") is None
