@@ -97,10 +97,13 @@ integration-test: $(foreach engine,$(ENGINES),$(ENGINE_PLUGIN_$(engine))) $(PY_S
 			| tee build/integration-$$engine.log || rc=$$?; \
 		$(NODES) stop --engine $$engine || true; \
 		[ $$rc -eq 0 ] || status=1; \
-		summary+="$$engine: $$(tail -n1 build/integration-$$engine.log)"$$'\n'; \
-		summary+="$$(grep -h -m1 -o 'Exit: .*[^!]' build/integration-$$engine.log | sed 's/^/    /')"; \
+		counts=$$(grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' build/integration-$$engine.log \
+			| tail -n1 || true); \
+		reason=$$(grep -o -m1 'Exit: .*[^! ]' build/integration-$$engine.log || true); \
+		summary+="$$engine: $${counts:-no summary, see build/integration-$$engine.log}"; \
+		summary+="$${reason:+ (stopped early: $${reason#Exit: })}"$$'\n'; \
 	done; \
-	echo "== integration tests per engine"; printf '%s\n' "$$summary" | sed '/^$$/d'; exit $$status
+	printf '== integration tests per engine\n%s' "$$summary"; exit $$status
 
 BENCH_N ?= 1000000
 BENCH_CLUSTER_N ?= 300000
