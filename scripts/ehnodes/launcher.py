@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -101,7 +102,10 @@ class Launcher:
 
     @property
     def heap(self) -> str:
-        return self.options.heap or ("512m" if self.options.cluster else "1g")
+        heap = self.options.heap or ("512m" if self.options.cluster else "1g")
+        if not re.fullmatch(r"[1-9][0-9]*[mg]", heap):
+            raise NodeError(f"the heap must be a size like 512m or 2g, got {heap!r}")
+        return heap
 
     def jdk(self) -> Jdk:
         if self._jdk is None:
@@ -198,6 +202,7 @@ class Launcher:
         what = f"{len(nodes)} node(s) of {self.engine.product} {self.version}"
         say(f"starting {what} on {self.url} (JDK {self.jdk().major}, heap {self.heap})")
         # All at once: a cluster node waits for its peers before it says it started.
+        launched_at = time.time()
         launches = [(node, node.launch(self.jdk(), self.run_as)) for node in nodes]
         deadline = time.monotonic() + timeout
         failed = None
@@ -212,7 +217,7 @@ class Launcher:
         if failed is None and self.healthy(len(nodes), timeout=max(1.0, deadline - time.monotonic())):
             return self.url, True
         culprit = failed or next((node for node in nodes if node.running_pid() is None), nodes[0])
-        log, tail = culprit.tail()
+        log, tail = culprit.tail(since=launched_at - 1)
         for node in nodes:
             node.stop()
         raise NodeError(

@@ -200,10 +200,15 @@ class Node:
         self.pid_file.unlink(missing_ok=True)
         return True
 
-    def tail(self, lines: int = 20) -> tuple[Path, str]:
-        """The end of the node's main log, or of its console output when the log says nothing."""
+    def tail(self, lines: int = 20, since: float = 0.0) -> tuple[Path, str]:
+        """The end of the node's main log, or of its console output when the log says nothing new.
+
+        A JVM that never started leaves the log of an earlier run: `since` (a time) skips it.
+        """
         for path in (self.log(), self.console):
             try:
+                if path.stat().st_mtime < since:
+                    continue
                 text = path.read_text(errors="replace").rstrip()
             except OSError:
                 continue

@@ -247,6 +247,11 @@ def test_cluster_config(tmp_path: Path, engine: str, masters_key: str) -> None:
     assert "discovery.type" not in settings
 
 
+def test_a_heap_without_a_unit_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NodeError, match="the heap must be a size like 512m or 2g, got '3'"):
+        launcher(tmp_path, heap="3").specs("x")
+
+
 def test_port_option_moves_every_node(tmp_path: Path) -> None:
     specs = launcher(tmp_path, cluster=True, http_port=9401).specs("x")
     assert [(s.http_port, s.transport_port) for s in specs] == [(9401, 9501), (9402, 9502), (9403, 9503)]
@@ -369,6 +374,9 @@ def test_failure_tail_prefers_the_node_log(tmp_path: Path) -> None:
     node.log().write_text("".join(f"line {i}\n" for i in range(50)))
     path, text = node.tail(lines=3)
     assert path == tmp_path / "logs" / "elastichash-es9.log" and text == "line 47\nline 48\nline 49"
+    # A log older than this launch is an earlier run's: the console says why this one failed.
+    os.utime(node.log(), (1000, 1000))
+    assert node.tail(since=2000) == (node.console, "console line")
 
 
 # --- the command line ------------------------------------------------------------------------------
