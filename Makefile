@@ -6,6 +6,8 @@ SHELL := /bin/bash
 ES_VERSION := $(shell sed -n 's:.*<es.version>\(.*\)</es.version>.*:\1:p' pom.xml | head -n1)
 PROJECT_VERSION := $(shell sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' pom.xml)
 PLUGIN_ZIP := es-plugin/elasticsearch/target/elastichash-$(PROJECT_VERSION)-es$(ES_VERSION).zip
+OS_VERSION := $(shell sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' pom.xml | head -n1)
+OS_PLUGIN_ZIP := es-plugin/opensearch/target/elastichash-$(PROJECT_VERSION)-os$(OS_VERSION).zip
 PLUGIN_SOURCES := $(shell find es-plugin/*/src -type f) $(wildcard es-plugin/*/pom.xml) pom.xml
 
 VENV := .venv
@@ -16,22 +18,35 @@ PY_CLIENT := $(wildcard python-client/pyproject.toml)
 PY_CLIENT_SPEC := python-client[test,web]
 PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
-# Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode, no JDK 25 Unsafe warnings.
-MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow" \
+# Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode. JDK 23+ also gets the flag that
+# quiets its Unsafe warnings: older JDKs refuse to start with it.
+MVN = jdk="$$(scripts/find-jdk.sh 21)" && JAVA_HOME="$$jdk" \
+	MAVEN_OPTS="$$(grep -qE '^JAVA_VERSION="(2[3-9]|[3-9][0-9])' "$$jdk/release" && echo --sun-misc-unsafe-memory-access=allow)" \
 	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
 .PHONY: help demo web-stop browser screenshots test plugin java-test python-test model-test integration-test lint bench \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
+
+# Local nodes come from scripts/ehnodes (python3, standard library only). ENGINE picks the engine of
+# the node targets and the demo; EH_STATE_DIR, EH_HTTP_PORT and EH_HEAP change where and how.
+ENGINE ?= es9
+# The engines `make integration-test` (and so `make test`) runs the suite on, one after the other.
+ENGINES ?= es9 opensearch
+NODES = PYTHONPATH=scripts python3 -m ehnodes
+# What builds each engine's plugin zip (a file, or the target that makes it).
+ENGINE_PLUGIN_es9 = $(PLUGIN_ZIP)
+ENGINE_PLUGIN_es8 = es8-plugin
+ENGINE_PLUGIN_opensearch = $(OS_PLUGIN_ZIP)
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
 WEB_PORT ?= 8700
 
-demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example; prints the web page's URL last
-	@url=$$(scripts/es-node.sh start | tail -n1); \
+demo: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example; prints the web page's URL last
+	@url=$$($(NODES) start --engine $(ENGINE) | tail -n1); \
 	$(PYTHON) scripts/demo.py --es-url "$$url"; \
-	echo "The node keeps running at $$url; stop it with: make es-stop"; \
+	echo "The node keeps running at $$url; stop it with: make es-stop ENGINE=$(ENGINE)"; \
 	web=$$($(PYTHON) scripts/web_server.py start --es-url "$$url" --index demo-images \
 		--port $(WEB_PORT) build/demo/images | tail -n1); \
 	echo "Search the sample images by example in a browser (stop the page with: make web-stop):"; \
@@ -55,20 +70,13 @@ java-test: ## Java unit tests (JUnit), then the plugin zip
 		| awk '{t+=$$1; f+=$$2} END {print "junit: " t-f " passed, " f " failed"}'
 
 # The OpenSearch plugin (issue 9): its own Maven profile, so that `make plugin` and CI stay as they were.
-OS_VERSION := $(shell sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' pom.xml | head -n1)
-OS_PLUGIN_ZIP := es-plugin/opensearch/target/elastichash-$(PROJECT_VERSION)-os$(OS_VERSION).zip
-.PHONY: opensearch-plugin opensearch-integration-test
+.PHONY: opensearch-plugin
 
 opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its unit tests and the core's on OpenSearch's Lucene)
 
 $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
 	@echo "built $@"
-
-opensearch-integration-test: $(OS_PLUGIN_ZIP) $(PY_STAMP) ## The same integration suite against an OpenSearch node
-	@url=$$($(PYTHON) scripts/opensearch_node.py start | tail -n1); \
-	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q -rs integration-tests || status=$$?; \
-	$(PYTHON) scripts/opensearch_node.py stop; exit $$status
 
 $(PY_STAMP): $(PY_REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -85,29 +93,43 @@ lint: $(PY_STAMP) ## ruff over all Python code
 
 python-test: lint ## Python unit tests (no node needed)
 	$(if $(PY_CLIENT),$(VENV)/bin/pytest -q python-client/tests,@echo "no python-client yet")
+	$(VENV)/bin/pytest -q scripts/tests
 
 model-test: ## model-export's fast tests (its own venv with PyTorch)
 	$(MAKE) --no-print-directory -C model-export setup test
 
-integration-test: $(PLUGIN_ZIP) $(PY_STAMP) browser ## pytest against a real node with the plugin (and the web page in Chromium)
-	@url=$$(scripts/es-node.sh start | tail -n1); \
-	status=0; ES_URL="$$url" $(VENV)/bin/pytest -q integration-tests || status=$$?; \
-	scripts/es-node.sh stop; exit $$status
+# Per engine: pytest's session fixture starts a node with that engine's zip (ES_URL is dropped so
+# that it does), and stops it; the stop after it covers an interrupted run. Logs in build/.
+integration-test: $(foreach engine,$(ENGINES),$(ENGINE_PLUGIN_$(engine))) $(PY_STAMP) browser ## pytest against a real node of each engine in ENGINES (and the web page in Chromium)
+	@mkdir -p build; status=0; summary=""; \
+	for engine in $(ENGINES); do \
+		echo "== integration tests on $$engine"; \
+		rc=0; env -u ES_URL $(VENV)/bin/pytest -q integration-tests --engine $$engine 2>&1 \
+			| tee build/integration-$$engine.log || rc=$$?; \
+		$(NODES) stop --engine $$engine || true; \
+		[ $$rc -eq 0 ] || status=1; \
+		counts=$$(grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' build/integration-$$engine.log \
+			| tail -n1 || true); \
+		reason=$$(grep -o -m1 'Exit: .*[^! ]' build/integration-$$engine.log || true); \
+		summary+="$$engine: $${counts:-no summary, see build/integration-$$engine.log}"; \
+		summary+="$${reason:+ (stopped early: $${reason#Exit: })}"$$'\n'; \
+	done; \
+	printf '== integration tests per engine\n%s' "$$summary"; exit $$status
 
 BENCH_N ?= 1000000
 BENCH_CLUSTER_N ?= 300000
 BENCH_RUN = cd benchmarks && ../$(PYTHON) -m ehbench
 .PHONY: bench-uniform bench-cluster bench-report
 bench: $(PLUGIN_ZIP) $(PY_STAMP) ## Benchmarks at BENCH_N clustered codes (default 1M, ~20 min; also 3000000, 10M): benchmarks/results
-	@scripts/es-node.sh stop; url=$$(ES_HEAP=$${ES_HEAP:-2g} scripts/es-node.sh start | tail -n1); \
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
 bench-uniform: $(PLUGIN_ZIP) $(PY_STAMP) ## The worst case: BENCH_N uniformly random codes, where hashing cannot prune
-	@scripts/es-node.sh stop; url=$$(ES_HEAP=$${ES_HEAP:-2g} scripts/es-node.sh start | tail -n1); \
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_N) --uniform $(BENCH_ARGS)
 
 bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard indices on the 3-node cluster: still exact
-	@url=$$(scripts/es-node.sh cluster-start | tail -n1); \
+	@url=$$($(NODES) start --engine es9 --cluster | tail -n1); \
 	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_CLUSTER_N) --shards 3 --skip 'paper_*' 'dense_vector_*' $(BENCH_ARGS)
 
 bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
@@ -119,22 +141,22 @@ browser: ## Headless Chromium and chromium-driver from Debian (for the web page'
 screenshots: $(PY_STAMP) browser ## Screenshots of the demo's web page into docs/img/ (after make demo)
 	$(PYTHON) scripts/screenshots.py --url "$$($(PYTHON) scripts/web_server.py url)"
 
-es-start: $(PLUGIN_ZIP) ## Start (or keep) one local node; prints its URL last
-	@scripts/es-node.sh start
+es-start: $(ENGINE_PLUGIN_$(ENGINE)) ## Start (or keep) a local node of ENGINE (es9, es8, opensearch); prints its URL last
+	@$(NODES) start --engine $(ENGINE)
 
-es-stop: ## Stop the local node
-	@scripts/es-node.sh stop
+es-stop: ## Stop the local node of ENGINE
+	@$(NODES) stop --engine $(ENGINE)
 
-es-cluster-start: $(PLUGIN_ZIP) ## Start (or keep) a 3-node cluster on 127.0.0.1:9201-9203
-	@scripts/es-node.sh cluster-start
+es-cluster-start: $(ENGINE_PLUGIN_$(ENGINE)) ## Start (or keep) a 3-node cluster of ENGINE on 127.0.0.1:9201-9203
+	@$(NODES) start --engine $(ENGINE) --cluster
 
-es-cluster-stop: ## Stop the 3-node cluster
-	@scripts/es-node.sh cluster-stop
+es-cluster-stop: ## Stop the 3-node cluster of ENGINE
+	@$(NODES) stop --engine $(ENGINE) --cluster
 
-es-status: ## Which local nodes run
-	@scripts/es-node.sh status
+es-status: ## Every local node, running or not, and the folder node files live in
+	@$(NODES) status
 
-clean: ## Stop nodes, remove build outputs and node data (keeps downloads)
+clean: ## Stop every local node and the demo's web page, remove build outputs and node data (keeps downloads and unpacked releases)
 	-test -x $(PYTHON) && $(PYTHON) scripts/web_server.py stop
-	-scripts/es-node.sh stop; scripts/es-node.sh cluster-stop
-	rm -rf es-plugin/*/target .es/nodes
+	-$(NODES) clean
+	rm -rf es-plugin/*/target

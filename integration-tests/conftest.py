@@ -1,18 +1,22 @@
 """Fixtures for tests against a real Elasticsearch or OpenSearch node with the ElasticHash
 plugin installed.
 
-The node comes from `make integration-test` (or `make es-start`), which passes its URL in
-ES_URL; an OpenSearch node's URL works the same (scripts/opensearch_node.py). The `es` fixture
-is the library's own client for whatever answers there (`elastichash.connect`), so every call
-passes its request body as `body=`; tests that only apply to one engine say so in their skip
-reason. Without a reachable node the run stops with a message instead of skipping tests.
+The node's URL comes from ES_URL when set (a node someone else runs). Otherwise the session starts
+(or reuses) a local node of the engine named by `--engine` or EH_ENGINE (es9, es8, opensearch; default
+es9) through the launcher in scripts/ehnodes, with the plugin zip built for that engine, and stops it
+at the end if it started it. EH_HTTP_PORT, EH_HEAP and EH_STATE_DIR are the launcher's settings.
+The `es` fixture is the library's own client for whatever answers there (`elastichash.connect`),
+so every call passes its request body as `body=`; tests that only apply to one engine say so in
+their skip reason. Without a reachable node the run stops with a message instead of skipping tests.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import elastichash
@@ -21,7 +25,10 @@ import pytest
 from elastichash import engines
 from elastichash.engines import Client
 
-ES_URL = os.environ.get("ES_URL", "http://127.0.0.1:9200")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+from ehnodes import ENGINES, Launcher, NodeError, Options  # noqa: E402
+
 WORD_FIELDS = ["hash_r0", "hash_r1", "hash_r2", "hash_r3"]
 
 
@@ -35,22 +42,48 @@ def hamming(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.bitwise_xor(codes, query).view(np.uint64)).sum(axis=1)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=list(ENGINES),
+        default=os.environ.get("EH_ENGINE") or "es9",
+        help="the engine of the node the session starts when ES_URL is not set (default: $EH_ENGINE or es9)",
+    )
+
+
 @pytest.fixture(scope="session")
-def es() -> Iterator[Client]:
-    """The library's client for the node at ES_URL: Elasticsearch or OpenSearch, as it answers."""
+def es_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """The node's base URL: ES_URL, or a local node of --engine started (or reused) for this session."""
+    if os.environ.get("ES_URL"):
+        yield os.environ["ES_URL"]
+        return
+    engine = pytestconfig.getoption("engine")
     try:
-        client = elastichash.connect(ES_URL)
+        launcher = Launcher(Options.from_env(engine=engine))
+        url, started = launcher.start()
+    except NodeError as error:
+        pytest.exit(f"could not start a local {engine} node: {error}", returncode=3)
+    yield url
+    if started:
+        launcher.stop()
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Client]:
+    """The library's client for the node at es_url: Elasticsearch or OpenSearch, as it answers."""
+    try:
+        client = elastichash.connect(es_url)
         health = engines.wait_for_health(client, 30, wait_for_status="yellow")
         assert not health["timed_out"], f"the cluster stays {health['status']}"
     except Exception as error:  # noqa: BLE001 - any failure means the same thing here
         pytest.exit(
-            f"no Elasticsearch or OpenSearch node answers at {ES_URL} ({error}); "
+            f"no Elasticsearch or OpenSearch node answers at {es_url} ({error}); "
             "run the tests with `make integration-test`, or start one with `make es-start`",
             returncode=3,
         )
     plugins = {row["component"] for row in client.cat.plugins(format="json")}
     if "elastichash" not in plugins:
-        pytest.exit(f"the node at {ES_URL} lacks the elastichash plugin (has {plugins})", 3)
+        pytest.exit(f"the node at {es_url} lacks the elastichash plugin (has {plugins})", 3)
     yield client
     client.close()
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ES_URL
 from elastichash.engines import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -23,9 +22,9 @@ KS = (10, 100)
 
 
 @pytest.fixture(scope="module")
-def smoke(es: Client, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+def smoke(es: Client, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("bench")
-    assert main(["--smoke", "--es-url", ES_URL, "--out", str(out)]) == 0
+    assert main(["--smoke", "--es-url", es_url, "--out", str(out)]) == 0
     return json.loads((out / "smoke.json").read_text()), (out / "smoke.md").read_text()
 
 

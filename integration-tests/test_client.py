@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ES_URL, bulk
+from conftest import bulk
 from elastichash import ClusterError, Code, ElasticHash, codes, queries
 from elastichash.engines import Client
 from elastichash.testing import make_tiny_model
@@ -307,12 +307,12 @@ def create_v1_index(es: Client, name: str, bits: np.ndarray) -> list[str]:
     return ids
 
 
-def test_reindex_moves_an_old_layout_index(es: Client, tiny_model: str) -> None:
+def test_reindex_moves_an_old_layout_index(es: Client, es_url: str, tiny_model: str) -> None:
     old, new = f"it-v1-{uuid.uuid4().hex[:8]}", f"it-v2-{uuid.uuid4().hex[:8]}"
     bits = clustered_bits(1500, 21)
     try:
         ids = create_v1_index(es, old, bits)
-        result = run_cli("reindex", "--from", old, "--index", new, "--no-progress", "--model", tiny_model)
+        result = run_cli(es_url, "reindex", "--from", old, "--index", new, "--no-progress", "--model", tiny_model)
         assert result.returncode == 0, result.stderr
         assert f"reindexed '{old}' into '{new}': indexed 1500, already indexed 0, failed 0" in result.stdout
         engine = ElasticHash(es, index=new)
@@ -344,8 +344,8 @@ def test_reindex_moves_an_old_layout_index(es: Client, tiny_model: str) -> None:
         es.indices.delete(index=new, ignore_unavailable=True)
 
 
-def test_reindex_from_a_missing_index_is_a_sentence(tiny_model: str) -> None:
-    result = run_cli("reindex", "--from", "no-such-old-index", "--index", "whatever", "--model", tiny_model)
+def test_reindex_from_a_missing_index_is_a_sentence(es_url: str, tiny_model: str) -> None:
+    result = run_cli(es_url, "reindex", "--from", "no-such-old-index", "--index", "whatever", "--model", tiny_model)
     assert result.returncode == 1
     assert "index 'no-such-old-index' does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -354,19 +354,21 @@ def test_reindex_from_a_missing_index_is_a_sentence(tiny_model: str) -> None:
 # --- the command line ----------------------------------------------------------------------------
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "elastichash.cli", "--es-url", ES_URL, *args]
+def run_cli(es_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "elastichash.cli", "--es-url", es_url, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
-def test_cli_round_trip(engine: ElasticHash, tiny_model: str, tmp_path: Path) -> None:
+def test_cli_round_trip(es_url: str, engine: ElasticHash, tiny_model: str, tmp_path: Path) -> None:
     paths = sample_images(tmp_path / "cli")
     # The cluster options after the command, as well as before it.
-    indexed = run_cli("index", str(tmp_path / "cli"), "--index", engine.index, "--model", tiny_model, "--no-progress")
+    indexed = run_cli(
+        es_url, "index", str(tmp_path / "cli"), "--index", engine.index, "--model", tiny_model, "--no-progress"
+    )
     assert indexed.returncode == 0, indexed.stderr
     assert "indexed 12, already indexed 0, failed 0" in indexed.stdout
     query = paths[4]
-    found = run_cli("--index", engine.index, "--model", tiny_model, "search", str(query), "-k", "5", "--json")
+    found = run_cli(es_url, "--index", engine.index, "--model", tiny_model, "search", str(query), "-k", "5", "--json")
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
     # The exact mode: always k hits, nearest first, whatever the codes' spread.
@@ -376,18 +378,18 @@ def test_cli_round_trip(engine: ElasticHash, tiny_model: str, tmp_path: Path) ->
     assert hits[0]["distance"] == 0 and hits[0]["score"] == 256
     assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
     two_stage = run_cli(
-        "search", str(query), "-k", "5", "--mode", "two_stage", "--index", engine.index, "--model", tiny_model
+        es_url, "search", str(query), "-k", "5", "--mode", "two_stage", "--index", engine.index, "--model", tiny_model
     )
     assert two_stage.returncode == 0, two_stage.stderr
     if len(two_stage.stdout.splitlines()) < 6:  # the tiny model's codes are far apart
         assert "passed the multi-index-hashing filter; --mode exact finds all k" in two_stage.stderr
-    console = run_cli("--index", engine.index, "--model", tiny_model, "console", str(query))
+    console = run_cli(es_url, "--index", engine.index, "--model", tiny_model, "console", str(query))
     assert console.stdout.startswith(f"GET {engine.index}/_search\n")
     assert json.loads(console.stdout.split("\n", 1)[1])["query"]["hamming"]["k"] == 10
 
 
-def test_cli_missing_index_is_a_sentence(tiny_model: str) -> None:
-    result = run_cli("--index", "no-such-index-here", "--model", tiny_model, "search", "0" * 64)
+def test_cli_missing_index_is_a_sentence(es_url: str, tiny_model: str) -> None:
+    result = run_cli(es_url, "--index", "no-such-index-here", "--model", tiny_model, "search", "0" * 64)
     assert result.returncode == 1
     assert "index 'no-such-index-here' does not exist" in result.stderr
     assert "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ES_URL, WORD_FIELDS, hamming
+from conftest import WORD_FIELDS, hamming
 from elastichash import Code, ElasticHash, queries
 from elastichash.engines import Client
 
@@ -39,9 +39,9 @@ def parse_console(text: str) -> list[tuple[str, str, dict | None]]:
     return [(m, p, json.loads("\n".join(b)) if "".join(b).strip() else None) for m, p, b in requests]
 
 
-def send(method: str, path: str, body: dict | None) -> tuple[int, dict]:
+def send(es_url: str, method: str, path: str, body: dict | None) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{ES_URL}/{path}",
+        f"{es_url}/{path}",
         data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method=method,
@@ -53,15 +53,15 @@ def send(method: str, path: str, body: dict | None) -> tuple[int, dict]:
         return error.code, json.load(error)
 
 
-def test_hamming_console_snippet_replays_with_exact_scores() -> None:
+def test_hamming_console_snippet_replays_with_exact_scores(es_url: str) -> None:
     requests = parse_console((CONSOLE_DIR / "hamming-script.console").read_text())
     assert [m for m, _, _ in requests].count("GET") == 3
     index = requests[0][1]
-    send("DELETE", index, None)  # a left-over from an interrupted run
+    send(es_url, "DELETE", index, None)  # a left-over from an interrupted run
     documents: dict[str, dict] = {}
     searches = 0
     for method, path, body in requests:
-        status, response = send(method, path, body)
+        status, response = send(es_url, method, path, body)
         assert status in (200, 201), (method, path, response)
         if "/_doc/" in path:
             documents[path.split("/_doc/")[1].split("?")[0]] = body
@@ -115,10 +115,10 @@ def code_engine(es: Client) -> Iterator[tuple[ElasticHash, np.ndarray]]:
     es.indices.delete(index=engine.index)
 
 
-def replay(text: str) -> list[tuple[str, float, str]]:
+def replay(es_url: str, text: str) -> list[tuple[str, float, str]]:
     """Sends console text (one search) over HTTP: (id, score, path) per hit, from doc values."""
     ((method, path, body),) = parse_console(text)
-    status, response = send(method, path, body)
+    status, response = send(es_url, method, path, body)
     assert status == 200, response
     assert response["_shards"]["failed"] == 0
     hits = response["hits"]["hits"]
@@ -138,7 +138,9 @@ def replay(text: str) -> list[tuple[str, float, str]]:
     ],
     ids=lambda options: options.get("mode", "exact") + ("+" if len(options) > 1 else ""),
 )
-def test_console_text_gives_the_same_hits(code_engine: tuple[ElasticHash, np.ndarray], options: dict) -> None:
+def test_console_text_gives_the_same_hits(
+    es_url: str, code_engine: tuple[ElasticHash, np.ndarray], options: dict
+) -> None:
     engine, bits = code_engine
     for row in (5, 150, 450):
         code = Code.from_bits(bits[row])
@@ -146,13 +148,13 @@ def test_console_text_gives_the_same_hits(code_engine: tuple[ElasticHash, np.nda
         assert text.startswith(f"GET {engine.index}/_search\n")
         hits = engine.search(code, **options)
         assert hits, options
-        assert replay(text) == [(h.id, h.score, h.source["path"]) for h in hits]
+        assert replay(es_url, text) == [(h.id, h.score, h.source["path"]) for h in hits]
 
 
-def test_cli_console_text_gives_the_cli_s_hits(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
+def test_cli_console_text_gives_the_cli_s_hits(es_url: str, code_engine: tuple[ElasticHash, np.ndarray]) -> None:
     engine, bits = code_engine
     code = Code.from_bits(bits[420]).hex
-    cli = [sys.executable, "-m", "elastichash.cli", "--es-url", ES_URL, "--index", engine.index]
+    cli = [sys.executable, "-m", "elastichash.cli", "--es-url", es_url, "--index", engine.index]
     console = subprocess.run([*cli, "console", code, "-k", "7"], capture_output=True, text=True, timeout=120)
     assert console.returncode == 0, console.stderr
     body = parse_console(console.stdout)[0][2]
@@ -160,4 +162,4 @@ def test_cli_console_text_gives_the_cli_s_hits(code_engine: tuple[ElasticHash, n
     search = subprocess.run([*cli, "search", code, "-k", "7", "--json"], capture_output=True, text=True, timeout=120)
     assert search.returncode == 0, search.stderr
     found = [(h["id"], h["score"], h["source"]["path"]) for h in json.loads(search.stdout)]
-    assert len(found) == 7 and replay(console.stdout) == found
+    assert len(found) == 7 and replay(es_url, console.stdout) == found

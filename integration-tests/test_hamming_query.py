@@ -310,12 +310,12 @@ def test_node_is_healthy_after_bad_input(es: Client, mixed: QueryIndex) -> None:
     assert len(response["hits"]["hits"]) == 1
 
 
-def test_console_snippet_replays_with_the_documented_hits() -> None:
+def test_console_snippet_replays_with_the_documented_hits(es_url: str) -> None:
     """docs/console/hamming-query.console, verbatim over plain HTTP: each search's hits and scores."""
     from test_console_snippets import CONSOLE_DIR, parse_console, send
 
     requests = parse_console((CONSOLE_DIR / "hamming-query.console").read_text())
-    send("DELETE", requests[0][1], None)  # a left-over from an interrupted run
+    send(es_url, "DELETE", requests[0][1], None)  # a left-over from an interrupted run
     documents: dict[str, np.ndarray] = {}
     expected_ids = iter(
         [
@@ -327,7 +327,7 @@ def test_console_snippet_replays_with_the_documented_hits() -> None:
         ]
     )
     for method, path, body in requests:
-        status, response = send(method, path, body)
+        status, response = send(es_url, method, path, body)
         assert status in (200, 201), (method, path, response)
         if "/_doc/" in path:
             documents[path.split("/_doc/")[1].split("?")[0]] = np.array(

@@ -8,7 +8,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import ES_URL, WORD_FIELDS, CodeIndex, hamming, words_to_hex
+from conftest import WORD_FIELDS, CodeIndex, hamming, words_to_hex
 from elastichash import queries as client_queries
 from elastichash.engines import Client
 
@@ -135,7 +135,7 @@ def test_subsets_of_fields_score_out_of_64_per_field(es: Client, code_index: Cod
         assert hit["_score"] == 64 * len(fields) - hamming(query, doc[None, :])[0]
 
 
-def test_raw_http_request_scores_every_hit_exactly(code_index: CodeIndex) -> None:
+def test_raw_http_request_scores_every_hit_exactly(es_url: str, code_index: CodeIndex) -> None:
     """No client library: the bytes a user would send, and every hit's score checked."""
     query = code_index.codes[42]
     body = {
@@ -143,7 +143,7 @@ def test_raw_http_request_scores_every_hit_exactly(code_index: CodeIndex) -> Non
         "query": {"script_score": {"query": {"match_all": {}}, "script": hamming_script(words_to_hex(query))}},
     }
     request = urllib.request.Request(
-        f"{ES_URL}/{code_index.name}/_search",
+        f"{es_url}/{code_index.name}/_search",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",

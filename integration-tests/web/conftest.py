@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from elastichash import ElasticHash, connect
+from elastichash.engines import Client
 from elastichash.ingest import ImageItem
-from elasticsearch import Elasticsearch
 from PIL import Image, ImageDraw
 
 WEB_PORTS = range(8700, 8800)  # this helper's ports; other runs use others
@@ -58,13 +58,7 @@ def draw_image(rng: np.random.Generator, size: int = 64) -> Image.Image:
 
 
 @pytest.fixture(scope="session")
-def es_url(es: Elasticsearch) -> str:
-    """The URL of the node the session's `es` client talks to (ES_URL)."""
-    return es.transport.node_pool.get().base_url
-
-
-@pytest.fixture(scope="session")
-def indexed_folder(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexedFolder]:
+def indexed_folder(es: Client, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexedFolder]:
     root = tmp_path_factory.mktemp("web") / "pictures"
     rng = np.random.default_rng(11)
     for group, count in (("a", 20), ("b", 16)):

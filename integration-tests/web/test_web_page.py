@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from elastichash import Code
-from elasticsearch import Elasticsearch
+from elastichash.engines import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -122,7 +122,7 @@ def test_a_text_file_named_png_gets_a_sentence(browser: WebDriver, server: str, 
 
 
 def test_the_console_text_replays_to_the_same_hits(
-    browser: WebDriver, server: str, indexed_folder: IndexedFolder, es: Elasticsearch
+    browser: WebDriver, server: str, indexed_folder: IndexedFolder, es: Client
 ) -> None:
     doc_id = indexed_folder.ids["a/12.png"]
     browser.get(f"{server}?id={doc_id}&k=25&prefix=a/")

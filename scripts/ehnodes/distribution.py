@@ -1,0 +1,144 @@
+"""An engine's integ-test zip: fetched through Maven, unpacked once, with our plugin installed when it changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .engines import Engine, Jdk
+from .errors import NodeError
+
+PLUGIN_NAME = "elastichash"
+
+
+def say(message: str) -> None:
+    print(f"ehnodes: {message}", file=sys.stderr, flush=True)
+
+
+class Maven:
+    """Artifacts from Maven's local repository, fetched from Maven Central by `mvn dependency:copy` when missing."""
+
+    def __init__(self, jdk: Jdk, local_repository: Path | None = None) -> None:
+        self.jdk = jdk
+        self.local_repository = local_repository or Path.home() / ".m2" / "repository"
+
+    def cached(self, coordinates: str) -> Path | None:
+        group, artifact, version, kind = coordinates.split(":")
+        path = self.local_repository / group.replace(".", "/") / artifact / version / f"{artifact}-{version}.{kind}"
+        return path if path.is_file() else None
+
+    def fetch(self, coordinates: str, into: Path) -> Path:
+        cached = self.cached(coordinates)
+        if cached is not None:
+            return cached
+        if shutil.which("mvn") is None:
+            raise NodeError(f"Maven (mvn) is not installed; it fetches {coordinates} (apt-get install maven)")
+        group, artifact, version, kind = coordinates.split(":")
+        into.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, JAVA_HOME=str(self.jdk.home))
+        if self.jdk.knows_unsafe_memory_access:  # quiets Maven's Guice on JDK 23+; older JDKs refuse the flag
+            env["MAVEN_OPTS"] = (env.get("MAVEN_OPTS", "") + " --sun-misc-unsafe-memory-access=allow").strip()
+        say(f"fetching {coordinates} through Maven")
+        command = ["mvn", "-q", "-B", "-Dstyle.color=never", "dependency:copy", f"-Dartifact={coordinates}"]
+        # Run outside any project: in the checkout, Maven would repeat the goal for every module.
+        done = subprocess.run(
+            [*command, f"-DoutputDirectory={into}"], cwd=into, env=env, stdout=sys.stderr, stderr=sys.stderr
+        )
+        target = into / f"{artifact}-{version}.{kind}"
+        if done.returncode != 0 or not target.is_file():
+            raise NodeError(f"Maven could not fetch {coordinates}; is that release on Maven Central?")
+        return target
+
+
+def unpack(archive: Path, into: Path) -> None:
+    """Extracts a zip keeping its Unix permissions (zipfile drops them; bin/ needs its executable bits)."""
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            zf.extract(info, into)
+            mode = info.external_attr >> 16
+            if mode:
+                os.chmod(into / info.filename, mode & 0o777)
+
+
+def engine_env(base: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:
+    """The environment for an engine's scripts: without JAVA_HOME, which they would warn about ignoring."""
+    return {key: value for key, value in base.items() if key != "JAVA_HOME"} | dict(own)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Distribution:
+    """One release of one engine, unpacked under <state>/dist/, and which plugin zip it holds."""
+
+    def __init__(self, engine: Engine, version: str, state_dir: Path) -> None:
+        self.engine = engine
+        self.version = version
+        self.state_dir = state_dir
+        self.home = state_dir / "dist" / f"{engine.command}-{version}"
+        # The sha256 of the installed plugin zip, or "none": written only after an install succeeded.
+        self.plugin_marker = self.home.with_name(self.home.name + ".plugin")
+
+    @property
+    def executable(self) -> Path:
+        return self.home / "bin" / self.engine.command
+
+    def ensure(self, maven: Maven) -> None:
+        if self.executable.exists():
+            return
+        archive = maven.fetch(self.engine.coordinates(self.version), self.state_dir / "downloads")
+        say(f"unpacking {archive}")
+        partial = self.home.with_name(self.home.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        try:
+            unpack(archive, partial)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise NodeError(f"could not unpack {archive} ({error}); delete it and try again") from None
+        (partial / self.home.name).rename(self.home)
+        partial.rmdir()
+
+    def installed_plugin(self) -> str | None:
+        """The marker's digest (or "none") if it still describes the plugins folder, else None."""
+        try:
+            recorded = self.plugin_marker.read_text().strip()
+        except OSError:
+            return None
+        present = (self.home / "plugins" / PLUGIN_NAME).is_dir()
+        return recorded if present == (recorded != "none") else None
+
+    def plugin_is(self, wanted: str) -> bool:
+        return self.installed_plugin() == wanted
+
+    def set_plugin(self, zip_path: Path | None, jdk: Jdk) -> None:
+        """Installs `zip_path` (or removes the plugin when None); every node of this release must be down."""
+        self.plugin_marker.unlink(missing_ok=True)
+        tool = str(self.home / "bin" / f"{self.engine.command}-plugin")
+        env = engine_env(os.environ, {self.engine.java_home_variable(): str(jdk.home)})
+        if (self.home / "plugins" / PLUGIN_NAME).exists():
+            self._run([tool, "remove", PLUGIN_NAME], env, f"could not remove the old plugin from {self.home}")
+        if zip_path is not None:
+            say(f"installing {zip_path.name} into {self.engine.product} {self.version}")
+            self._run(
+                [tool, "install", "--batch", zip_path.resolve().as_uri()],
+                env,
+                f"bin/{self.engine.command}-plugin refused {zip_path} (is it built for {self.engine.product} "
+                f"{self.version}?); its output is above",
+            )
+        self.plugin_marker.write_text((sha256(zip_path) if zip_path else "none") + "\n")
+
+    @staticmethod
+    def _run(command: list[str], env: dict[str, str], failure: str) -> None:
+        if subprocess.run(command, env=env, stdout=sys.stderr, stderr=sys.stderr).returncode != 0:
+            raise NodeError(failure)
