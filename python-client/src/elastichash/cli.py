@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from . import __version__
 from .client import ElasticHash, connect
 from .errors import ElasticHashError
+from .ingest import IngestReport
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
 MODES_TEXT = """\
@@ -219,18 +223,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ElasticHashError, OSError, ValueError) as error:
         print(f"elastichash: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("elastichash: interrupted", file=sys.stderr)
+        return INTERRUPTED
     finally:
         es.close()
 
 
+#: The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 128 + signal.SIGINT
+
+
+class _StopOnInterrupt:
+    """Ctrl-C during `index`: the first asks to stop after the batch in hand (everything sent
+    stays whole and counted); a second one stops at once (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: object = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():  # signals need the main thread
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        # os.write, not print: the handler may run in the middle of the progress bar's write.
+        os.write(2, b"\nelastichash: stopping after this batch (Ctrl-C again: stop now)\n")
+
+
 def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     shards = 1 if args.shards is None else args.shards
     if engine.create_index(shards, 0 if args.replicas is None else args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
-    report = engine.index_directory(
-        args.directory, progress=not args.no_progress, batch_size=args.batch_size
-    )
+    report = IngestReport()
+    with _StopOnInterrupt() as stop:
+        try:
+            engine.index_directory(
+                args.directory,
+                progress=not args.no_progress,
+                batch_size=args.batch_size,
+                report=report,
+                should_stop=stop,
+            )
+        except KeyboardInterrupt:
+            print(report.summary())
+            print(f"elastichash: interrupted: {report.interruption(True)}", file=sys.stderr)
+            return INTERRUPTED
     print(report.summary())
+    if report.interrupted:
+        print(f"elastichash: interrupted: {report.interruption()}", file=sys.stderr)
+        return INTERRUPTED
     return 0 if report.ok else 1
 
 
