@@ -199,11 +199,20 @@ def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "index":
+        return _run(args, None)
+    # Installed until the very end, so that a second Ctrl-C on the way out (while the client
+    # closes) cannot turn a clean stop into a traceback.
+    with _StopOnInterrupt() as stop:
+        return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
     es = connect(args.es_url, args.api_key, args.user, args.password, args.ca_certs)
     engine = ElasticHash(es, index=args.index, model=args.model)
     try:
-        if args.command == "index":
-            return _index(engine, args)
+        if args.command == "index" and stop is not None:
+            return _index(engine, args, stop)
         if args.command == "reindex":
             return _reindex(engine, args)
         if args.command == "serve":
@@ -235,11 +244,14 @@ INTERRUPTED = 128 + signal.SIGINT
 
 
 class _StopOnInterrupt:
-    """Ctrl-C during `index`: the first asks to stop after the batch in hand (everything sent
-    stays whole and counted); a second one stops at once (KeyboardInterrupt)."""
+    """Ctrl-C during `index`. While armed (the ingest runs), the first Ctrl-C asks to stop
+    after the batch in hand (everything sent stays whole and counted) and a second one stops
+    at once (KeyboardInterrupt). Unarmed, Ctrl-C interrupts as usual, except once a stop was
+    asked for: then the run is on its way out and there is nothing left to cut short."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.armed = False
         self._previous: object = None
 
     def __call__(self) -> bool:
@@ -255,33 +267,37 @@ class _StopOnInterrupt:
             signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
+        if self.armed and not self.requested:
+            self.requested = True
+            # os.write, not print: the handler may run in the middle of the progress bar's write.
+            os.write(2, b"\nelastichash: stopping after this batch (Ctrl-C again: stop now)\n")
+        elif self.armed or not self.requested:
             raise KeyboardInterrupt
-        self.requested = True
-        # os.write, not print: the handler may run in the middle of the progress bar's write.
-        os.write(2, b"\nelastichash: stopping after this batch (Ctrl-C again: stop now)\n")
 
 
-def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
+def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt) -> int:
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     shards = 1 if args.shards is None else args.shards
     if engine.create_index(shards, 0 if args.replicas is None else args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
     report = IngestReport()
-    with _StopOnInterrupt() as stop:
-        try:
-            engine.index_directory(
-                args.directory,
-                progress=not args.no_progress,
-                batch_size=args.batch_size,
-                report=report,
-                should_stop=stop,
-            )
-        except KeyboardInterrupt:
-            print(report.summary())
-            print(f"elastichash: interrupted: {report.interruption(True)}", file=sys.stderr)
-            return INTERRUPTED
+    stop.armed = True
+    try:
+        engine.index_directory(
+            args.directory,
+            progress=not args.no_progress,
+            batch_size=args.batch_size,
+            report=report,
+            should_stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.requested, stop.armed = True, False  # on the way out: further Ctrl-C are ignored
+        print(report.summary())
+        print(f"elastichash: interrupted: {report.interruption(True)}", file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        stop.armed = False
     print(report.summary())
     if report.interrupted:
         print(f"elastichash: interrupted: {report.interruption()}", file=sys.stderr)
