@@ -95,6 +95,20 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale_as_the_model_sees_it_alike(
     assert (bits[0] != bits[1]).sum() <= 2
 
 
+def test_a_large_jpeg_decodes_alike_from_a_path_bytes_a_file_or_a_pillow_image(
+    hostile: HostileFolder, tiny_model_path: Path
+) -> None:
+    """Indexed from its path, searched as an upload (bytes) or a Pillow image: the model must
+    see the same pixels, or the photo would not find itself at distance 0."""
+    path = hostile.root / "photo-40mp.jpg"
+    model = HashModel(tiny_model_path)
+    expected = model.preprocess(load_image(path))
+    with path.open("rb") as handle, Image.open(path) as lazy:
+        for source in (path.read_bytes(), handle, lazy):
+            np.testing.assert_array_equal(model.preprocess(load_image(source)), expected)
+    assert not np.array_equal(model.preprocess(load_image(path, min_side=None)), expected)
+
+
 def test_small_jpegs_and_other_formats_decode_at_full_size(tmp_path: Path) -> None:
     path = tmp_path / "just-under.jpg"
     Image.new("RGB", (2 * DRAFT_MIN_SIDE - 1, 2 * DRAFT_MIN_SIDE + 500)).save(path)

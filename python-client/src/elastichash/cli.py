@@ -110,7 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         _cluster_options(sub, defaults=False)
         return sub
 
-    index = command("index", "index every image under a directory")
+    index = command(
+        "index",
+        "index every image under a directory",
+        "Index every image under DIR. Document ids are hashes of the files' bytes, and each\n"
+        "batch first asks the index which are there: running it again encodes only what is\n"
+        "missing. Ctrl-C stops after the batch in hand (exit 130; Ctrl-C again: at once); run\n"
+        "the same command again to index the rest. Files that cannot be indexed are named,\n"
+        "each with its reason.",
+    )
     index.add_argument("directory")
     _new_index_options(index, "1", "0")
     index.add_argument(

@@ -4,7 +4,7 @@ A source is a path, the file's bytes, a binary file object, or a Pillow image. M
 files (GIF, TIFF) give their first frame. Hostile input is refused with a reason, never read
 without bound: files that are not regular files (FIFOs, devices, symlink loops), files over
 MAX_FILE_BYTES, and images over Pillow's decompression-bomb limit. Large JPEGs are decoded at
-a reduced scale (`min_side`), which the models, looking at a few hundred pixels, cannot tell.
+a reduced scale (`min_side`): resized to a model's input, within a grey level of a full decode.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def load_image(
 
     Transparent pixels are composited on white; 16-bit grey is scaled to 8 bits. A JPEG at
     least twice `min_side` on both sides is decoded at 1/2, 1/4 or 1/8 scale, both sides
-    staying at least `min_side` (None: always full size). Raises ImageError naming the image
+    staying at least `min_side` (None: always full size); so is a JPEG Pillow image not yet
+    loaded (it is loaded in place). Raises ImageError naming the image
     (its path, or `name`) when the file is missing, not a regular file, unreadable, empty, over
     MAX_FILE_BYTES, not an image, truncated or corrupt, or has more pixels than Pillow's
     decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`).
@@ -95,7 +96,7 @@ def load_image(
         # A DecompressionBombWarning (between 1x and 2x the limit) is refused as well.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         if isinstance(source, Image.Image):
-            return _decoded(source, name)
+            return _decoded(_reduce_on_decode(source, min_side), name)
         stream = _open_stream(source, name)
         try:
             opened = Image.open(stream)
@@ -111,10 +112,16 @@ def load_image(
         except (OSError, *_DECODE_ERRORS) as error:
             raise ImageError(name, f"corrupt image header ({error})") from None
         with opened:
-            if min_side and opened.format == "JPEG":
-                # Decode fewer pixels (the DCT scales down for free) before anything is loaded.
-                opened.draft(opened.mode, (min_side, min_side))
-            return _decoded(opened, name)
+            return _decoded(_reduce_on_decode(opened, min_side), name)
+
+
+def _reduce_on_decode(image: Image.Image, min_side: int | None) -> Image.Image:
+    """Asks a JPEG not yet decoded to decode at a reduced scale (libjpeg's DCT scaling: fewer
+    pixels for free). Every path into the model goes through here, so that a photo indexed and
+    the same photo searched decode alike, whatever form (path, bytes, Pillow image) each came in."""
+    if min_side and image.format == "JPEG" and getattr(image, "tile", None):
+        image.draft(image.mode, (min_side, min_side))
+    return image
 
 
 def read_file(
