@@ -53,7 +53,7 @@ _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: JPEGs are decoded at 1/2, 1/4 or 1/8 scale while both sides stay at least this long: three
 #: times the largest input a model here takes (341 px), the gap Pillow suggests for its own
-#: reducing resize. A 40 MP photo then decodes at 1/4 scale, 4x faster and in 1/16 the memory,
+#: reducing resize. A 40 MP photo then decodes at 1/4 scale, ~3x faster and in 1/16 the memory,
 #: and resized to 32-341 px stays within 1 grey level of a full decode (tests/test_hostile.py).
 DRAFT_MIN_SIDE = 1024
 
