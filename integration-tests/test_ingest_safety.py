@@ -82,19 +82,24 @@ def start_and_stop(
     """Starts the CLI, waits until the document `wait_for` is in the index (a real-time GET:
     no refresh lag), sends `signals` 50 ms apart, and waits for the CLI to end."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # 404 before the index exists, 503 while its shard starts: not there yet, ask again. Its own
-    # client: a 503 marks the node dead in a client's pool, which the session's must not see.
-    with Elasticsearch(ES_URL, max_retries=0, retry_on_status=()) as poll:
-        deadline = time.monotonic() + 60
-        while not poll.options(ignore_status=(404, 503)).exists(index=index, id=wait_for):
-            assert process.poll() is None, f"the CLI ended before it was stopped: {process.communicate()}"
-            assert time.monotonic() < deadline, "the CLI indexed nothing in 60 s"
-            time.sleep(0.01)
-    for number, sig in enumerate(signals):
-        if number:
-            time.sleep(0.05)
-        process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=60)
+    try:
+        # 404 before the index exists, 503 while its shard starts: not there yet, ask again. Its
+        # own client: a 503 marks the node dead in a client's pool, which the session's must not see.
+        with Elasticsearch(ES_URL, max_retries=0, retry_on_status=()) as poll:
+            deadline = time.monotonic() + 60
+            while not poll.options(ignore_status=(404, 503)).exists(index=index, id=wait_for):
+                assert process.poll() is None, f"the CLI ended before it was stopped: {process.communicate()}"
+                assert time.monotonic() < deadline, "the CLI indexed nothing in 60 s"
+                time.sleep(0.01)
+        for number, sig in enumerate(signals):
+            if number:
+                time.sleep(0.05)
+            process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # a failed test must not leave the CLI writing into the index
+            process.kill()
+            process.wait()
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
