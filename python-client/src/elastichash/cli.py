@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from . import __version__, codes, queries
 from .client import ElasticHash, connect
 from .engines import ENGINES
 from .errors import ElasticHashError
+from .ingest import IngestReport
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
 MODES_TEXT = """\
@@ -115,7 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         _cluster_options(sub, defaults=False)
         return sub
 
-    index = command("index", "index every image under a directory")
+    index = command(
+        "index",
+        "index every image under a directory",
+        "Index every image under DIR. Document ids are hashes of the files' bytes, and each\n"
+        "batch first asks the index which are there: running it again encodes only what is\n"
+        "missing. Ctrl-C stops after the batch in hand (exit 130; Ctrl-C again: at once); run\n"
+        "the same command again to index the rest. Files that cannot be indexed are named,\n"
+        "each with its reason.",
+    )
     index.add_argument("directory")
     _new_index_options(index, "1", "0")
     index.add_argument(
@@ -202,6 +214,15 @@ def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "index":
+        return _run(args, None)
+    # Installed until the very end, so that a second Ctrl-C on the way out (while the client
+    # closes) cannot turn a clean stop into a traceback.
+    with _StopOnInterrupt() as stop:
+        return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
     es = None
     try:
         options: dict = {}
@@ -229,8 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 engine=args.engine,
             )
         engine = ElasticHash(es, index=args.index, model=args.model)
-        if args.command == "index":
-            return _index(engine, args)
+        if args.command == "index" and stop is not None:
+            return _index(engine, args, stop)
         if args.command == "reindex":
             return _reindex(engine, args)
         if args.command == "serve":
@@ -242,19 +263,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ElasticHashError, OSError, ValueError) as error:
         print(f"elastichash: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("elastichash: interrupted", file=sys.stderr)
+        return INTERRUPTED
     finally:
         if es is not None:
             es.close()
 
 
-def _index(engine: ElasticHash, args: argparse.Namespace) -> int:
+#: The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 128 + signal.SIGINT
+
+
+class _StopOnInterrupt:
+    """Ctrl-C during `index`. While armed (the ingest runs), the first Ctrl-C asks to stop
+    after the batch in hand (everything sent stays whole and counted) and a second one stops
+    at once (KeyboardInterrupt). Unarmed, Ctrl-C interrupts as usual, except once a stop was
+    asked for: then the run is on its way out and there is nothing left to cut short."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.armed = False
+        self._previous: object = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():  # signals need the main thread
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.armed and not self.requested:
+            self.requested = True
+            # os.write, not print: the handler may run in the middle of the progress bar's write.
+            os.write(2, b"\nelastichash: stopping after this batch (Ctrl-C again: stop now)\n")
+        elif self.armed or not self.requested:
+            raise KeyboardInterrupt
+
+
+def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt) -> int:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     shards = 1 if args.shards is None else args.shards
     if engine.create_index(shards, 0 if args.replicas is None else args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
-    report = engine.index_directory(
-        args.directory, progress=not args.no_progress, batch_size=args.batch_size
-    )
+    report = IngestReport()
+    stop.armed = True
+    try:
+        engine.index_directory(
+            args.directory,
+            progress=not args.no_progress,
+            batch_size=args.batch_size,
+            report=report,
+            should_stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.requested, stop.armed = True, False  # on the way out: further Ctrl-C are ignored
+        print(report.summary())
+        print(f"elastichash: interrupted: {report.interruption(True)}", file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        stop.armed = False
     print(report.summary())
+    if report.interrupted:
+        print(f"elastichash: interrupted: {report.interruption()}", file=sys.stderr)
+        return INTERRUPTED
     return 0 if report.ok else 1
 
 

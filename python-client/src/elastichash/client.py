@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,13 +106,26 @@ class ElasticHash:
         return True
 
     def index_directory(
-        self, directory: str | os.PathLike, progress: bool = True, batch_size: int = 32
+        self,
+        directory: str | os.PathLike,
+        progress: bool = True,
+        batch_size: int = 32,
+        report: IngestReport | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """Indexes every image file under `directory`; broken files are named in the report."""
-        paths = find_images(directory)
-        report = IngestReport()
+        """Indexes every image file under `directory`; broken files are named in the report.
+
+        Images already in the index are skipped before decoding, so running it again after an
+        interruption indexes exactly the rest. Pass your own `report` to keep the counts when a
+        KeyboardInterrupt ends it; `should_stop` ends it cleanly between batches (`ingest`).
+        """
+        report = report if report is not None else IngestReport()
+        skipped: dict[str, str] = {}
+        paths = find_images(directory, skipped=skipped)
+        report.failed.update(skipped)
+        report.total = len(paths) + len(skipped)
         return self._ingest(
-            items_from_paths(paths, report), report, len(paths), progress, batch_size
+            items_from_paths(paths, report), report, len(paths), progress, batch_size, should_stop
         )
 
     def index_images(
@@ -147,11 +160,21 @@ class ElasticHash:
                 self.es.indices.refresh(index=self.index)
         return report
 
-    def _ingest(self, items, report, total, progress, batch_size) -> IngestReport:  # noqa: ANN001
+    def _ingest(  # noqa: ANN001
+        self, items, report, total, progress, batch_size, should_stop=None
+    ) -> IngestReport:
         self.create_index()
         with _cluster_errors(self.es, self.index):
             return ingest(
-                self.es, self.index, self.model, items, report, batch_size, total, progress
+                self.es,
+                self.index,
+                self.model,
+                items,
+                report,
+                batch_size,
+                total,
+                progress,
+                should_stop=should_stop,
             )
 
     def count(self) -> int:

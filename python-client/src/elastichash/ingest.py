@@ -1,15 +1,19 @@
 """Bulk indexing of images: decode, hash, send; a report of what was indexed and what failed.
 
 Document ids are content hashes, and documents are sent with `op_type: create`, so running the
-same ingest twice indexes nothing the second time. `copy_codes` moves the documents of an index
-with an older layout into one with the current layout (`ElasticHash.reindex_from`).
+same ingest twice indexes nothing the second time. Each batch first asks which of its ids the
+index holds already (a real-time `mget`) and skips those before decoding or hashing: a run that
+was stopped (Ctrl-C, kill -9, a crash) is finished by running it again, which encodes only the
+rest; a batch left half-sent finds its sent half there. `copy_codes` moves the documents of an
+index with an older layout into one with the current layout (`ElasticHash.reindex_from`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -21,7 +25,7 @@ from tqdm import tqdm
 from . import codes, engines, queries
 from .engines import Client
 from .errors import ImageError
-from .images import IMAGE_SUFFIXES, load_image
+from .images import IMAGE_SUFFIXES, file_kind, load_image, open_failure, read_file
 from .model import HashModel
 
 
@@ -40,46 +44,106 @@ class ImageItem:
         return self.id or hashlib.sha256(self.data).hexdigest()[:32]
 
 
+#: A batch is cut short once its files hold this many bytes, so that a folder of large photos
+#: never has more than this (plus one file) in memory at once, whatever the batch size.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+
+
 @dataclass
 class IngestReport:
-    """What an ingest did. `failed` maps each image's name to the reason."""
+    """What an ingest did. `failed` maps each image's name to the reason.
+
+    `total` is how many files there were to index, when known (indexed + already_indexed +
+    failed once the run is complete); `interrupted` says the run stopped before the end.
+    """
 
     indexed: int = 0
     already_indexed: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    total: int | None = None
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    def interruption(self, batch_in_flight: bool = False) -> str:
+        """The sentence for a stopped run: what is in the index now, and how to finish."""
+        of = f" of {self.total}" if self.total is not None else ""
+        refused = f", {len(self.failed)} refused" if self.failed else ""
+        flight = "; the batch in flight may be partly indexed" if batch_in_flight else ""
+        return (
+            f"indexed {self.indexed}{of} files ({self.already_indexed} already there{refused}"
+            f"{flight}); run the same command again to index the rest"
+        )
+
     def summary(self) -> str:
         counts = (self.indexed, self.already_indexed, len(self.failed))
-        lines = ["indexed {}, already indexed {}, failed {}".format(*counts)]
+        files = f"{self.total} files: " if self.total is not None else ""
+        lines = [files + "indexed {}, already indexed {}, failed {}".format(*counts)]
         lines += [f"  failed: {name}: {reason}" for name, reason in sorted(self.failed.items())]
         return "\n".join(lines)
 
 
-def find_images(directory: str | os.PathLike, recursive: bool = True) -> list[Path]:
-    """Files under `directory` with an image suffix, sorted; broken ones are reported later."""
+def find_images(
+    directory: str | os.PathLike, recursive: bool = True, skipped: dict[str, str] | None = None
+) -> list[Path]:
+    """Regular files under `directory` with an image suffix, sorted.
+
+    Symlinks are followed, but each folder is walked once, so a symlink loop cannot trap the
+    walk. What cannot be indexed goes into `skipped` (path: reason) rather than vanishing:
+    broken and looping symlinks (whatever their names), image-named entries that are not
+    regular files (FIFOs, sockets, devices, which would block or never end when read), folders
+    that cannot be listed, and symlinks to a folder walked already.
+    """
     root = Path(directory)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a directory")
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+    skipped = {} if skipped is None else skipped
+    found: list[Path] = []
+    top = root.stat()
+    walked = {(top.st_dev, top.st_ino): root}
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            skipped[str(folder)] = f"cannot list the folder ({error.strerror or error})"
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                info = os.stat(entry.path)  # follows symlinks
+            except OSError as error:
+                skipped[str(path)] = open_failure(path, error)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if not recursive:
+                    continue
+                first = walked.setdefault((info.st_dev, info.st_ino), path)
+                if first is path:
+                    pending.append(path)
+                else:
+                    skipped[str(path)] = f"the folder {first} again (a symlink); walked once"
+            elif path.suffix.lower() in IMAGE_SUFFIXES:
+                if stat.S_ISREG(info.st_mode):
+                    found.append(path)
+                else:
+                    skipped[str(path)] = f"not a regular file: {file_kind(info.st_mode)}"
+    return sorted(found)
 
 
 def items_from_paths(
     paths: Iterable[str | os.PathLike], report: IngestReport
 ) -> Iterator[ImageItem]:
-    """Reads each file once; unreadable files go into the report."""
+    """Reads each file once (`images.read_file`: bounded, never blocking); unreadable files go
+    into the report with the reason."""
     for path in paths:
-        path = Path(path)
         try:
-            data = path.read_bytes()
-        except OSError as error:
-            report.failed[str(path)] = f"cannot read the file ({error.strerror or error})"
+            data = read_file(path)
+        except ImageError as error:
+            report.failed[error.name] = error.reason
             continue
         yield ImageItem(name=str(path), data=data, fields={"path": str(path)})
 
@@ -94,41 +158,83 @@ def ingest(
     total: int | None = None,
     progress: bool = True,
     refresh: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
-    """Hashes and indexes `items` in batches; every failure is named in the report."""
+    """Hashes and indexes `items` in batches; every failure is named in the report.
+
+    Images whose id the index holds already are counted as such and not decoded or hashed.
+    `should_stop` is asked before each batch: when it says yes, the run ends there (every
+    batch sent so far complete) with `report.interrupted` set.
+    """
     report = report or IngestReport()
     bar = tqdm(total=total, unit="img", desc=f"indexing into {index}", disable=not progress)
-    for batch in _batches(items, batch_size, bar):
+    for batch in _batches(items, batch_size, bar, max_bytes=MAX_BATCH_BYTES):
+        if should_stop is not None and should_stop():
+            report.interrupted = True
+            break
         _index_batch(es, index, model, batch, report)
     if refresh:
         es.indices.refresh(index=index)
     return report
 
 
-def _batches(items: Iterable[Any], size: int, bar: tqdm) -> Iterator[list[Any]]:
-    """Lists of `size` items (the last one shorter), each counted on the progress bar once done."""
+def _batches(
+    items: Iterable[Any], size: int, bar: tqdm, max_bytes: int | None = None
+) -> Iterator[list[Any]]:
+    """Lists of `size` items (the last one shorter), each counted on the progress bar once done.
+
+    With `max_bytes`, a batch of ImageItems also ends once their data reach that many bytes.
+    """
     iterator = iter(items)
     with bar:
-        while batch := list(islice(iterator, size)):
+        while batch := _next_batch(iterator, size, max_bytes):
             yield batch
             bar.update(len(batch))
+
+
+def _next_batch(iterator: Iterator[Any], size: int, max_bytes: int | None) -> list[Any]:
+    if max_bytes is None:
+        return list(islice(iterator, size))
+    batch, held = [], 0
+    for item in iterator:
+        batch.append(item)
+        held += len(item.data)
+        if len(batch) == size or held >= max_bytes:
+            break
+    return batch
 
 
 def _index_batch(
     es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
 ) -> None:
-    images, good = [], []
+    there = existing_ids(es, index, [item.doc_id for item in batch])
+    arrays, good = [], []
     for item in batch:
+        if item.doc_id in there:
+            report.already_indexed += 1
+            continue
         try:
-            images.append(load_image(item.data, name=item.name))
+            # Decoded, shrunk to the model's input and dropped one at a time: a batch of large
+            # photos holds only their small arrays, never all their pixels at once.
+            arrays.append(model.preprocess(load_image(item.data, name=item.name)))
             good.append(item)
         except ImageError as error:
             report.failed[item.name] = error.reason
     if not good:
         return
-    # Already decoded to RGB above: run the model on them directly, not through encode's loader.
-    bits = codes.bits_from_outputs(model.outputs(images))
+    bits = codes.bits_from_outputs(model.outputs_of_arrays(arrays))
     send_codes(es, index, [(item.doc_id, item.name, item.fields) for item in good], bits, report)
+
+
+def existing_ids(es: Client, index: str, ids: list[str]) -> set[str]:
+    """Which of `ids` the index holds. A real-time `mget` (no refresh needed), so a document
+    sent by a run killed a moment ago is seen; asks for no `_source`, only whether found."""
+    if not ids:
+        return set()
+    answer = es.mget(
+        index=index, body={"ids": list(set(ids))}, _source=False, filter_path="docs._id,docs.found"
+    )
+    return {doc["_id"] for doc in answer.get("docs", []) if doc.get("found")}
 
 
 def send_codes(

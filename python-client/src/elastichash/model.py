@@ -10,7 +10,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -303,9 +303,16 @@ class HashModel:
 
     def outputs(self, images: Sequence[Image.Image]) -> np.ndarray:
         """The raw (n, 256) float outputs for a batch of RGB images."""
-        if not images:
+        return self.outputs_of_arrays([self.preprocess(image) for image in images])
+
+    def outputs_of_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """The raw (n, 256) float outputs for images already preprocessed (`preprocess`).
+
+        Lets a caller keep only the small arrays of a batch, not its decoded images.
+        """
+        if not len(arrays):
             return np.zeros((0, self.spec.bits), dtype=np.float32)
-        batch = np.stack([self.preprocess(image) for image in images])
+        batch = np.stack(arrays)
         step = self.fixed_batch or len(batch)
         parts = []
         for start in range(0, len(batch), step):
@@ -316,10 +323,10 @@ class HashModel:
                 )
             parts.append(self._run(part))
         result = np.concatenate(parts)[: len(batch)]
-        if result.shape != (len(images), self.spec.bits):
+        if result.shape != (len(batch), self.spec.bits):
             raise ModelError(
-                f"{self.path}: the model gave outputs of shape {result.shape} for {len(images)} "
-                f"images; the metadata says ({len(images)}, {self.spec.bits})"
+                f"{self.path}: the model gave outputs of shape {result.shape} for {len(batch)} "
+                f"images; the metadata says ({len(batch)}, {self.spec.bits})"
             )
         return result
 
@@ -347,7 +354,8 @@ class HashModel:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         chunks = [
-            codes.bits_from_outputs(self.outputs(batch)) for batch in _batches(images, batch_size)
+            codes.bits_from_outputs(self.outputs_of_arrays(batch))
+            for batch in _batches(images, batch_size, self.preprocess)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, self.spec.bits), dtype=np.uint8)
 
@@ -361,10 +369,14 @@ class HashModel:
         return codes.Code.from_bits(self.encode([image])[0])
 
 
-def _batches(images: Iterable[ImageSource], size: int) -> Iterator[list[Image.Image]]:
-    batch: list[Image.Image] = []
+def _batches(
+    images: Iterable[ImageSource], size: int, preprocess: Callable[[Image.Image], np.ndarray]
+) -> Iterator[list[np.ndarray]]:
+    """Preprocessed arrays, `size` at a time; each image is decoded, preprocessed and dropped
+    before the next one is read, so a batch of large photos never sits in memory at once."""
+    batch: list[np.ndarray] = []
     for image in images:
-        batch.append(load_image(image))
+        batch.append(preprocess(load_image(image)))
         if len(batch) == size:
             yield batch
             batch = []

@@ -1,16 +1,23 @@
-"""A tiny untrained hashing model with the real metadata contract, for tests and try-outs.
+"""Test material: a tiny hashing model, and a folder of hostile image files.
 
-It averages 4x4 pixel blocks of a 32x32 image and projects them on 256 fixed random
-directions: images that look alike get near codes, but it knows nothing of semantics.
-Needs the `onnx` package (the `test` extra).
+The tiny untrained hashing model has the real metadata contract, for tests and try-outs. It
+averages 4x4 pixel blocks of a 32x32 image and projects them on 256 fixed random directions:
+images that look alike get near codes, but it knows nothing of semantics. Needs the `onnx`
+package (the `test` extra). `make_hostile_folder` writes files an ingest must survive.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageChops
 
 from . import codes
 from .model import FORMAT_VERSION
@@ -66,3 +73,112 @@ def make_tiny_model(
     onnx.checker.check_model(model)
     onnx.save(model, os.fspath(path))
     return os.fspath(path)
+
+
+# --- a folder of hostile image files ---------------------------------------------------------
+
+#: The size of the hostile folder's large photo: 39.9 megapixels, as a 40 MP camera writes.
+LARGE_PHOTO_SIZE = (7296, 5472)
+
+
+@dataclass(frozen=True)
+class HostileFolder:
+    """A folder of image files that an ingest must survive, and what it must say of each.
+
+    `good`: files that must be indexed. `refused`: path → a phrase the reason must contain.
+    `unreadable` is a valid image its owner cannot read (mode 000); only a reader that is not
+    root sees it so (root reads any file), so it is listed apart from both.
+    """
+
+    root: Path
+    good: list[Path]
+    refused: dict[Path, str]
+    unreadable: Path
+
+
+def make_hostile_folder(root: str | os.PathLike) -> HostileFolder:
+    """Writes the hostile folder under `root` (created; its folders readable by all users)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    good: list[Path] = []
+    refused: dict[Path, str] = {}
+
+    def keep(name: str, image: Image.Image, **options: object) -> Path:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path, **options)
+        good.append(path)
+        return path
+
+    def refuse(name: str, reason: str, data: bytes | None = None) -> Path:
+        path = root / name
+        if data is not None:
+            path.write_bytes(data)
+        refused[path] = reason
+        return path
+
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        keep(f"ordinary-{i}.jpg", Image.fromarray(rng.integers(0, 256, (48, 64, 3), np.uint8)))
+    keep("one-pixel.png", Image.new("RGB", (1, 1), (200, 30, 90)))
+    ramp = np.tile(np.linspace(0, 65535, 64), (40, 1)).astype(np.uint16)
+    keep("grey-16-bit.png", Image.fromarray(ramp))
+    frames = [Image.new("RGB", (32, 24), colour) for colour in ((255, 0, 0), (0, 255, 0))]
+    keep("animated.gif", frames[0], save_all=True, append_images=frames[1:], duration=100)
+    keep("cmyk.jpg", Image.fromarray(rng.integers(0, 256, (40, 40, 3), np.uint8)).convert("CMYK"))
+    keep("album.jpg/inside.png", Image.new("RGB", (20, 20), (0, 90, 0)))  # a folder named .jpg
+    keep("photo-40mp.jpg", large_photo(rng), quality=85)
+
+    refuse("bomb.png", "decompression bomb", png_declaring(20_000, 30_000))
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    photo = Image.fromarray(rng.integers(0, 256, (120, 160, 3), np.uint8))
+    photo.save(jpeg, "JPEG")
+    photo.save(png, "PNG")
+    refuse("truncated.jpg", "truncated", jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    refuse("truncated.png", "corrupt", png.getvalue()[: len(png.getvalue()) // 2])
+    refuse("empty.jpg", "empty (0 bytes)", b"")
+    refuse("notes.png", "not an image", b"a shopping list, not a picture\n")
+    huge = refuse("huge.jpg", "over the 256 MiB accepted", b"")
+    os.truncate(huge, 300 * 1024 * 1024)  # sparse: no disk used, but 300 MiB to read
+    os.symlink("loop-b.jpg", refuse("loop-a.jpg", "symlink loop"))
+    os.symlink("loop-a.jpg", refuse("loop-b.jpg", "symlink loop"))
+    os.symlink("gone.jpg", refuse("broken.jpg", "broken symlink"))
+    os.mkfifo(refuse("pipe.jpg", "FIFO"))
+    os.symlink("/dev/zero", refuse("zeros.jpg", "character device"))  # never ends when read
+    (root / "nested").mkdir()
+    os.symlink("..", refuse("nested/up", "walked once"))  # a folder loop
+
+    unreadable = root / "unreadable.jpg"
+    photo.save(unreadable, "JPEG")
+    unreadable.chmod(0)
+    for folder in (root, root / "nested", root / "album.jpg"):
+        folder.chmod(0o755)
+    return HostileFolder(root, sorted(good), refused, unreadable)
+
+
+def large_photo(rng: np.random.Generator, size: tuple[int, int] = LARGE_PHOTO_SIZE) -> Image.Image:
+    """A photo-like image (smooth shapes, grain) of `size`, made in ~2 s: a few random colours
+    blown up smoothly, plus a tile of grain, so that JPEG has real detail to keep."""
+    width, height = size
+    colours = rng.integers(0, 216, (12, 16, 3), dtype=np.uint8)
+    smooth = Image.fromarray(colours).resize(size, Image.Resampling.BILINEAR)
+    tile = Image.fromarray(rng.integers(0, 40, (456, 608, 3), dtype=np.uint8))
+    grain = Image.new("RGB", size)
+    for top in range(0, height, tile.height):
+        for left in range(0, width, tile.width):
+            grain.paste(tile, (left, top))
+    return ImageChops.add(smooth, grain)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG file whose header declares width x height RGB pixels (a decompression bomb's
+    shape): one row of data follows, so only a reader that trusts the header allocates."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    row = zlib.compress(b"\0" + b"\0" * 3 * min(width, 64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
