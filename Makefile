@@ -22,7 +22,7 @@ MVN = JAVA_HOME="$$(scripts/find-jdk.sh 21)" MAVEN_OPTS="--sun-misc-unsafe-memor
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
 demo: $(PLUGIN_ZIP) $(PY_STAMP) ## Start a local node with the plugin, index sample images, search by example
 	@url=$$(scripts/es-node.sh start | tail -n1); \
@@ -52,6 +52,21 @@ opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its
 
 $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
+	@echo "built $@"
+
+# The Elasticsearch 8.19 plugin (issue 9): profile es8, module es-plugin/elasticsearch8, the same core and glue
+# sources compiled against Elasticsearch 8 / Lucene 9 for Java 17; its own target folder, so both zips coexist.
+ES8_VERSION := $(shell sed -n 's:.*<es8.version>\(.*\)</es8.version>.*:\1:p' pom.xml | head -n1)
+ES8_PLUGIN_ZIP := es-plugin/elasticsearch8/target/elastichash-$(PROJECT_VERSION)-es$(ES8_VERSION).zip
+.PHONY: es8-plugin
+
+es8-plugin: $(ES8_PLUGIN_ZIP) ## Build the Elasticsearch 8.19 plugin zip (runs the core's and the glue's tests on its Lucene 9)
+
+$(ES8_PLUGIN_ZIP): $(PLUGIN_SOURCES)
+	$(MVN) -Pes8 -Des8.version=$(ES8_VERSION) -pl es-plugin/elasticsearch8 package
+	@cat es-plugin/elasticsearch8/target/es8-test-reports/*.xml | grep -o '<testsuite [^>]*' \
+		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
+		| awk '{t+=$$1; f+=$$2} END {print "junit (Elasticsearch 8, Lucene 9): " t-f " passed, " f " failed"}'
 	@echo "built $@"
 
 $(PY_STAMP): $(PY_REQUIREMENTS)

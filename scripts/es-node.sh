@@ -8,10 +8,11 @@
 #   scripts/es-node.sh status
 #
 # `start` and `cluster-start` are idempotent; their last line on stdout is the base URL.
-# The Elasticsearch release is the `es.version` of the root pom.xml (or $ES_VERSION); its
-# integ-test zip comes from Maven Central through Maven's cache, is unpacked under .es/, and
-# the plugin zip built by Maven (or $PLUGIN_ZIP) is installed into it, again whenever it changes.
-# Elasticsearch refuses to run as root, so as root the nodes run as the system user
+# The Elasticsearch release is the `es.version` of the root pom.xml (or $ES_VERSION, e.g. the
+# pom's es8.version with the zip of `make es8-plugin`); its integ-test zip comes from Maven
+# Central through Maven's cache, is unpacked under .es/, and the plugin zip built by Maven (or
+# $PLUGIN_ZIP) is installed into it, again whenever it changes. 9.x runs on a JDK 21+, 8.x on
+# 17+. Elasticsearch refuses to run as root, so as root the nodes run as the system user
 # `elastichash` (created when missing).
 set -euo pipefail
 
@@ -42,8 +43,11 @@ cluster_ports=(9201 9202 9203)
 say() { echo "es-node: $*" >&2; }
 die() { echo "es-node: error: $*" >&2; exit 1; }
 
+# Elasticsearch 9 needs Java 21+, 8.x runs on 17+.
 java_home() {
-  ES_JAVA_HOME=$("$root/scripts/find-jdk.sh" 21) || exit 1
+  local min=21
+  [ "${es_version%%.*}" -ge 9 ] || min=17
+  ES_JAVA_HOME=$("$root/scripts/find-jdk.sh" "$min") || exit 1
   export ES_JAVA_HOME
 }
 
@@ -78,10 +82,11 @@ fetch_es() {
 plugin_zip() {
   local zip=${PLUGIN_ZIP:-}
   if [ -z "$zip" ]; then
-    zip=$(ls -t "$root"/es-plugin/elasticsearch/target/elastichash-*-es"$es_version".zip 2>/dev/null | head -n1 || true)
+    # The ES 9 zip is built in es-plugin/elasticsearch, the ES 8 one in es-plugin/elasticsearch8: same name pattern.
+    zip=$(ls -t "$root"/es-plugin/*/target/elastichash-*-es"$es_version".zip 2>/dev/null | head -n1 || true)
   fi
   [ -n "$zip" ] && [ -f "$zip" ] \
-    || die "no plugin zip for Elasticsearch $es_version; build it with 'make plugin' (or set PLUGIN_ZIP)"
+    || die "no plugin zip for Elasticsearch $es_version; build it with 'make $([ "${es_version%%.*}" = 8 ] && echo es8-plugin || echo plugin)' (or set PLUGIN_ZIP)"
   echo "$zip"
 }
 
@@ -140,13 +145,17 @@ configure_node() {
   local name=$1 http=$2 transport=$3 heap=$4 discovery=$5
   local dir
   dir=$(node_dir "$name")
-  mkdir -p "$dir/data" "$dir/logs"
+  # A node cannot read data that a later major wrote (Lucene refuses an index "from the future"),
+  # so an Elasticsearch 8 node keeps its own data folder beside the 9.x one.
+  local data=$dir/data
+  [ "${es_version%%.*}" -ge 9 ] || data=$dir/data-es${es_version%%.*}
+  mkdir -p "$data" "$dir/logs"
   rm -rf "$dir/config" && cp -r "$es_home/config" "$dir/config"
   cat >"$dir/config/elasticsearch.yml" <<EOF
 # Written by scripts/es-node.sh; rewritten at every start.
 cluster.name: $([ "$discovery" = single ] && echo elastichash-dev || echo elastichash-cluster)
 node.name: $name
-path.data: $dir/data
+path.data: $data
 path.logs: $dir/logs
 network.host: 127.0.0.1
 http.port: $http
@@ -296,7 +305,7 @@ case ${1:-} in
     done
     ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
