@@ -8,6 +8,8 @@ PROJECT_VERSION := $(shell sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:
 PLUGIN_ZIP := es-plugin/elasticsearch/target/elastichash-$(PROJECT_VERSION)-es$(ES_VERSION).zip
 OS_VERSION := $(shell sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' pom.xml | head -n1)
 OS_PLUGIN_ZIP := es-plugin/opensearch/target/elastichash-$(PROJECT_VERSION)-os$(OS_VERSION).zip
+ES8_VERSION := $(shell sed -n 's:.*<es8.version>\(.*\)</es8.version>.*:\1:p' pom.xml | head -n1)
+ES8_PLUGIN_ZIP := es-plugin/elasticsearch8/target/elastichash-$(PROJECT_VERSION)-es$(ES8_VERSION).zip
 PLUGIN_SOURCES := $(shell find es-plugin/*/src -type f) $(wildcard es-plugin/*/pom.xml) pom.xml
 
 VENV := .venv
@@ -31,15 +33,15 @@ MVN = jdk="$$(scripts/find-jdk.sh 21)" && JAVA_HOME="$$jdk" \
 # the node targets and the demo; EH_STATE_DIR, EH_HTTP_PORT and EH_HEAP change where and how.
 ENGINE ?= es9
 # The engines `make integration-test` (and so `make test`) runs the suite on, one after the other.
-ENGINES ?= es9 opensearch
+ENGINES ?= es9 es8 opensearch
 NODES = PYTHONPATH=scripts python3 -m ehnodes
 # What builds each engine's plugin zip (a file, or the target that makes it).
 ENGINE_PLUGIN_es9 = $(PLUGIN_ZIP)
-ENGINE_PLUGIN_es8 = es8-plugin
+ENGINE_PLUGIN_es8 = $(ES8_PLUGIN_ZIP)
 ENGINE_PLUGIN_opensearch = $(OS_PLUGIN_ZIP)
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
 WEB_PORT ?= 8700
 
@@ -76,6 +78,19 @@ opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its
 
 $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
+	@echo "built $@"
+
+# The Elasticsearch 8.19 plugin (issue 9): profile es8, module es-plugin/elasticsearch8, the same core and glue
+# sources compiled against Elasticsearch 8 / Lucene 9 for Java 17; its own target folder, so both zips coexist.
+.PHONY: es8-plugin
+
+es8-plugin: $(ES8_PLUGIN_ZIP) ## Build the Elasticsearch 8.19 plugin zip (runs the core's and the glue's tests on its Lucene 9)
+
+$(ES8_PLUGIN_ZIP): $(PLUGIN_SOURCES)
+	$(MVN) -Pes8 -Des8.version=$(ES8_VERSION) -pl es-plugin/elasticsearch8 package
+	@cat es-plugin/elasticsearch8/target/es8-test-reports/*.xml | grep -o '<testsuite [^>]*' \
+		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
+		| awk '{t+=$$1; f+=$$2} END {print "junit (Elasticsearch 8, Lucene 9): " t-f " passed, " f " failed"}'
 	@echo "built $@"
 
 $(PY_STAMP): $(PY_REQUIREMENTS)

@@ -13,18 +13,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ES_URL
-from elastichash import ElasticHash
+from elastichash import ElasticHash, engines
+from elastichash.engines import Client
 from elastichash.ingest import IngestReport, ingest, items_from_paths
 from elastichash.model import HashModel
 from elastichash.testing import HostileFolder, make_hostile_folder, make_tiny_model
-from elasticsearch import Elasticsearch, helpers
 from PIL import Image
 
 N_IMAGES = 160
@@ -54,14 +55,27 @@ def write_images(folder: Path, n: int, seed: int) -> list[Path]:
     return paths
 
 
-def index_ids(es: Elasticsearch, index: str) -> list[str]:
+def index_ids(es: Client, index: str) -> list[str]:
     """Every document id in the index (duplicates would show as repeats)."""
     es.indices.refresh(index=index)
-    return [hit["_id"] for hit in helpers.scan(es, index=index, query={"query": {"match_all": {}}}, _source=False)]
+    scan = engines.helpers_of(es).scan(es, index=index, query={"query": {"match_all": {}}}, _source=False)
+    return [hit["_id"] for hit in scan]
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "elastichash.cli", "--es-url", ES_URL, *args]
+def cli(es_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "elastichash.cli", "--es-url", es_url, *args]
+
+
+def has_document(es_url: str, index: str, doc_id: str) -> bool:
+    """A real-time GET (no refresh lag) over plain HTTP: 404 before the index or the document
+    exists and 503 while its shard starts mean "not yet" (a client would mark the node dead)."""
+    try:
+        with urllib.request.urlopen(f"{es_url}/{index}/_doc/{doc_id}?_source=false", timeout=10) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError as error:
+        if error.code in (404, 503):
+            return False
+        raise
 
 
 @pytest.fixture(scope="module")
@@ -70,27 +84,24 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def index(es: Elasticsearch) -> Iterator[str]:
+def index(es: Client) -> Iterator[str]:
     name = f"it-safe-{uuid.uuid4().hex[:8]}"
     yield name
     es.indices.delete(index=name, ignore_unavailable=True)
 
 
 def start_and_stop(
-    index: str, command: list[str], wait_for: str, signals: Sequence[int]
+    es_url: str, index: str, command: list[str], wait_for: str, signals: Sequence[int]
 ) -> subprocess.CompletedProcess[str]:
     """Starts the CLI, waits until the document `wait_for` is in the index (a real-time GET:
     no refresh lag), sends `signals` 50 ms apart, and waits for the CLI to end."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        # 404 before the index exists, 503 while its shard starts: not there yet, ask again. Its
-        # own client: a 503 marks the node dead in a client's pool, which the session's must not see.
-        with Elasticsearch(ES_URL, max_retries=0, retry_on_status=()) as poll:
-            deadline = time.monotonic() + 60
-            while not poll.options(ignore_status=(404, 503)).exists(index=index, id=wait_for):
-                assert process.poll() is None, f"the CLI ended before it was stopped: {process.communicate()}"
-                assert time.monotonic() < deadline, "the CLI indexed nothing in 60 s"
-                time.sleep(0.01)
+        deadline = time.monotonic() + 60
+        while not has_document(es_url, index, wait_for):
+            assert process.poll() is None, f"the CLI ended before it was stopped: {process.communicate()}"
+            assert time.monotonic() < deadline, "the CLI indexed nothing in 60 s"
+            time.sleep(0.01)
         for number, sig in enumerate(signals):
             if number:
                 time.sleep(0.05)
@@ -115,7 +126,8 @@ STOPPED = re.compile(
     ids=["ctrl-c", "ctrl-c-twice", "kill-9"],
 )
 def test_a_stopped_ingest_run_again_indexes_exactly_the_rest(
-    es: Elasticsearch,
+    es: Client,
+    es_url: str,
     index: str,
     tiny_model: str,
     tmp_path: Path,
@@ -124,10 +136,10 @@ def test_a_stopped_ingest_run_again_indexes_exactly_the_rest(
 ) -> None:
     paths = write_images(tmp_path / "photos", N_IMAGES, seed=len(signals) * 10 + signals[0])
     ids = [content_id(path) for path in paths]
-    command = cli("index", str(tmp_path / "photos"), "--index", index, "--model", tiny_model)
+    command = cli(es_url, "index", str(tmp_path / "photos"), "--index", index, "--model", tiny_model)
     command += ["--batch-size", "2", "--no-progress"]
 
-    first = start_and_stop(index, command, wait_for=ids[15], signals=signals)
+    first = start_and_stop(es_url, index, command, wait_for=ids[15], signals=signals)
     if signals != [signal.SIGINT]:
         time.sleep(0.5)  # a bulk request sent whole just before the end is still applied
     there = index_ids(es, index)
@@ -173,7 +185,7 @@ class CountingModel(HashModel):
         return super().outputs_of_arrays(arrays)
 
 
-def test_a_rerun_encodes_only_what_is_missing(es: Elasticsearch, index: str, tiny_model: str, tmp_path: Path) -> None:
+def test_a_rerun_encodes_only_what_is_missing(es: Client, index: str, tiny_model: str, tmp_path: Path) -> None:
     """A batch left half-sent (some of its documents in, some not, as kill -9 can leave it):
     the next run encodes exactly the missing images and nothing twice."""
     paths = write_images(tmp_path / "photos", 40, seed=5)
@@ -224,7 +236,8 @@ def run_measured(command: list[str], tmp_path: Path) -> tuple[int, str, str, int
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs util-linux's setpriv")
 def test_hostile_folder_bad_files_named_good_ones_indexed_memory_bounded(
-    es: Elasticsearch,
+    es: Client,
+    es_url: str,
     index: str,
     hostile: HostileFolder,
     tmp_path: Path,
@@ -232,7 +245,7 @@ def test_hostile_folder_bad_files_named_good_ones_indexed_memory_bounded(
 ) -> None:
     # The bundled model: the memory figure is the one a user gets.
     prefix = WITHOUT_ROOT_READ if os.geteuid() == 0 else []
-    command = [*prefix, *cli("index", str(hostile.root), "--index", index, "--no-progress")]
+    command = [*prefix, *cli(es_url, "index", str(hostile.root), "--index", index, "--no-progress")]
     status, stdout, stderr, peak_kib = run_measured(command, tmp_path)
     refused = {**hostile.refused, hostile.unreadable: "permission denied"}
     total = len(hostile.good) + len(refused)

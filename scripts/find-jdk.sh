@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prints the home of a JDK new enough for Elasticsearch 9 (21+), or explains what to install.
+# Prints the home of a JDK of at least the given feature version (default 21: Elasticsearch 9), or
+# explains what to install.
 # Looks at ES_JAVA_HOME, JAVA_HOME, then every JDK under /usr/lib/jvm (newest first).
 set -euo pipefail
 min=${1:-21}
@@ -18,5 +19,5 @@ for home in "${ES_JAVA_HOME:-}" "${JAVA_HOME:-}" $(ls -d /usr/lib/jvm/*/ 2>/dev/
   fi
 done
 echo "error: no JDK $min or newer found (looked at ES_JAVA_HOME, JAVA_HOME and /usr/lib/jvm)." >&2
-echo "Elasticsearch 9 and its plugin need one: install a JDK $min+ and set JAVA_HOME to it." >&2
+echo "Install a JDK $min+ and set JAVA_HOME to it (Elasticsearch 9 and the plugin build need 21+, Elasticsearch 8 runs on 17+)." >&2
 exit 1

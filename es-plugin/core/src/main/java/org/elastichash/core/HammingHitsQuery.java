@@ -11,7 +11,6 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreMode;
 import org.apache.lucene.search.Scorer;
-import org.apache.lucene.search.ScorerSupplier;
 import org.apache.lucene.search.Weight;
 
 /**
@@ -40,12 +39,12 @@ final class HammingHitsQuery extends Query {
         if (searcher.getIndexReader().getContext().id() != readerIdentity) {
             throw new IllegalStateException("the hamming query's hits belong to another index reader");
         }
-        return new Weight(this) {
+        return new LuceneCompat.SegmentWeight(this) {
             @Override
-            public ScorerSupplier scorerSupplier(LeafReaderContext leaf) {
+            Scorer segmentScorer(LeafReaderContext leaf) {
                 int from = lowerBound(leaf.docBase);
                 int to = lowerBound(leaf.docBase + leaf.reader().maxDoc());
-                return from == to ? null : new DefaultScorerSupplier(new HitsScorer(leaf.docBase, from, to, boost));
+                return from == to ? null : new HitsScorer(this, leaf.docBase, from, to, boost);
             }
 
             @Override
@@ -83,14 +82,15 @@ final class HammingHitsQuery extends Query {
     }
 
     /** Walks the hits of one segment: {@code result.docs()[from..to)}. */
-    private final class HitsScorer extends Scorer {
+    private final class HitsScorer extends LuceneCompat.WeightScorer {
         private final int docBase;
         private final int from;
         private final int to;
         private final float boost;
         private int index;
 
-        HitsScorer(int docBase, int from, int to, float boost) {
+        HitsScorer(Weight weight, int docBase, int from, int to, float boost) {
+            super(weight);
             this.docBase = docBase;
             this.from = from;
             this.to = to;

@@ -102,8 +102,8 @@ public final class SegmentCodes {
     /**
      * Hamming distances of {@code n <= BLOCK} documents, ascending and after any document
      * compared before, into {@code out} ({@link #MISSING} for a document lacking a word). Where
-     * every document of the segment has every word, the words are read in bulk, a column at a
-     * time: several times faster than one document at a time.
+     * every document of the segment has every word, the words are read a column at a time (on
+     * Lucene 10 in bulk: several times faster than one document at a time).
      */
     public void distances(int[] docs, int n, long[] query, int[] out) throws IOException {
         if (n == 0) {
@@ -127,7 +127,7 @@ public final class SegmentCodes {
         java.util.Arrays.fill(out, 0, n, 0);
         for (int i = 0; i < words.length; i++) {
             long[] column = xor[i];
-            words[i].longValues(n, docs, column, 0L);
+            LuceneCompat.longValues(words[i], n, docs, column);
             long q = query[i];
             for (int j = 0; j < n; j++) {
                 long x = q ^ column[j];

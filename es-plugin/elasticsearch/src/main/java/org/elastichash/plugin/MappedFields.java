@@ -21,7 +21,7 @@ public final class MappedFields {
                 type.typeName(),
                 type.hasDocValues(),
                 type.isSearchable(),
-                lookup.onlyMappedAsRuntimeField(name)
+                ElasticsearchCompat.onlyMappedAsRuntimeField(lookup, name)
             );
         };
     }

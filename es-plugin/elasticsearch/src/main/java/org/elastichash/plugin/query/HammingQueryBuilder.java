@@ -11,18 +11,16 @@ import org.elastichash.core.HammingParameters;
 import org.elastichash.core.HammingQuery;
 import org.elastichash.core.HammingRequest;
 import org.elastichash.core.HammingSearch;
+import org.elastichash.plugin.ElasticsearchCompat;
 import org.elastichash.plugin.MappedFields;
 import org.elasticsearch.TransportVersion;
 import org.elasticsearch.common.ParsingException;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.common.io.stream.StreamOutput;
 import org.elasticsearch.common.xcontent.XContentParserUtils;
-import org.elasticsearch.index.query.AbstractQueryBuilder;
 import org.elasticsearch.index.query.QueryBuilder;
 import org.elasticsearch.index.query.QueryRewriteContext;
 import org.elasticsearch.index.query.SearchExecutionContext;
-import org.elasticsearch.search.internal.ContextIndexSearcher;
-import org.elasticsearch.search.internal.MaxClauseCountQueryVisitor;
 import org.elasticsearch.xcontent.XContentBuilder;
 import org.elasticsearch.xcontent.XContentParser;
 
@@ -31,7 +29,7 @@ import org.elasticsearch.xcontent.XContentParser;
  * docs/hamming-query.md). The core's {@link HammingParameters} reads and checks the parameters;
  * this class adds what is Elasticsearch's: the {@code filter} query, the wire form, the mapping.
  */
-public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQueryBuilder> {
+public final class HammingQueryBuilder extends ElasticsearchCompat.BaseQueryBuilder<HammingQueryBuilder> {
 
     public static final String NAME = HammingParameters.NAME;
 
@@ -149,7 +147,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
     }
 
     @Override
-    protected Query doToQuery(SearchExecutionContext context, MaxClauseCountQueryVisitor visitor) throws IOException {
+    protected Query doToQuery(SearchExecutionContext context) throws IOException {
         int window = context.getIndexSettings().getMaxResultWindow();
         HammingRequest request = parameters.request(
             MappedFields.of(context.lookup()),
@@ -162,7 +160,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
             context.addCircuitBreakerMemory(HammingSearch.bytesNeeded(request, largest, reader.leaves().size()), "hamming query");
         }
         // A searcher with its own executor already spreads the search; otherwise lend the scan the search pool.
-        return new HammingQuery(request, searcher -> searcher instanceof ContextIndexSearcher c && c.hasExecutor() ? null : searchThreads);
+        return new HammingQuery(request, searcher -> ElasticsearchCompat.hasExecutor(searcher) ? null : searchThreads);
     }
 
     @Override

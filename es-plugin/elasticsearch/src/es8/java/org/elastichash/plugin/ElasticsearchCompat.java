@@ -1,0 +1,42 @@
+package org.elastichash.plugin;
+
+import java.io.IOException;
+import org.apache.lucene.search.IndexSearcher;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.index.mapper.AbstractScriptFieldType;
+import org.elasticsearch.index.query.AbstractQueryBuilder;
+import org.elasticsearch.search.lookup.SearchLookup;
+
+/**
+ * The few plugin APIs that differ between the Elasticsearch majors this plugin is built for, for
+ * Elasticsearch 8.19. Its twin in {@code src/es9/java} (Elasticsearch 9) has the same members;
+ * each build compiles exactly one of them with the shared glue sources.
+ */
+public final class ElasticsearchCompat {
+
+    private ElasticsearchCompat() {}
+
+    /**
+     * Whether {@code name} is a runtime field, computed at search time: Elasticsearch 8 maps
+     * runtime fields to script field types (a runtime field shadows an indexed one of its name).
+     */
+    public static boolean onlyMappedAsRuntimeField(SearchLookup lookup, String name) {
+        return lookup.fieldType(name) instanceof AbstractScriptFieldType<?>;
+    }
+
+    /** Whether Elasticsearch already spreads this searcher's work over threads of its own. */
+    @SuppressWarnings("deprecation") // Lucene 9's only way to ask; Lucene 10 dropped it, Elasticsearch 9 asks its own searcher
+    public static boolean hasExecutor(IndexSearcher searcher) {
+        return searcher.getExecutor() != null;
+    }
+
+    /** A query builder whose Lucene query is made by {@code doToQuery(context)}, Elasticsearch 8's own method. */
+    public abstract static class BaseQueryBuilder<QB extends BaseQueryBuilder<QB>> extends AbstractQueryBuilder<QB> {
+
+        protected BaseQueryBuilder() {}
+
+        protected BaseQueryBuilder(StreamInput in) throws IOException {
+            super(in);
+        }
+    }
+}

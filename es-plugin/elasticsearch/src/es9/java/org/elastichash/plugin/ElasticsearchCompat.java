@@ -1,0 +1,52 @@
+package org.elastichash.plugin;
+
+import java.io.IOException;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.index.query.AbstractQueryBuilder;
+import org.elasticsearch.index.query.SearchExecutionContext;
+import org.elasticsearch.search.internal.ContextIndexSearcher;
+import org.elasticsearch.search.internal.MaxClauseCountQueryVisitor;
+import org.elasticsearch.search.lookup.SearchLookup;
+
+/**
+ * The few plugin APIs that differ between the Elasticsearch majors this plugin is built for, for
+ * Elasticsearch 9. Its twin in {@code src/es8/java} (Elasticsearch 8.19) has the same members;
+ * each build compiles exactly one of them with the shared glue sources.
+ */
+public final class ElasticsearchCompat {
+
+    private ElasticsearchCompat() {}
+
+    /** Whether {@code name} is mapped only as a runtime field, computed at search time. */
+    public static boolean onlyMappedAsRuntimeField(SearchLookup lookup, String name) {
+        return lookup.onlyMappedAsRuntimeField(name);
+    }
+
+    /** Whether Elasticsearch already spreads this searcher's work over threads of its own. */
+    public static boolean hasExecutor(IndexSearcher searcher) {
+        return searcher instanceof ContextIndexSearcher c && c.hasExecutor();
+    }
+
+    /**
+     * A query builder whose Lucene query is made by {@code doToQuery(context)}, as in
+     * Elasticsearch 8; Elasticsearch 9 also hands over a clause counter, which the hamming query
+     * has no use for (it adds no boolean clauses).
+     */
+    public abstract static class BaseQueryBuilder<QB extends BaseQueryBuilder<QB>> extends AbstractQueryBuilder<QB> {
+
+        protected BaseQueryBuilder() {}
+
+        protected BaseQueryBuilder(StreamInput in) throws IOException {
+            super(in);
+        }
+
+        protected abstract Query doToQuery(SearchExecutionContext context) throws IOException;
+
+        @Override
+        protected final Query doToQuery(SearchExecutionContext context, MaxClauseCountQueryVisitor visitor) throws IOException {
+            return doToQuery(context);
+        }
+    }
+}
