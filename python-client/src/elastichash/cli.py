@@ -295,8 +295,13 @@ class _StopOnInterrupt:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+        if self._previous is None:
+            return
+        # After a stop the process is on its way out: a second Ctrl-C landing between here and
+        # the exit (a fast node answers the last batch within the 50 ms of a double tap) must not
+        # turn the exit status 130 into death by SIGINT.
+        handler = signal.SIG_IGN if self.requested else self._previous
+        signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         if self.armed and not self.requested:
