@@ -219,7 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Installed until the very end, so that a second Ctrl-C on the way out (while the client
     # closes) cannot turn a clean stop into a traceback.
     with _StopOnInterrupt() as stop:
-        return _run(args, stop)
+        status = _run(args, stop)
+    if stop.requested:
+        # The process is on its way out: a second Ctrl-C landing now (a fast node answers the
+        # last batch within a double tap) must not turn exit status 130 into death by SIGINT.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
 
 
 def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
@@ -295,13 +300,8 @@ class _StopOnInterrupt:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is None:
-            return
-        # After a stop the process is on its way out: a second Ctrl-C landing between here and
-        # the exit (a fast node answers the last batch within the 50 ms of a double tap) must not
-        # turn the exit status 130 into death by SIGINT.
-        handler = signal.SIG_IGN if self.requested else self._previous
-        signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         if self.armed and not self.requested:
