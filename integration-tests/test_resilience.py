@@ -59,6 +59,7 @@ class Figures:
     searches_failed: int = 0
     searches_partial_raised: int = 0
     search_errors: dict[str, int] = field(default_factory=dict)
+    documents_at_kill: int = 0  # in the index when the node was killed (mid-ingest: < codes)
     kills: int = 0
     restarts: int = 0
     indexed: int = 0
@@ -243,6 +244,8 @@ def run_scenario(name: str, cluster: Launcher, data: Data, single_node: list, do
             wait_for_count(engine, N_CODES // 3)
             assert cluster.kill(VICTIM)
             figures.kills += 1
+            figures.documents_at_kill = engine.count()
+            assert ingester.is_alive(), "the ingest ended before the node was killed"
             time.sleep(5)  # ingest and searches go on with the node gone
         assert cluster.revive(VICTIM)
         figures.restarts += 1
