@@ -168,6 +168,14 @@ es-cluster-start: $(ENGINE_PLUGIN_$(ENGINE)) ## Start (or keep) a 3-node cluster
 es-cluster-stop: ## Stop the 3-node cluster of ENGINE
 	@$(NODES) stop --engine $(ENGINE) --cluster
 
+# Issue 10: a node SIGKILLed mid-ingest and restarted, and one down from the start, on the 3-node
+# cluster with queries throughout; minutes long, so not part of `make test`. Figures in build/resilience.json.
+.PHONY: resilience-test
+resilience-test: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## A node killed mid-ingest, one down from the start (3-node cluster of ENGINE; slow)
+	@mkdir -p build; rm -f build/resilience.json; \
+	EH_RESILIENCE=1 $(VENV)/bin/pytest -q -s integration-tests/test_resilience.py --engine $(ENGINE) \
+		2>&1 | tee build/resilience-$(ENGINE).log
+
 es-status: ## Every local node, running or not, and the folder node files live in
 	@$(NODES) status
 

@@ -51,6 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "resilience: minutes long, on the 3-node cluster (make resilience-test)")
+
+
 @pytest.fixture(scope="session")
 def es_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """The node's base URL: ES_URL, or a local node of --engine started (or reused) for this session."""

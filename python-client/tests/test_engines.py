@@ -8,6 +8,7 @@ The fake answers as each product does where it matters here: OpenSearch names it
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from opensearchpy import OpenSearch
 from elastichash import ClusterError, Code, engines
 from elastichash.client import ElasticHash
 from elastichash.engines import Server
+from elastichash.ingest import IngestReport, send_codes
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None]
 
@@ -61,6 +63,10 @@ def fake() -> Iterator[Fake]:
                 status, answer = 400, {"error": {"root_cause": [{"reason": reason}]}, "status": 400}
             else:
                 status, answer = state.answer(self.command, self.path, body)
+            if status == 0:  # a node that dies mid-request: the connection ends without an answer
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             data = b"" if answer is None or self.command == "HEAD" else json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -296,3 +302,101 @@ def test_wait_for_health_repeats_the_server_s_wait_and_sends_no_timeout(
     assert health == {"status": "yellow", "timed_out": False}
     assert len(fake.seen) == 2
     assert all("wait_for_status=yellow" in s.path and "timeout" not in s.path for s in fake.seen)
+
+
+# --- several nodes, retries --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_a_dead_first_node_is_passed_over(fake: Fake, engine: str) -> None:
+    """The first URL names a node that is down: detection and requests use the next one."""
+    fake.elastic = engine == "elasticsearch"
+    fake.answer = elasticsearch_root("9.5.4") if fake.elastic else opensearch_answers
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert engines.hosts_of(f"{dead}, {fake.url},") == [dead, fake.url]
+    assert engines.detect([dead, fake.url]).product == engine
+    client = engines.connect(f"{dead},{fake.url}", request_timeout=5)
+    bits = np.zeros((1, 256), dtype=np.uint8)
+    for _ in range(4):  # wherever the client starts, the dead node's requests go to the living one
+        report = IngestReport()
+        send_codes(client, "pics", [("x", "x", {})], bits, report, waits=())
+        assert (report.indexed, report.failed) == (1, {})
+    with pytest.raises(ClusterError, match=f"cannot reach .*{dead}") as raised:
+        engines.detect([dead])
+    assert raised.value.status is None and raised.value.__cause__ is not None
+    with pytest.raises(ValueError, match="no node URL"):
+        engines.hosts_of(" , ")
+
+
+def bulk_answers(statuses: list[dict[str, int]]) -> Callable[[str, str, bytes], Answer]:
+    """A bulk endpoint answering each id with the next status given for it (then 201)."""
+
+    def answer(method: str, path: str, body: bytes) -> Answer:
+        if path == "/":
+            return 200, OPENSEARCH_ROOT
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        ids = [a["create"]["_id"] for a in lines[::2]]
+        round_ = statuses.pop(0) if statuses else {}
+        if round_.get("*") == 0:
+            return 0, None
+        items = []
+        for doc_id in ids:
+            status = round_.get(doc_id, 201)
+            item: dict[str, Any] = {"_id": doc_id, "status": status}
+            if status >= 300:
+                item["error"] = {
+                    "type": "unavailable_shards_exception",
+                    "reason": f"{status} {doc_id}",
+                }
+            items.append({"create": item})
+        return 200, {"errors": True, "items": items}
+
+    return answer
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_bulk_sends_unavailable_and_rejected_documents_again(fake: Fake, engine: str) -> None:
+    fake.elastic = engine == "elasticsearch"
+    fake.answer = bulk_answers([{"b": 503, "c": 429}, {"c": 503}])
+    client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
+    report = IngestReport()
+    bits = np.zeros((3, 256), dtype=np.uint8)
+    send_codes(client, "pics", [(i, f"{i}.png", {}) for i in "abc"], bits, report, waits=(0, 0))
+    assert (report.indexed, report.already_indexed, report.failed) == (3, 0, {})
+    sent = [
+        [json.loads(line)["create"]["_id"] for line in s.body.splitlines()[::2]] for s in fake.seen
+    ]
+    assert sent[-3:] == [["a", "b", "c"], ["b", "c"], ["c"]]
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_bulk_gives_up_after_its_waits_and_names_the_document(fake: Fake, engine: str) -> None:
+    fake.elastic = engine == "elasticsearch"
+    fake.answer = bulk_answers([{"a": 503}, {"a": 503}, {"a": 503}, {"b": 400}])
+    client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
+    report = IngestReport()
+    bits = np.zeros((2, 256), dtype=np.uint8)
+    send_codes(client, "pics", [("a", "a.png", {}), ("b", "b.png", {})], bits, report, waits=(0, 0))
+    name = engines.NAMES[engine]
+    assert report.indexed == 1 and report.failed == {"a.png": f"{name} refused it: 503 a"}
+
+
+@pytest.mark.parametrize("engine", ["elasticsearch", "opensearch"])
+def test_a_bulk_that_lost_its_connection_is_sent_again_and_counts_each_document_once(
+    fake: Fake, engine: str
+) -> None:
+    """The node received the bulk, then died before answering (the client's own retries too):
+    the documents are sent again; those that arrived answer 409 and count as already there."""
+    fake.elastic = engine == "elasticsearch"
+    fake.answer = bulk_answers([{"*": 0}] * 4 + [{"a": 409}])
+    client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
+    report = IngestReport()
+    bits = np.zeros((2, 256), dtype=np.uint8)
+    send_codes(client, "pics", [("a", "a.png", {}), ("b", "b.png", {})], bits, report, waits=(0,))
+    assert (report.indexed, report.already_indexed, report.failed) == (1, 1, {})

@@ -7,6 +7,8 @@
     url      [--engine E] [--cluster] [--port N]  where start puts the node
     prepare  [--engine E] [...]                   fetch, unpack, install the plugin; start nothing
     clean                                         stop every node, delete node data (keeps downloads)
+    kill     --cluster --node N [--engine E]      SIGKILL cluster node N (1-3), as a crash would
+    revive   --cluster --node N [--engine E]      start node N again with its data; waits until it rejoined
 
 Defaults come from EH_ENGINE (es9), EH_HTTP_PORT, EH_HEAP, EH_PLUGIN_ZIP and EH_STATE_DIR.
 """
@@ -42,6 +44,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         plugin = command.add_mutually_exclusive_group()
         plugin.add_argument("--plugin-zip", help="install this zip instead of the built one")
         plugin.add_argument("--no-plugin", action="store_true", help="a node without the plugin")
+    for name in ("kill", "revive"):
+        command = commands.add_parser(name)
+        command.add_argument("--engine", choices=list(ENGINES), help="default: $EH_ENGINE or es9")
+        command.add_argument("--cluster", action="store_true", help="required: the node is one of the cluster's")
+        command.add_argument("--node", type=int, required=True, help="which cluster node: 1, 2 or 3")
     commands.add_parser("status")
     commands.add_parser("clean")
     return parser.parse_args(argv)
@@ -69,6 +76,12 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "prepare":
         launcher.prepare()
         print(f"ready: {launcher.distribution.home}")
+    elif args.command == "kill":
+        killed = launcher.kill(args.node)
+        print(f"killed cluster node {args.node}" if killed else "it was not running", file=sys.stderr)
+    elif args.command == "revive":
+        revived = launcher.revive(args.node)
+        print(f"cluster node {args.node} rejoined" if revived else "it was running", file=sys.stderr)
     elif args.command == "status":
         print("\n".join(status_lines(launcher.state_dir)))
     elif args.command == "clean":

@@ -268,6 +268,47 @@ class Launcher:
     def stop(self) -> list[str]:
         return [node.spec.node_name for node in self.existing_nodes() if node.stop()]
 
+    def cluster_node(self, number: int) -> Node:
+        """Node `number` (1-3) of this engine's cluster as it was last started."""
+        if not self.options.cluster:
+            raise NodeError("kill and revive act on one node of the 3-node cluster: pass --cluster")
+        if not 1 <= number <= CLUSTER_SIZE:
+            raise NodeError(f"--node must be between 1 and {CLUSTER_SIZE}, got {number}")
+        name = f"cluster-{number}"
+        node = next((node for node in self.existing_nodes() if node.spec.name == name), None)
+        if node is None:
+            raise NodeError(f"{self.engine.name}-{name} was never started; start the cluster first")
+        return node
+
+    def kill(self, number: int) -> bool:
+        """SIGKILLs cluster node `number`, as a crash would; True if it was running."""
+        return self.cluster_node(number).kill()
+
+    def revive(self, number: int, timeout: float = 240.0) -> bool:
+        """Starts cluster node `number` again with its files as they are (after `kill`) and waits
+        until the cluster has all its nodes again; False if it was running already."""
+        node = self.cluster_node(number)
+        if node.running_pid() is not None:
+            return False
+        self.run_as.ensure(node.distribution.executable)
+        launched_at = time.time()
+        process = node.launch(self.jdk(), self.run_as)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = -1
+        url = node.spec.url
+        query = f"wait_for_nodes={CLUSTER_SIZE}&timeout=5s"
+        deadline = time.monotonic() + timeout
+        while code == 0 and time.monotonic() < deadline:
+            health = get_json(f"{url}/_cluster/health?{query}", timeout=10)
+            if health and not health.get("timed_out"):
+                return True
+            time.sleep(1)
+        log, tail = node.tail(since=launched_at - 1)
+        raise NodeError(f"{node.spec.node_name} did not rejoin its cluster; the end of {log}:\n{tail}")
+
 
 def all_nodes(state_dir: Path) -> list[Node]:
     """Every node with a launch record under this state folder, of every engine."""

@@ -200,6 +200,22 @@ class Node:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self, timeout: float = 30.0) -> bool:
+        """SIGKILLs the process named by the pid file, as a crash would end it (no shutdown, no
+        goodbye to the cluster); True if one was running. The node's files stay, so that
+        `Launcher.revive` starts it again as the same node."""
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self.running_pid() == pid:
+            if time.monotonic() > deadline:
+                raise NodeError(f"{self.spec.node_name} (pid {pid}) outlived SIGKILL for {timeout:.0f} s")
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
     def tail(self, lines: int = 20, since: float = 0.0) -> tuple[Path, str]:
         """The end of the node's main log, or of its console output when the log says nothing new.
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -419,3 +422,59 @@ def test_module_runs_as_a_program() -> None:
     )
     assert done.returncode == 0 and "start" in done.stdout and "EH_STATE_DIR" in done.stdout
     assert time.monotonic() - started < 30
+
+
+# --- kill and revive one cluster node ------------------------------------------------------------
+
+
+def sleeper(home: Path) -> subprocess.Popen[bytes]:
+    """A process that runs "from" `home` (its command line names it) and ignores SIGTERM, as a busy node may."""
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+    return subprocess.Popen([sys.executable, "-c", code, str(home)])
+
+
+def recorded_cluster_node(starter: Launcher, number: int, pid: int) -> Node:
+    node = starter.nodes(starter.specs("abc"))[number - 1]
+    node.directory.mkdir(parents=True)
+    node.record.write_text(json.dumps(asdict(node.spec)))
+    node.pid_file.write_text(f"{pid}\n")
+    deadline = time.monotonic() + 10  # until the child has exec'd
+    while node.running_pid() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return node
+
+
+def test_kill_sigkills_one_cluster_node_and_keeps_its_files(tmp_path: Path) -> None:
+    starter = launcher(tmp_path, engine="es9", cluster=True)
+    process = sleeper(starter.distribution.home)
+    try:
+        node = recorded_cluster_node(starter, 2, process.pid)
+        assert node.running_pid() == process.pid
+        assert not starter.revive(2)  # it runs: nothing to start
+        assert starter.kill(2)
+        assert process.wait(timeout=10) == -signal.SIGKILL  # SIGTERM would have been ignored
+        assert not node.pid_file.exists() and node.record.exists()  # revive starts it from its files
+        assert not starter.kill(2)
+    finally:
+        process.kill()
+
+
+def test_kill_and_revive_say_which_node_they_cannot_act_on(tmp_path: Path) -> None:
+    with pytest.raises(NodeError, match="pass --cluster"):
+        launcher(tmp_path, engine="es9").kill(1)
+    starter = launcher(tmp_path, engine="es9", cluster=True)
+    with pytest.raises(NodeError, match="between 1 and 3, got 4"):
+        starter.kill(4)
+    with pytest.raises(NodeError, match="es9-cluster-3 was never started; start the cluster first"):
+        starter.revive(3)
+
+
+def test_cli_kill_needs_a_node_and_names_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = ["--state-dir", str(tmp_path / "s")]
+    assert cli.main([*state, "kill", "--node", "2"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "ehnodes: error: kill and revive act on one node of the 3-node cluster: pass --cluster\n"
+    )
+    assert cli.main([*state, "revive", "--cluster", "--node", "1"]) == 1
+    assert "es9-cluster-1 was never started" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .codes import Code, CodeError
-from .errors import ClusterError, ElasticHashError, ImageError, ModelError
+from .errors import ClusterError, ElasticHashError, ImageError, ModelError, PartialResultError
 from .model import HashModel, ModelSpec
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ __all__ = [
     "IngestReport",
     "ModelError",
     "ModelSpec",
+    "PartialResultError",
     "connect",
 ]
 

@@ -61,7 +61,8 @@ def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     group.add_argument(
         "--es-url",
         default=default(_env("ES_URL", "http://127.0.0.1:9200")),
-        help="Elasticsearch or OpenSearch URL (default: $ELASTICHASH_ES_URL or "
+        help="Elasticsearch or OpenSearch URL; several nodes of one cluster as a comma-separated "
+        "list, so that requests fail over when one is down (default: $ELASTICHASH_ES_URL or "
         "http://127.0.0.1:9200)",
     )
     group.add_argument(

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import codes, engines, queries
 from .engines import Client, Engine
-from .errors import ClusterError
+from .errors import ClusterError, PartialResultError
 from .images import ImageSource
 from .ingest import (
     ImageItem,
@@ -49,7 +49,7 @@ class Hit:
 
 
 def connect(
-    url: str = "http://127.0.0.1:9200",
+    url: str | list[str] = "http://127.0.0.1:9200",
     api_key: str | None = None,
     username: str | None = None,
     password: str | None = None,
@@ -59,7 +59,10 @@ def connect(
 ) -> Client:
     """A client for the Elasticsearch or OpenSearch at `url` (asked which, unless `engine` says)
     that retries 429 and 5xx answers and time-outs: `elasticsearch.Elasticsearch` or
-    `opensearchpy.OpenSearch`. Pass request bodies as `body=`: both clients take that."""
+    `opensearchpy.OpenSearch`. Pass request bodies as `body=`: both clients take that.
+
+    `url` may name several nodes of the cluster (a list, or "http://a:9200,http://b:9200"):
+    requests then fail over to another node when one goes down."""
     return engines.connect(url, engine, api_key, username, password, ca_certs, request_timeout)
 
 
@@ -360,8 +363,11 @@ def assemble_results(
     ids = np.full((n, k), None, dtype=object)
     for row, response in enumerate(responses):
         if "error" in response:
+            status = response.get("status")
             raise ClusterError(
-                _error_sentence(es, index, None, response.get("status", "an error"), response)
+                _error_sentence(es, index, None, status or "an error", response),
+                status=status if isinstance(status, int) else None,
+                reason=_reason(response) or None,
             )
         _check_shards(response, es, index)
         for rank, raw in enumerate(response.get("hits", {}).get("hits", [])[:k]):
@@ -371,16 +377,22 @@ def assemble_results(
 
 
 def _check_shards(response: dict[str, Any], es: Client | None, index: str) -> None:
-    """A ClusterError when some shards failed: a partial answer is never passed off as whole."""
+    """A PartialResultError when some shards failed: a partial answer is never passed off as
+    whole (a node that died mid-search leaves its shards' hits out of an answer that still says
+    200)."""
     shards = response.get("_shards", {})
     if shards.get("failed", 0) > 0:
         failures = shards.get("failures") or [{}]
         reason = failures[0].get("reason", {})
-        reason = reason.get("reason", reason) if isinstance(reason, dict) else reason
-        raise ClusterError(
+        if isinstance(reason, dict):  # a shard without any copy says only its type
+            reason = reason.get("reason") or reason.get("type") or reason
+        raise PartialResultError(
             f"{shards['failed']} of {shards.get('total', '?')} shards of index '{index}' at "
             f"{_url_of(es)} failed ({reason or 'no reason given'}), so the answer would be "
-            "incomplete"
+            "incomplete; search again once the cluster is whole (green)",
+            failed=int(shards["failed"]),
+            total=shards.get("total"),
+            reason=str(reason) if reason else None,
         )
 
 
@@ -401,24 +413,38 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
         found = engines.failure(error)
         if found is None:
             return False
-        url, name = _url_of(self.es), engines.product_name(self.es)
-        if found.kind == "connection":
-            raise ClusterError(
-                f"cannot reach {name} at {url}: is the node running? "
-                "(start one with `make es-start`)"
-            ) from None
-        if found.kind == "auth":
-            raise ClusterError(
-                f"{name} at {url} refused the credentials (401); check the API key or user"
-            ) from None
-        if found.kind == "scan":
-            raise ClusterError(
-                f"reading index '{self.index}' at {url} failed part-way ({found.message}), so it "
-                "was not copied whole"
-            ) from None
-        raise ClusterError(
-            _error_sentence(self.es, self.index, found.message, found.status, found.body)
-        ) from None
+        # The client's exception stays the cause (`raise ... from error`), as elasticsearch-py
+        # keeps its own: callers read `status`/`reason` here and the full answer there.
+        raise cluster_error(found, self.es, self.index) from error
+
+
+def cluster_error(found: engines.Failure, es: Client | None, index: str | None) -> ClusterError:
+    """The ClusterError for a client exception read by `engines.failure`: one sentence that
+    says what to do, with the server's status and reason."""
+    url, name = _url_of(es), engines.product_name(es)
+    status = found.status if isinstance(found.status, int) else None
+    if found.kind == "connection":
+        return ClusterError(
+            f"cannot reach {name} at {url}: is the node running? (start one with `make es-start`)",
+            reason=found.message or None,
+        )
+    if found.kind == "auth":
+        return ClusterError(
+            f"{name} at {url} refused the credentials (401); check the API key or user",
+            status=401,
+            reason=_reason(found.body) or found.message or None,
+        )
+    if found.kind == "scan":
+        return ClusterError(
+            f"reading index '{index}' at {url} failed part-way ({found.message}), so it was not "
+            "copied whole",
+            reason=found.message or None,
+        )
+    return ClusterError(
+        _error_sentence(es, index, found.message, found.status, found.body),
+        status=status,
+        reason=_reason(found.body) or found.message or None,
+    )
 
 
 def _error_sentence(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -87,21 +88,55 @@ def _auth_headers(
     return {}
 
 
+def hosts_of(url: str | Sequence[str]) -> list[str]:
+    """The node URLs of `url`: one URL, a comma-separated list of them, or a sequence."""
+    parts = url.split(",") if isinstance(url, str) else list(url)
+    found = [part.strip() for part in parts if part and part.strip()]
+    if not found:
+        raise ValueError(f"no node URL given in {url!r}; pass one like http://127.0.0.1:9200")
+    return found
+
+
 def detect(
-    url: str,
+    url: str | Sequence[str],
     api_key: str | None = None,
     username: str | None = None,
     password: str | None = None,
     ca_certs: str | None = None,
     request_timeout: float = 30,
 ) -> Server:
-    """Asks `url` what it is, below the `elasticsearch` client's product check.
+    """Asks the node at `url` what it is, below the `elasticsearch` client's product check.
 
-    Elasticsearch marks every answer with `X-Elastic-Product` (and its test distribution does not
-    serve `GET /`), so the node info comes first: it carries the version. OpenSearch names itself
-    in `GET /` (`version.distribution`). Raises ClusterError (one sentence) when nothing sensible
-    answers.
+    With several URLs (a list, or commas), the first that answers is asked: a node that is down
+    does not stop the client from reaching the others. Elasticsearch marks every answer with
+    `X-Elastic-Product` (and its test distribution does not serve `GET /`), so the node info
+    comes first: it carries the version. OpenSearch names itself in `GET /`
+    (`version.distribution`). Raises ClusterError (one sentence) when nothing sensible answers.
     """
+    urls = hosts_of(url)
+    unreachable: BaseException | None = None
+    for one in urls:
+        try:
+            return _detect_one(one, api_key, username, password, ca_certs, request_timeout)
+        except (
+            elasticsearch.ConnectionError,
+            elasticsearch.ConnectionTimeout,
+            elasticsearch.SerializationError,
+        ) as error:
+            unreachable = error
+    raise ClusterError(
+        _unreachable(", ".join(urls), unreachable), reason=str(unreachable)
+    ) from unreachable
+
+
+def _detect_one(
+    url: str,
+    api_key: str | None,
+    username: str | None,
+    password: str | None,
+    ca_certs: str | None,
+    request_timeout: float,
+) -> Server:
     probe = Elasticsearch(url, request_timeout=request_timeout, max_retries=0, ca_certs=ca_certs)
     headers = {"accept": "application/json", **_auth_headers(api_key, username, password)}
 
@@ -109,7 +144,9 @@ def detect(
         meta, body = probe.transport.perform_request("GET", path, headers=headers, max_retries=0)
         if meta.status == 401:
             raise ClusterError(
-                f"the server at {url} refused the credentials (401); check the API key or user"
+                f"the server at {url} refused the credentials (401); check the API key or user",
+                status=401,
+                reason="unauthorized",
             )
         return meta, body if isinstance(body, dict) else {}
 
@@ -125,14 +162,9 @@ def detect(
             return Server("opensearch", str(version.get("number", "")))
         raise ClusterError(
             f"the server at {url} is neither Elasticsearch nor OpenSearch "
-            f"(GET / answered {meta.status}); check the URL"
+            f"(GET / answered {meta.status}); check the URL",
+            status=meta.status,
         )
-    except (
-        elasticsearch.ConnectionError,
-        elasticsearch.ConnectionTimeout,
-        elasticsearch.SerializationError,
-    ) as error:
-        raise ClusterError(_unreachable(url, error)) from None
     finally:
         probe.close()
 
@@ -166,7 +198,7 @@ class _PlainJsonTransport(Transport):
 
 
 def connect(
-    url: str = "http://127.0.0.1:9200",
+    url: str | Sequence[str] = "http://127.0.0.1:9200",
     engine: Engine = "auto",
     api_key: str | None = None,
     username: str | None = None,
@@ -176,13 +208,17 @@ def connect(
 ) -> Client:
     """A client for the server at `url` that retries 429 and 5xx answers and time-outs.
 
-    `engine="auto"` asks the server what it is (`detect`, one request); naming the product skips
-    that question (an Elasticsearch is then taken to be of the client's own major).
+    `url` may name several nodes of one cluster (a list, or commas): requests are spread over
+    them, and one that fails to answer is retried on another, so that a node going down does not
+    fail the requests of a client that knows the others. `engine="auto"` asks the server what it
+    is (`detect`, one request); naming the product skips that question (an Elasticsearch is
+    then taken to be of the client's own major).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    urls = hosts_of(url)
     if engine == "auto":
-        server = detect(url, api_key, username, password, ca_certs, min(request_timeout, 30))
+        server = detect(urls, api_key, username, password, ca_certs, min(request_timeout, 30))
     else:
         server = Server(engine)
     retries: dict[str, Any] = {
@@ -199,11 +235,11 @@ def connect(
             options["headers"] = headers
         if username is not None:
             options["http_auth"] = (username, password or "")
-        if url.startswith("https:"):
+        if any(one.startswith("https:") for one in urls):
             options.update(use_ssl=True, verify_certs=True)
         if ca_certs:
             options["ca_certs"] = ca_certs
-        return OpenSearch(url, **options)
+        return OpenSearch(urls, **options)
     options = {"request_timeout": request_timeout, **retries}
     if api_key:
         options["api_key"] = api_key
@@ -213,7 +249,7 @@ def connect(
         options["ca_certs"] = ca_certs
     if server.major is not None and server.major != CLIENT_MAJOR:
         options["transport_class"] = _PlainJsonTransport
-    return Elasticsearch(url, **options)
+    return Elasticsearch(urls, **options)
 
 
 def product(client: Client) -> Product:

@@ -1,4 +1,10 @@
-"""The errors the library raises: each message says what went wrong and what to do."""
+"""The errors the library raises: each message says what went wrong and what to do.
+
+Like elasticsearch-py's own errors they are types to catch and read, not only sentences: `status`
+is the server's HTTP status when it answered with an error (None when it did not answer, or when
+the problem is not the server's), `reason` the server's reason (or, failing that, what went
+wrong), and the exception that caused it, when there is one, is kept as `__cause__`.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,19 @@ from __future__ import annotations
 class ElasticHashError(Exception):
     """Base of every error raised on purpose by elastichash."""
 
+    def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+
 
 class ImageError(ElasticHashError):
     """An image that cannot be used: not an image, truncated, empty, too large."""
 
     def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name}: {reason}")
+        super().__init__(f"{name}: {reason}", reason=reason)
         self.name = name
-        self.reason = reason
 
 
 class ModelError(ElasticHashError):
@@ -22,3 +33,15 @@ class ModelError(ElasticHashError):
 
 class ClusterError(ElasticHashError):
     """Elasticsearch is unreachable, lacks the index or the plugin, or refused a request."""
+
+
+class PartialResultError(ClusterError):
+    """Some shards failed to answer a search: what came back would be incomplete.
+
+    `failed` of `total` shards failed; `reason` is the first failure's.
+    """
+
+    def __init__(self, message: str, failed: int, total: int | None, reason: str | None) -> None:
+        super().__init__(message, reason=reason)
+        self.failed = failed
+        self.total = total

@@ -102,7 +102,7 @@ def load_image(
         try:
             opened = Image.open(stream)
         except _BOMB as error:
-            raise ImageError(name, f"refused as a possible decompression bomb ({error})") from None
+            raise ImageError(name, f"refused as a possible decompression bomb ({error})") from error
         except UnidentifiedImageError:
             reason = (
                 "the file is empty (0 bytes)"
@@ -111,7 +111,7 @@ def load_image(
             )
             raise ImageError(name, reason) from None
         except (OSError, *_DECODE_ERRORS) as error:
-            raise ImageError(name, f"corrupt image header ({error})") from None
+            raise ImageError(name, f"corrupt image header ({error})") from error
         with opened:
             return _decoded(_reduce_on_decode(opened, min_side), name)
 
@@ -139,7 +139,7 @@ def read_file(
         # O_NONBLOCK: opening a FIFO with no writer must not hang; regular files ignore it.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as error:
-        raise ImageError(name, open_failure(path, error)) from None
+        raise ImageError(name, open_failure(path, error)) from error
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -150,7 +150,7 @@ def read_file(
             )
         data = _read_at_most(fd, max_bytes + 1)  # bounded even if the file grows meanwhile
     except OSError as error:
-        raise ImageError(name, f"cannot read the file ({error.strerror or error})") from None
+        raise ImageError(name, f"cannot read the file ({error.strerror or error})") from error
     finally:
         os.close(fd)
     if len(data) > max_bytes:
@@ -214,15 +214,15 @@ def _decoded(image: Image.Image, name: str) -> Image.Image:
     try:
         image.load()
     except _BOMB as error:
-        raise ImageError(name, f"refused as a possible decompression bomb ({error})") from None
+        raise ImageError(name, f"refused as a possible decompression bomb ({error})") from error
     except OSError as error:  # Pillow reports truncated data as OSError
-        raise ImageError(name, f"corrupt or truncated image ({error})") from None
+        raise ImageError(name, f"corrupt or truncated image ({error})") from error
     except _DECODE_ERRORS as error:
-        raise ImageError(name, f"corrupt image ({error})") from None
+        raise ImageError(name, f"corrupt image ({error})") from error
     try:
         return to_rgb(ImageOps.exif_transpose(image))
     except (OSError, *_DECODE_ERRORS) as error:
-        raise ImageError(name, f"cannot convert mode {image.mode} to RGB ({error})") from None
+        raise ImageError(name, f"cannot convert mode {image.mode} to RGB ({error})") from error
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

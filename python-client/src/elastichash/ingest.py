@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -237,21 +238,33 @@ def existing_ids(es: Client, index: str, ids: list[str]) -> set[str]:
     return {doc["_id"] for doc in answer.get("docs", []) if doc.get("found")}
 
 
+#: Bulk item answers worth sending again: too many requests, and a shard or node that is
+#: unavailable for a moment (a node died; its shards' copies elsewhere are being promoted).
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Waits before each further bulk round: about a minute in all, the time a cluster takes to
+#: notice a dead node and promote replicas of its shards.
+RETRY_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
 def send_codes(
     es: Client,
     index: str,
     items: list[tuple[str, str, dict[str, Any]]],
     bits: np.ndarray,
     report: IngestReport,
+    waits: tuple[float, ...] = RETRY_WAITS,
 ) -> None:
     """Bulk-creates one document per (id, name, fields) with the code in the same row of `bits`.
 
     Each document gets the code fields and `image_id` (its id again, read from doc values by
-    searches); an id that exists already counts as already indexed.
+    searches); an id that exists already counts as already indexed. Documents refused with 429
+    or 502-504, and those whose request lost its connection, are sent again after each of
+    `waits`: creating by id is idempotent, so a document that did arrive before the connection
+    broke comes back as 409 (already indexed), never twice.
     """
     names = {doc_id: name for doc_id, name, _ in items}
-    actions = [
-        {
+    actions = {
+        doc_id: {
             "_op_type": "create",
             "_index": index,
             "_id": doc_id,
@@ -262,27 +275,55 @@ def send_codes(
         for (doc_id, _, fields), code_fields in zip(
             items, queries.code_fields_batch(bits), strict=True
         )
-    ]
+    }
+    pending = list(actions)
+    for attempt in range(len(waits) + 1):
+        last = attempt == len(waits)
+        if attempt:
+            time.sleep(waits[attempt - 1])
+        answered: set[str] = set()
+        again: list[str] = []
+        try:
+            for doc_id, ok, status, reason in _bulk(es, [actions[i] for i in pending]):
+                answered.add(doc_id)
+                if ok:
+                    report.indexed += 1
+                elif status == 409:
+                    report.already_indexed += 1
+                elif (status in RETRY_STATUSES or not isinstance(status, int)) and not last:
+                    # opensearch-py reports a lost connection per document, status "N/A".
+                    again.append(doc_id)
+                else:
+                    name = names.get(doc_id, doc_id)
+                    report.failed[name] = f"{engines.product_name(es)} refused it: {reason}"
+        except Exception as error:
+            found = engines.failure(error)
+            # No answer from any node (the client tried each): what was not answered is sent
+            # again; anything else is not ours to retry.
+            if found is None or found.kind != "connection" or last:
+                raise
+            again += [doc_id for doc_id in pending if doc_id not in answered]
+        if not again:
+            return
+        pending = again
+
+
+def _bulk(es: Client, actions: list[dict[str, Any]]) -> Iterator[tuple[str, bool, Any, str]]:
+    """(id, ok, status, reason) per action, sent by the client's own `streaming_bulk`."""
     results = engines.helpers_of(es).streaming_bulk(
         es,
-        actions,
+        # The helpers pop the metadata out of what they are given: hand them copies, so that
+        # the same actions can be sent again.
+        (dict(action) for action in actions),
         chunk_size=1000,
-        max_retries=5,  # 429s are retried with exponential backoff
-        initial_backoff=1,
         raise_on_error=False,
         raise_on_exception=False,
     )
     for ok, result in results:
         outcome = result.get("create", result)
-        name = names.get(outcome.get("_id"), outcome.get("_id", "?"))
-        if ok:
-            report.indexed += 1
-        elif outcome.get("status") == 409:
-            report.already_indexed += 1
-        else:
-            error = outcome.get("error", outcome)
-            reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-            report.failed[name] = f"{engines.product_name(es)} refused it: {reason}"
+        error = outcome.get("error", outcome)
+        reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
+        yield outcome.get("_id", "?"), ok, outcome.get("status"), reason
 
 
 def copy_codes(

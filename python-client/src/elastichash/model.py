@@ -223,7 +223,7 @@ class HashModel:
                 str(self.path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"{self.path}: onnxruntime cannot load it ({error})") from None
+            raise ModelError(f"{self.path}: onnxruntime cannot load it ({error})") from error
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.spec = ModelSpec.from_metadata(metadata, source=str(self.path))
         self.input_name = self._check_input()
@@ -334,7 +334,7 @@ class HashModel:
         try:
             (result,) = self.session.run([self.output_name], {self.input_name: batch})
         except Exception as error:  # onnxruntime's errors are untyped
-            raise ModelError(f"{self.path}: inference failed ({error})") from None
+            raise ModelError(f"{self.path}: inference failed ({error})") from error
         result = np.asarray(result)
         if result.ndim != 2 or result.shape[0] != len(batch):
             raise ModelError(
