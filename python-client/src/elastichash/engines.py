@@ -119,10 +119,16 @@ def detect(
             nodes = info.get("nodes", {}) if meta.status == 200 else {}
             versions = [str(node.get("version", "")) for node in nodes.values()]
             return Server("elasticsearch", versions[0] if versions else "")
+        if _security_refusal(meta.status, info):
+            # A user without cluster privileges (read on an index is all a search needs): only
+            # Elasticsearch's security answers so; the version stays unknown (the client's own).
+            return Server("elasticsearch")
         meta, root = get("/")
         version = root.get("version")
         if isinstance(version, dict) and version.get("distribution") == "opensearch":
             return Server("opensearch", str(version.get("number", "")))
+        if meta.headers.get("x-elastic-product") == "Elasticsearch":
+            return Server("elasticsearch")
         raise ClusterError(
             f"the server at {url} is neither Elasticsearch nor OpenSearch "
             f"(GET / answered {meta.status}); check the URL"
@@ -135,6 +141,11 @@ def detect(
         raise ClusterError(_unreachable(url, error)) from None
     finally:
         probe.close()
+
+
+def _security_refusal(status: int, body: dict[str, Any]) -> bool:
+    error = body.get("error")
+    return status == 403 and isinstance(error, dict) and error.get("type") == "security_exception"
 
 
 def _unreachable(url: str, error: object = None) -> str:
