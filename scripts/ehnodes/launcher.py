@@ -61,7 +61,10 @@ def port_answers(port: int, host: str = HOST) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def get_json(url: str, timeout: float = 5.0, access: Access = Access()) -> dict[str, Any] | None:
+PLAIN = Access()
+
+
+def get_json(url: str, timeout: float = 5.0, access: Access = PLAIN) -> dict[str, Any] | None:
     request = urllib.request.Request(url, headers=access.headers())
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=access.context()) as response:
@@ -73,7 +76,7 @@ def get_json(url: str, timeout: float = 5.0, access: Access = Access()) -> dict[
 def access_to(spec: NodeSpec, state_dir: Path) -> Access:
     """How the launcher reaches a node it started: as the admin over HTTPS when the node is secured."""
     if not spec.secure:
-        return Access()
+        return PLAIN
     try:
         return SecurityFiles(state_dir).access()
     except NodeError:
@@ -124,7 +127,7 @@ class Launcher:
 
     def access(self) -> Access:
         """How this launcher's checks reach its nodes (as the admin over HTTPS when secured)."""
-        return self.security.access() if self.options.secure else Access()
+        return self.security.access() if self.options.secure else PLAIN
 
     @property
     def heap(self) -> str:
@@ -153,8 +156,9 @@ class Launcher:
         name = self.engine.name
         if not self.options.cluster:
             port = self.first_port
-            node, cluster = ("secure", f"elastichash-{name}-secure") if self.options.secure else ("single", f"elastichash-{name}")
             secure = self.options.secure
+            node = "secure" if secure else "single"
+            cluster = f"elastichash-{name}-secure" if secure else f"elastichash-{name}"
             return [NodeSpec(name, self.version, node, cluster, port, port + 100, self.heap, plugin, secure=secure)]
         ports = [self.first_port + i for i in range(CLUSTER_SIZE)]
         names = [f"cluster-{i + 1}" for i in range(CLUSTER_SIZE)]

@@ -138,7 +138,9 @@ class Tools:
         self.config = into / "config"
         shutil.copytree(self.home / "config", self.config)
         prefix = distribution.engine.env_prefix
-        self.env = engine_env(os.environ, {f"{prefix}_JAVA_HOME": str(jdk.home), f"{prefix}_PATH_CONF": str(self.config)})
+        self.env = engine_env(
+            os.environ, {f"{prefix}_JAVA_HOME": str(jdk.home), f"{prefix}_PATH_CONF": str(self.config)}
+        )
 
     def run(self, tool: str, arguments: list[str]) -> None:
         command = [str(self.home / "bin" / tool), *arguments]

@@ -403,13 +403,10 @@ class _cluster_errors:  # noqa: N801 - used as a context manager
             return False
         url, name = _url_of(self.es), engines.product_name(self.es)
         if found.kind == "connection":
-            raise ClusterError(
-                f"cannot reach {name} at {url}: is the node running? "
-                "(start one with `make es-start`)"
-            ) from None
+            raise ClusterError(engines.unreachable(url, found.message, name=name)) from None
         if found.kind == "auth":
             raise ClusterError(
-                f"{name} at {url} refused the credentials (401); check the API key or user"
+                engines.refused_credentials(f"{name} at {url}", found.body)
             ) from None
         if found.kind == "scan":
             raise ClusterError(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import elasticsearch
 import elasticsearch.helpers
-from elastic_transport import HttpHeaders, Transport
+from elastic_transport import HttpHeaders, TlsError, Transport
 from elasticsearch import Elasticsearch
 
 from .errors import ClusterError
@@ -108,9 +108,7 @@ def detect(
     def get(path: str) -> tuple[Any, Any]:
         meta, body = probe.transport.perform_request("GET", path, headers=headers, max_retries=0)
         if meta.status == 401:
-            raise ClusterError(
-                f"the server at {url} refused the credentials (401); check the API key or user"
-            )
+            raise ClusterError(refused_credentials(f"the server at {url}", body))
         return meta, body if isinstance(body, dict) else {}
 
     try:
@@ -138,9 +136,16 @@ def detect(
         elasticsearch.ConnectionTimeout,
         elasticsearch.SerializationError,
     ) as error:
-        raise ClusterError(_unreachable(url, error)) from None
+        raise ClusterError(unreachable(url, error, ca_certs)) from None
     finally:
         probe.close()
+
+
+def refused_credentials(who: str, body: object) -> str:
+    """The sentence for a 401: an expired API key says so (Elasticsearch names it in the body)."""
+    if "expired" in str(body):
+        return f"{who} refused the API key: it has expired (401); create a new one"
+    return f"{who} refused the credentials (401); check the API key or user and password"
 
 
 def _security_refusal(status: int, body: dict[str, Any]) -> bool:
@@ -148,14 +153,27 @@ def _security_refusal(status: int, body: dict[str, Any]) -> bool:
     return status == 403 and isinstance(error, dict) and error.get("type") == "security_exception"
 
 
-def _unreachable(url: str, error: object = None) -> str:
+def unreachable(
+    url: str,
+    error: object = None,
+    ca_certs: str | None = None,
+    name: str = "Elasticsearch or OpenSearch",
+) -> str:
+    """The sentence for a request without an answer: no node there, or an untrusted certificate."""
     text = " ".join(str(error).split()) if error is not None else ""
-    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
-        return f"cannot reach {url}: its TLS certificate is not trusted; pass --ca-certs"
-    return (
-        f"cannot reach Elasticsearch or OpenSearch at {url}: is the node running? "
-        "(start one with `make es-start`)"
-    )
+    # The transport's TlsError may say no more than "TLS error"; OpenSearch's client says SSLError.
+    if isinstance(error, TlsError) or any(
+        word in text for word in ("CERTIFICATE_VERIFY", "SSL", "TLS")
+    ):
+        if ca_certs:
+            return (
+                f"cannot reach {url}: its TLS certificate is not signed by the CA in {ca_certs}; "
+                "pass the CA that signed the node's certificate with --ca-certs"
+            )
+        return (
+            f"cannot reach {url}: its TLS certificate is not trusted; pass its CA with --ca-certs"
+        )
+    return f"cannot reach {name} at {url}: is the node running? (start one with `make es-start`)"
 
 
 # --- clients -----------------------------------------------------------------------------------
