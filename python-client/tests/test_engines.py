@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from elastic_transport import TlsError
 from elasticsearch import Elasticsearch
 from opensearchpy import OpenSearch
 
@@ -151,6 +152,49 @@ def test_something_else_is_a_sentence(fake: Fake) -> None:
         ClusterError, match=r"neither Elasticsearch nor OpenSearch \(GET / answered 200"
     ):
         engines.connect(fake.url)
+
+
+def test_a_user_without_cluster_privileges_is_still_told_elasticsearch(fake: Fake) -> None:
+    """Read on an index is all a search needs: node info answers 403 from the security layer."""
+    refusal = {
+        "error": {
+            "type": "security_exception",
+            "reason": "action [cluster:monitor/nodes/info] is unauthorized",
+        }
+    }
+    fake.answer = lambda method, path, body: (
+        (403, refusal) if path.startswith("/_nodes") else (404, None)
+    )
+    assert engines.detect(fake.url) == Server("elasticsearch")
+    assert [s.path for s in fake.seen] == ["/_nodes/_local?filter_path=nodes.*.version"]
+    # Any other 403 is not taken for Elasticsearch's security.
+    fake.answer = lambda method, path, body: (403, {"error": "forbidden"})
+    with pytest.raises(ClusterError, match="neither Elasticsearch nor OpenSearch"):
+        engines.detect(fake.url)
+
+
+def test_an_expired_api_key_says_so() -> None:
+    body = {"error": {"additional_unsuccessful_credentials": "API key: api key is expired"}}
+    assert engines.refused_credentials("the server at u", body) == (
+        "the server at u refused the API key: it has expired (401); create a new one"
+    )
+    assert engines.refused_credentials("the server at u", {"error": "unauthorized"}) == (
+        "the server at u refused the credentials (401); check the API key or user and password"
+    )
+
+
+def test_an_untrusted_certificate_names_the_ca_given() -> None:
+    error = (
+        "TLS error caused by: SSLError([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed)"
+    )
+    assert engines.unreachable("https://h:1", error, "/ca.pem") == (
+        "cannot reach https://h:1: its TLS certificate is not signed by the CA in /ca.pem; "
+        "pass the CA that signed the node's certificate with --ca-certs"
+    )
+    assert engines.unreachable("https://h:1", TlsError("TLS error")).endswith(
+        "its TLS certificate is not trusted; pass its CA with --ca-certs"
+    )
+    assert "is the node running?" in engines.unreachable("http://h:1", "Connection refused")
 
 
 def test_refused_credentials_are_a_sentence_and_the_credentials_were_sent(fake: Fake) -> None:

@@ -1,6 +1,6 @@
 """python -m ehnodes start|stop|status|url|prepare|clean — run from scripts/ (the Makefile sets PYTHONPATH).
 
-    start    [--engine es9|es8|opensearch] [--cluster] [--port N] [--heap 1g] [--version V]
+    start    [--engine es9|es8|opensearch] [--cluster | --secure] [--port N] [--heap 1g] [--version V]
              [--plugin-zip PATH | --no-plugin]   start (or keep) nodes; the URL is the last line
     stop     [--engine E] [--cluster] [--all]     stop nodes by their pid files
     status                                        every node under the state folder
@@ -9,6 +9,9 @@
     clean                                         stop every node, delete node data (keeps downloads)
     kill     --cluster --node N [--engine E]      SIGKILL cluster node N (1-3), as a crash would
     revive   --cluster --node N [--engine E]      start node N again with its data; waits until it rejoined
+
+--secure: one Elasticsearch node with TLS (our own CA), users, API keys and a trial license, on the
+plain node's port + 43 (9243 for es9); the CA, user and password file are named when it starts.
 
 Defaults come from EH_ENGINE (es9), EH_HTTP_PORT, EH_HEAP, EH_PLUGIN_ZIP and EH_STATE_DIR.
 """
@@ -33,6 +36,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         command = commands.add_parser(name)
         command.add_argument("--engine", choices=list(ENGINES), help="default: $EH_ENGINE or es9")
         command.add_argument("--cluster", action="store_true", help="three nodes on ports 9201-9203")
+        command.add_argument("--secure", action="store_true", help="a single node with TLS, users and API keys")
         if name == "stop":
             command.add_argument("--all", action="store_true", help="every node of every engine")
             continue
@@ -58,6 +62,7 @@ def run(args: argparse.Namespace) -> None:
     options = Options.from_env(
         engine=getattr(args, "engine", None),
         cluster=getattr(args, "cluster", False),
+        secure=getattr(args, "secure", False),
         http_port=getattr(args, "port", None),
         heap=getattr(args, "heap", None),
         version=getattr(args, "version", None),
@@ -67,6 +72,13 @@ def run(args: argparse.Namespace) -> None:
     launcher = Launcher(options)
     if args.command == "start":
         url, _ = launcher.start()
+        if options.secure:
+            security = launcher.security
+            print(
+                f"ehnodes: HTTPS with the CA {security.ca}; user {security.access().user}, "
+                f"password in {security.password_file}",
+                file=sys.stderr,
+            )
         print(url)
     elif args.command == "stop":
         stopped = stop_all(launcher.state_dir) if args.all else launcher.stop()

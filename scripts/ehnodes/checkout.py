@@ -8,6 +8,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from .distribution import SUPPORT_PLUGIN_NAME
 from .engines import Engine
 from .errors import NodeError
 
@@ -33,11 +34,26 @@ class Checkout:
     def plugin_zip(self, engine: Engine, version: str) -> Path:
         """The newest built zip for this release: es-plugin/<module>/target/*-<es|os><version>.zip."""
         suffix = engine.zip_suffix(version)
-        built = [path for path in self.root.glob("es-plugin/*/target/*.zip") if path.name.endswith(suffix)]
+        built = [
+            path
+            for path in self.root.glob("es-plugin/*/target/*.zip")
+            if path.name.endswith(suffix) and not path.name.startswith(SUPPORT_PLUGIN_NAME)
+        ]
         if not built:
             raise NodeError(
                 f"no plugin zip ending in {suffix} under es-plugin/*/target; build it with "
                 f"`{engine.build_target}` (or name one with --plugin-zip)"
+            )
+        return max(built, key=lambda path: path.stat().st_mtime)
+
+    def support_zip(self, engine: Engine, version: str) -> Path:
+        """The secured nodes' support plugin (es-plugin/security-analysis), built by `make plugin`."""
+        suffix = engine.zip_suffix(version)
+        built = [p for p in self.root.glob(f"es-plugin/*/target/{SUPPORT_PLUGIN_NAME}-*{suffix}")]
+        if not built:
+            raise NodeError(
+                f"no {SUPPORT_PLUGIN_NAME} zip ending in {suffix} under es-plugin/*/target; a secured node "
+                "needs it for its security index; build it with `make plugin`"
             )
         return max(built, key=lambda path: path.stat().st_mtime)
 

@@ -15,6 +15,8 @@ from .engines import Engine, Jdk
 from .errors import NodeError
 
 PLUGIN_NAME = "elastichash"
+# Installed next to ours into secured releases only (es-plugin/security-analysis; see security.py).
+SUPPORT_PLUGIN_NAME = "security-analysis"
 
 
 def say(message: str) -> None:
@@ -79,15 +81,27 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Distribution:
-    """One release of one engine, unpacked under <state>/dist/, and which plugin zip it holds."""
+def plugin_marker(zip_path: Path | None, support: Path | None = None) -> str:
+    """What a release records about its plugins: our zip's sha256 or "none", "+" the support zip's."""
+    marker = sha256(zip_path) if zip_path else "none"
+    return f"{marker}+{sha256(support)}" if support else marker
 
-    def __init__(self, engine: Engine, version: str, state_dir: Path) -> None:
+
+class Distribution:
+    """One release of one engine, unpacked under <state>/dist/, and which plugin zips it holds.
+
+    Secured nodes run from their own copy (`<command>-<version>-secure`): it also holds the support
+    plugin, and installing that never stops the plain nodes of the same release.
+    """
+
+    def __init__(self, engine: Engine, version: str, state_dir: Path, secure: bool = False) -> None:
         self.engine = engine
         self.version = version
         self.state_dir = state_dir
-        self.home = state_dir / "dist" / f"{engine.command}-{version}"
-        # The sha256 of the installed plugin zip, or "none": written only after an install succeeded.
+        self.secure = secure
+        self.home = state_dir / "dist" / f"{engine.command}-{version}{'-secure' if secure else ''}"
+        # What is installed: our zip's sha256 or "none", then "+" and the support zip's sha256 in a
+        # secured release. Written only after the installs succeeded.
         self.plugin_marker = self.home.with_name(self.home.name + ".plugin")
 
     @property
@@ -106,7 +120,8 @@ class Distribution:
             unpack(archive, partial)
         except (OSError, zipfile.BadZipFile) as error:
             raise NodeError(f"could not unpack {archive} ({error}); delete it and try again") from None
-        (partial / self.home.name).rename(self.home)
+        # The zip's top folder is <command>-<version>, also for the secured copy.
+        (partial / f"{self.engine.command}-{self.version}").rename(self.home)
         partial.rmdir()
 
     def installed_plugin(self) -> str | None:
@@ -116,27 +131,32 @@ class Distribution:
         except OSError:
             return None
         present = (self.home / "plugins" / PLUGIN_NAME).is_dir()
-        return recorded if present == (recorded != "none") else None
+        return recorded if present == (recorded.partition("+")[0] != "none") else None
 
     def plugin_is(self, wanted: str) -> bool:
         return self.installed_plugin() == wanted
 
-    def set_plugin(self, zip_path: Path | None, jdk: Jdk) -> None:
-        """Installs `zip_path` (or removes the plugin when None); every node of this release must be down."""
+    def set_plugin(self, zip_path: Path | None, jdk: Jdk, support: Path | None = None) -> None:
+        """Installs `zip_path` (or removes the plugin when None) and the `support` zip if given.
+
+        Every node of this release must be down.
+        """
         self.plugin_marker.unlink(missing_ok=True)
         tool = str(self.home / "bin" / f"{self.engine.command}-plugin")
         env = engine_env(os.environ, {self.engine.java_home_variable(): str(jdk.home)})
-        if (self.home / "plugins" / PLUGIN_NAME).exists():
-            self._run([tool, "remove", PLUGIN_NAME], env, f"could not remove the old plugin from {self.home}")
-        if zip_path is not None:
-            say(f"installing {zip_path.name} into {self.engine.product} {self.version}")
+        for name, path in ((PLUGIN_NAME, zip_path), (SUPPORT_PLUGIN_NAME, support)):
+            if (self.home / "plugins" / name).exists():
+                self._run([tool, "remove", name], env, f"could not remove the old {name} plugin from {self.home}")
+            if path is None:
+                continue
+            say(f"installing {path.name} into {self.engine.product} {self.version}")
             self._run(
-                [tool, "install", "--batch", zip_path.resolve().as_uri()],
+                [tool, "install", "--batch", path.resolve().as_uri()],
                 env,
-                f"bin/{self.engine.command}-plugin refused {zip_path} (is it built for {self.engine.product} "
+                f"bin/{self.engine.command}-plugin refused {path} (is it built for {self.engine.product} "
                 f"{self.version}?); its output is above",
             )
-        self.plugin_marker.write_text((sha256(zip_path) if zip_path else "none") + "\n")
+        self.plugin_marker.write_text(plugin_marker(zip_path, support) + "\n")
 
     @staticmethod
     def _run(command: list[str], env: dict[str, str], failure: str) -> None:

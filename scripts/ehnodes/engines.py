@@ -30,7 +30,8 @@ class Engine:
     http_port: int  # the single node's default; transport is http + 100
     build_target: str  # the make target that builds this engine's plugin zip
     master_setting: str
-    extra_settings: tuple[tuple[str, str], ...] = ()
+    # Whether the release carries x-pack security (Elasticsearch's integ-test zip does, OpenSearch's not).
+    has_security: bool = False
 
     def coordinates(self, version: str) -> str:
         return f"{self.maven_group}:{self.command}:{version}:zip"
@@ -64,8 +65,8 @@ ENGINES: dict[str, Engine] = {
             http_port=9200,
             build_target="make plugin",
             master_setting="cluster.initial_master_nodes",
-            # The integ-test zip has x-pack-security; a local test node runs without TLS and users.
-            extra_settings=(("xpack.security.enabled", "false"),),
+            # The integ-test zip has x-pack-security: off for a development node, on with --secure.
+            has_security=True,
         ),
         Engine(
             name="es8",
@@ -82,7 +83,7 @@ ENGINES: dict[str, Engine] = {
             http_port=9210,
             build_target="make es8-plugin",
             master_setting="cluster.initial_master_nodes",
-            extra_settings=(("xpack.security.enabled", "false"),),
+            has_security=True,
         ),
         Engine(
             name="opensearch",

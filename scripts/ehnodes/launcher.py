@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from .checkout import Checkout
-from .distribution import Distribution, Maven, say, sha256
+from .distribution import Distribution, Maven, plugin_marker, say
 from .engines import Engine, Jdk, engine_named, installed_jdks, select_jdk
 from .errors import NodeError
 from .node import HOST, Node, NodeSpec, RunAs, read_record
+from .security import Access, SecurityFiles
 
 CLUSTER_SIZE = 3
 CLUSTER_HTTP_PORT = 9201
 NO_PLUGIN = "none"
+# A secured node's default port: the plain node's + 43 (9243 for es9), so that both can run side by side.
+SECURE_PORT_OFFSET = 43
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Options:
     version: str | None = None
     plugin_zip: str | None = None  # a path, "none" for no plugin, or None for the built zip
     state_dir: str | None = None
+    secure: bool = False  # TLS on HTTP and transport, users, API keys (a single Elasticsearch node)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **given: Any) -> Options:
@@ -57,12 +61,26 @@ def port_answers(port: int, host: str = HOST) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def get_json(url: str, timeout: float = 5.0) -> dict[str, Any] | None:
+PLAIN = Access()
+
+
+def get_json(url: str, timeout: float = 5.0, access: Access = PLAIN) -> dict[str, Any] | None:
+    request = urllib.request.Request(url, headers=access.headers())
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=access.context()) as response:
             return json.load(response)
-    except (OSError, ValueError):  # refused, timed out, HTTP errors (URLError is an OSError), not JSON
+    except (OSError, ValueError):  # refused, timed out, TLS, HTTP errors (URLError is an OSError), not JSON
         return None
+
+
+def access_to(spec: NodeSpec, state_dir: Path) -> Access:
+    """How the launcher reaches a node it started: as the admin over HTTPS when the node is secured."""
+    if not spec.secure:
+        return PLAIN
+    try:
+        return SecurityFiles(state_dir).access()
+    except NodeError:
+        return Access(SecurityFiles(state_dir).ca)
 
 
 def plan(nodes: list[tuple[NodeSpec | None, bool]], wanted: list[NodeSpec]) -> str:
@@ -85,8 +103,13 @@ class Launcher:
         self.run_as = run_as or RunAs()
         self.state_dir = Path(options.state_dir) if options.state_dir else self.checkout.state_dir(self.run_as.as_root)
         self.version = self.checkout.version(self.engine, options.version)
-        self.distribution = Distribution(self.engine, self.version, self.state_dir)
+        self.distribution = Distribution(self.engine, self.version, self.state_dir, options.secure)
+        self.security = SecurityFiles(self.state_dir)
         self._jdk: Jdk | None = None
+        if options.secure and not self.engine.has_security:
+            raise NodeError(f"--secure needs x-pack security, which {self.engine.product}'s test release lacks")
+        if options.secure and options.cluster:
+            raise NodeError("--secure starts a single node; leave out --cluster")
 
     # --- what this request means ------------------------------------------------------------------
 
@@ -94,11 +117,17 @@ class Launcher:
     def first_port(self) -> int:
         if self.options.http_port is not None:
             return self.options.http_port
+        if self.options.secure:
+            return self.engine.http_port + SECURE_PORT_OFFSET
         return CLUSTER_HTTP_PORT if self.options.cluster else self.engine.http_port
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.first_port}"
+        return f"{'https' if self.options.secure else 'http'}://{HOST}:{self.first_port}"
+
+    def access(self) -> Access:
+        """How this launcher's checks reach its nodes (as the admin over HTTPS when secured)."""
+        return self.security.access() if self.options.secure else PLAIN
 
     @property
     def heap(self) -> str:
@@ -127,7 +156,10 @@ class Launcher:
         name = self.engine.name
         if not self.options.cluster:
             port = self.first_port
-            return [NodeSpec(name, self.version, "single", f"elastichash-{name}", port, port + 100, self.heap, plugin)]
+            secure = self.options.secure
+            node = "secure" if secure else "single"
+            cluster = f"elastichash-{name}-secure" if secure else f"elastichash-{name}"
+            return [NodeSpec(name, self.version, node, cluster, port, port + 100, self.heap, plugin, secure=secure)]
         ports = [self.first_port + i for i in range(CLUSTER_SIZE)]
         names = [f"cluster-{i + 1}" for i in range(CLUSTER_SIZE)]
         masters = tuple(f"{name}-{node}" for node in names)
@@ -149,7 +181,9 @@ class Launcher:
         ]
 
     def node_names(self) -> list[str]:
-        return [f"cluster-{i + 1}" for i in range(CLUSTER_SIZE)] if self.options.cluster else ["single"]
+        if self.options.cluster:
+            return [f"cluster-{i + 1}" for i in range(CLUSTER_SIZE)]
+        return ["secure" if self.options.secure else "single"]
 
     def nodes(self, specs: list[NodeSpec]) -> list[Node]:
         folder = self.state_dir / "nodes" / self.engine.name
@@ -162,7 +196,7 @@ class Launcher:
             directory = self.state_dir / "nodes" / self.engine.name / name
             spec = read_record(directory / "launch.json")
             if spec is not None:
-                distribution = Distribution(self.engine, spec.version, self.state_dir)
+                distribution = Distribution(self.engine, spec.version, self.state_dir, spec.secure)
                 nodes.append(Node(spec, directory, distribution))
         return nodes
 
@@ -171,14 +205,15 @@ class Launcher:
     def prepare(self) -> str:
         """Fetches and unpacks the release and installs the plugin if it changed; returns the plugin's digest."""
         zip_path = self.plugin_zip()  # first: a missing zip is the likeliest problem, and the cheapest to report
-        wanted = sha256(zip_path) if zip_path else NO_PLUGIN
+        support = self.checkout.support_zip(self.engine, self.version) if self.options.secure else None
+        wanted = plugin_marker(zip_path, support)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.distribution.ensure(Maven(self.jdk()))
         if not self.distribution.plugin_is(wanted):
             for node in all_nodes(self.state_dir):
                 if node.distribution.home == self.distribution.home and node.stop():
                     say(f"stopped {node.spec.node_name}: its plugin changes")
-            self.distribution.set_plugin(zip_path, self.jdk())
+            self.distribution.set_plugin(zip_path, self.jdk(), support)
         return wanted
 
     def start(self, timeout: float = 240.0) -> tuple[str, bool]:
@@ -197,6 +232,8 @@ class Launcher:
             node.stop()
         self.check_ports(wanted)
         self.run_as.ensure(self.distribution.executable)
+        if self.options.secure:
+            self.security.ensure(self.distribution, self.jdk())
         for node in nodes:
             node.configure(self.run_as)
         what = f"{len(nodes)} node(s) of {self.engine.product} {self.version}"
@@ -231,7 +268,7 @@ class Launcher:
         deadline = time.monotonic() + timeout
         query = f"wait_for_nodes={count}&wait_for_status={status}&timeout=5s"
         while True:
-            health = get_json(f"{self.url}/_cluster/health?{query}", timeout=10)
+            health = get_json(f"{self.url}/_cluster/health?{query}", timeout=10, access=self.access())
             if health and not health.get("timed_out") and self.ours():
                 return True
             if time.monotonic() >= deadline:
@@ -244,7 +281,8 @@ class Launcher:
         Asked through _nodes: Elasticsearch's integ-test zip lacks the module behind `GET /`.
         """
         first = self.specs(NO_PLUGIN)[0]
-        local = get_json(f"{self.url}/_nodes/_local?filter_path=cluster_name,nodes.*.name,nodes.*.version")
+        path = "/_nodes/_local?filter_path=cluster_name,nodes.*.name,nodes.*.version"
+        local = get_json(f"{self.url}{path}", access=self.access())
         if not local or local.get("cluster_name") != first.cluster_name:
             return False
         return [(n.get("name"), n.get("version")) for n in local.get("nodes", {}).values()] == [
@@ -316,7 +354,7 @@ def all_nodes(state_dir: Path) -> list[Node]:
     for record in sorted(state_dir.glob("nodes/*/*/launch.json")):
         spec = read_record(record)
         if spec is not None:
-            distribution = Distribution(engine_named(spec.engine), spec.version, state_dir)
+            distribution = Distribution(engine_named(spec.engine), spec.version, state_dir, spec.secure)
             nodes.append(Node(spec, record.parent, distribution))
     return nodes
 
@@ -334,7 +372,7 @@ def status_lines(state_dir: Path) -> list[str]:
         if pid is None:
             lines.append(f"{spec.node_name}: stopped ({where})")
         else:
-            health = get_json(f"{spec.url}/_cluster/health")
+            health = get_json(f"{spec.url}/_cluster/health", access=access_to(spec, state_dir))
             color = health.get("status", "?") if health else "not answering"
             lines.append(f"{spec.node_name}: running, pid {pid} ({where}), health {color}")
     return lines

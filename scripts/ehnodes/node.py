@@ -17,6 +17,7 @@ from pathlib import Path
 from .distribution import Distribution, engine_env
 from .engines import Engine, Jdk
 from .errors import NodeError
+from .security import SecurityFiles, security_settings
 
 RUN_USER = "elastichash"
 HOST = "127.0.0.1"
@@ -36,6 +37,7 @@ class NodeSpec:
     plugin: str  # sha256 of the installed plugin zip, or "none"
     peers: tuple[int, ...] = ()  # the cluster's transport ports; empty for a single node
     masters: tuple[str, ...] = ()
+    secure: bool = False  # TLS, users and a trial license (security.py)
 
     @property
     def node_name(self) -> str:
@@ -43,7 +45,7 @@ class NodeSpec:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.http_port}"
+        return f"{'https' if self.secure else 'http'}://{HOST}:{self.http_port}"
 
     def settings(self, engine: Engine, directory: Path) -> dict[str, str]:
         settings = {
@@ -56,8 +58,9 @@ class NodeSpec:
             "transport.port": str(self.transport_port),
             # A development node on a shared disk: never stop allocating shards because the disk is full-ish.
             "cluster.routing.allocation.disk.threshold_enabled": "false",
-            **dict(engine.extra_settings),
         }
+        if engine.has_security:
+            settings |= security_settings(self.secure)
         if self.peers:
             settings["discovery.seed_hosts"] = "[" + ", ".join(f"{HOST}:{port}" for port in self.peers) + "]"
             settings[engine.master_setting] = "[" + ", ".join(self.masters) + "]"
@@ -166,6 +169,8 @@ class Node:
         options.write_text(render_jvm_options(options.read_text(), self.directory))
         (self.config / "jvm.options.d").mkdir(exist_ok=True)
         (self.config / "jvm.options.d" / "heap.options").write_text(f"-Xms{self.spec.heap}\n-Xmx{self.spec.heap}\n")
+        if self.spec.secure:
+            SecurityFiles(self.distribution.state_dir).install(self.config)
         self.console.write_text("")
         # The record is the config's: a node is reused only if it also runs and answers as expected.
         self.record.write_text(json.dumps(asdict(self.spec), indent=1) + "\n")

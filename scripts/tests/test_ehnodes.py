@@ -19,11 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ehnodes import __main__ as cli  # noqa: E402
 from ehnodes.checkout import Checkout, choose_state_dir, enterable_by_others  # noqa: E402
-from ehnodes.distribution import Distribution, Maven  # noqa: E402
+from ehnodes.distribution import Distribution, Maven, plugin_marker  # noqa: E402
 from ehnodes.engines import ENGINES, Jdk, installed_jdks, read_jdk, select_jdk  # noqa: E402
 from ehnodes.errors import NodeError  # noqa: E402
 from ehnodes.launcher import Launcher, Options, plan  # noqa: E402
 from ehnodes.node import Node, NodeSpec, RunAs, live_pid, render_jvm_options  # noqa: E402
+from ehnodes.security import ADMIN_USER, Access, SecurityFiles  # noqa: E402
 
 POM = """<project>
   <version>0.1.0</version>
@@ -478,3 +479,93 @@ def test_cli_kill_needs_a_node_and_names_the_problem(tmp_path: Path, capsys: pyt
     )
     assert cli.main([*state, "revive", "--cluster", "--node", "1"]) == 1
     assert "es9-cluster-1 was never started" in capsys.readouterr().err
+
+
+# --- a secured node ----------------------------------------------------------------------------------
+
+
+def test_secure_node_config(tmp_path: Path) -> None:
+    (spec,) = launcher(tmp_path, engine="es9", secure=True).specs("abc+def")
+    assert (spec.url, spec.node_name, spec.cluster_name) == (
+        "https://127.0.0.1:9243",
+        "es9-secure",
+        "elastichash-es9-secure",
+    )
+    settings = settings_of(spec.render_yml(ENGINES["es9"], Path("/n/es9/secure")))
+    assert settings["xpack.security.enabled"] == "true"
+    assert settings["xpack.license.self_generated.type"] == "trial"  # field-level security needs it
+    for layer in ("http", "transport"):
+        assert settings[f"xpack.security.{layer}.ssl.enabled"] == "true"
+        assert settings[f"xpack.security.{layer}.ssl.certificate"] == "certs/node.crt"
+        assert settings[f"xpack.security.{layer}.ssl.key"] == "certs/node.key"
+        assert settings[f"xpack.security.{layer}.ssl.certificate_authorities"] == "certs/ca.crt"
+    assert settings["discovery.type"] == "single-node" and settings["http.port"] == "9243"
+    # Its own node folder and release copy: the plain node of the same engine is left alone.
+    secure = launcher(tmp_path, engine="es9", secure=True)
+    assert secure.node_names() == ["secure"] and launcher(tmp_path).node_names() == ["single"]
+    assert secure.distribution.home.name == "elasticsearch-9.5.4-secure"
+    assert launcher(tmp_path, secure=True, http_port=9230).url == "https://127.0.0.1:9230"
+
+
+def test_secure_is_refused_where_it_cannot_run(tmp_path: Path) -> None:
+    with pytest.raises(NodeError, match="--secure needs x-pack security, which OpenSearch's test release lacks"):
+        launcher(tmp_path, engine="opensearch", secure=True)
+    with pytest.raises(NodeError, match="--secure starts a single node; leave out --cluster"):
+        launcher(tmp_path, secure=True, cluster=True)
+
+
+def test_configure_installs_certificates_and_users_into_a_secure_node(tmp_path: Path) -> None:
+    starter = launcher(tmp_path, engine="es9", secure=True)
+    home = starter.distribution.home
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "jvm.options").write_text("")
+    files = SecurityFiles(starter.state_dir)
+    files.folder.mkdir(parents=True)
+    for name in ("ca.crt", "ca.key", "node.crt", "node.key", "users", "users_roles", "admin.password"):
+        (files.folder / name).write_text(f"{name}\n")
+    assert files.complete() and files.access() == Access(files.ca, ADMIN_USER, "admin.password")
+    (node,) = starter.nodes(starter.specs("abc"))
+    node.configure(RunAs(as_root=False))
+    assert sorted(p.name for p in (node.config / "certs").iterdir()) == ["ca.crt", "node.crt", "node.key"]
+    assert (node.config / "users").read_text() == "users\n" and (node.config / "users_roles").exists()
+    assert not (node.config / "certs" / "ca.key").exists()  # the CA key stays in the state folder
+    assert (node.config / "certs" / "node.key").stat().st_mode & 0o777 == 0o600
+    assert node.recorded_spec() == node.spec and node.spec.secure
+
+
+def test_access_sends_basic_auth_and_trusts_only_our_ca(tmp_path: Path) -> None:
+    assert Access().headers() == {} and Access().context() is None
+    assert Access(None, "u", "p").headers() == {"Authorization": "Basic dTpw"}
+    with pytest.raises(NodeError, match=r"no admin password in .*admin.password; start a node with --secure first"):
+        SecurityFiles(tmp_path).access()
+
+
+def test_the_support_plugin_is_never_taken_for_ours(tmp_path: Path) -> None:
+    repo = checkout(tmp_path)
+    target = repo.root / "es-plugin"
+    ours = target / "elasticsearch/target/elastichash-0.1.0-es9.5.4.zip"
+    support = target / "security-analysis/target/security-analysis-0.1.0-es9.5.4.zip"
+    with pytest.raises(NodeError, match=r"no security-analysis zip ending in -es9\.5\.4\.zip .*`make plugin`"):
+        repo.support_zip(ENGINES["es9"], "9.5.4")
+    for path, mtime in ((ours, 100), (support, 200)):  # the support zip is the newer one
+        path.parent.mkdir(parents=True)
+        path.write_text(path.name)
+        os.utime(path, (mtime, mtime))
+    assert repo.plugin_zip(ENGINES["es9"], "9.5.4") == ours
+    assert repo.support_zip(ENGINES["es9"], "9.5.4") == support
+
+
+def test_a_secure_release_records_both_plugins(tmp_path: Path) -> None:
+    ours, support = tmp_path / "ours.zip", tmp_path / "support.zip"
+    ours.write_text("ours")
+    support.write_text("support")
+    digest = hashlib.sha256(b"ours").hexdigest()
+    assert plugin_marker(ours) == digest
+    assert plugin_marker(ours, support) == f"{digest}+{hashlib.sha256(b'support').hexdigest()}"
+    assert plugin_marker(None, support).startswith("none+")
+    dist = Distribution(ENGINES["es9"], "9.5.4", tmp_path, secure=True)
+    (dist.home / "plugins").mkdir(parents=True)
+    dist.plugin_marker.write_text("none+abc\n")
+    assert dist.plugin_is("none+abc")  # no elastichash folder: right for a marker without our zip
+    (dist.home / "plugins" / "elastichash").mkdir()
+    assert dist.installed_plugin() is None

@@ -425,12 +425,11 @@ def cluster_error(found: engines.Failure, es: Client | None, index: str | None) 
     status = found.status if isinstance(found.status, int) else None
     if found.kind == "connection":
         return ClusterError(
-            f"cannot reach {name} at {url}: is the node running? (start one with `make es-start`)",
-            reason=found.message or None,
+            engines.unreachable(url, found.message, name=name), reason=found.message or None
         )
     if found.kind == "auth":
         return ClusterError(
-            f"{name} at {url} refused the credentials (401); check the API key or user",
+            engines.refused_credentials(f"{name} at {url}", found.body),
             status=401,
             reason=_reason(found.body) or found.message or None,
         )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import elasticsearch
 import elasticsearch.helpers
-from elastic_transport import HttpHeaders, Transport
+from elastic_transport import HttpHeaders, TlsError, Transport
 from elasticsearch import Elasticsearch
 
 from .errors import ClusterError
@@ -114,7 +114,7 @@ def detect(
     (`version.distribution`). Raises ClusterError (one sentence) when nothing sensible answers.
     """
     urls = hosts_of(url)
-    unreachable: BaseException | None = None
+    last_error: BaseException | None = None
     for one in urls:
         try:
             return _detect_one(one, api_key, username, password, ca_certs, request_timeout)
@@ -123,10 +123,10 @@ def detect(
             elasticsearch.ConnectionTimeout,
             elasticsearch.SerializationError,
         ) as error:
-            unreachable = error
+            last_error = error
     raise ClusterError(
-        _unreachable(", ".join(urls), unreachable), reason=str(unreachable)
-    ) from unreachable
+        unreachable(", ".join(urls), last_error, ca_certs), reason=str(last_error)
+    ) from last_error
 
 
 def _detect_one(
@@ -144,9 +144,7 @@ def _detect_one(
         meta, body = probe.transport.perform_request("GET", path, headers=headers, max_retries=0)
         if meta.status == 401:
             raise ClusterError(
-                f"the server at {url} refused the credentials (401); check the API key or user",
-                status=401,
-                reason="unauthorized",
+                refused_credentials(f"the server at {url}", body), status=401, reason="unauthorized"
             )
         return meta, body if isinstance(body, dict) else {}
 
@@ -156,10 +154,16 @@ def _detect_one(
             nodes = info.get("nodes", {}) if meta.status == 200 else {}
             versions = [str(node.get("version", "")) for node in nodes.values()]
             return Server("elasticsearch", versions[0] if versions else "")
+        if _security_refusal(meta.status, info):
+            # A user without cluster privileges (read on an index is all a search needs): only
+            # Elasticsearch's security answers so; the version stays unknown (the client's own).
+            return Server("elasticsearch")
         meta, root = get("/")
         version = root.get("version")
         if isinstance(version, dict) and version.get("distribution") == "opensearch":
             return Server("opensearch", str(version.get("number", "")))
+        if meta.headers.get("x-elastic-product") == "Elasticsearch":
+            return Server("elasticsearch")
         raise ClusterError(
             f"the server at {url} is neither Elasticsearch nor OpenSearch "
             f"(GET / answered {meta.status}); check the URL",
@@ -169,14 +173,39 @@ def _detect_one(
         probe.close()
 
 
-def _unreachable(url: str, error: object = None) -> str:
+def refused_credentials(who: str, body: object) -> str:
+    """The sentence for a 401: an expired API key says so (Elasticsearch names it in the body)."""
+    if "expired" in str(body):
+        return f"{who} refused the API key: it has expired (401); create a new one"
+    return f"{who} refused the credentials (401); check the API key or user and password"
+
+
+def _security_refusal(status: int, body: dict[str, Any]) -> bool:
+    error = body.get("error")
+    return status == 403 and isinstance(error, dict) and error.get("type") == "security_exception"
+
+
+def unreachable(
+    url: str,
+    error: object = None,
+    ca_certs: str | None = None,
+    name: str = "Elasticsearch or OpenSearch",
+) -> str:
+    """The sentence for a request without an answer: no node there, or an untrusted certificate."""
     text = " ".join(str(error).split()) if error is not None else ""
-    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
-        return f"cannot reach {url}: its TLS certificate is not trusted; pass --ca-certs"
-    return (
-        f"cannot reach Elasticsearch or OpenSearch at {url}: is the node running? "
-        "(start one with `make es-start`)"
-    )
+    # The transport's TlsError may say no more than "TLS error"; OpenSearch's client says SSLError.
+    if isinstance(error, TlsError) or any(
+        word in text for word in ("CERTIFICATE_VERIFY", "SSL", "TLS")
+    ):
+        if ca_certs:
+            return (
+                f"cannot reach {url}: its TLS certificate is not signed by the CA in {ca_certs}; "
+                "pass the CA that signed the node's certificate with --ca-certs"
+            )
+        return (
+            f"cannot reach {url}: its TLS certificate is not trusted; pass its CA with --ca-certs"
+        )
+    return f"cannot reach {name} at {url}: is the node running? (start one with `make es-start`)"
 
 
 # --- clients -----------------------------------------------------------------------------------

@@ -150,6 +150,9 @@ public final class HammingSearch {
             candidateBound = Math.min(candidateBound, scorer.iterator().cost());
         }
         segments++;
+        // Both fields up front: a hidden sub-code field must not turn into a scan of the words.
+        HiddenFields.requireVisible(reader, HammingParameters.SUBCODE_FIELD, request.subcodeField());
+        HiddenFields.requireVisible(reader, HammingParameters.FIELDS, request.wordFields());
         Terms terms = reader.terms(request.subcodeField());
         if (exact && (terms == null || candidateBound <= SCAN_BELOW)) {
             queueScan(leaf, 0);

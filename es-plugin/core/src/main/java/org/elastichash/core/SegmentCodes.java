@@ -39,8 +39,12 @@ public final class SegmentCodes {
         open();
     }
 
-    /** Opens the words of {@code reader}'s documents; a field the segment lacks reads as missing. */
+    /**
+     * Opens the words of {@code reader}'s documents; a field the segment lacks reads as missing, a
+     * field that field-level security hides is refused ({@link HiddenFields}).
+     */
     public static SegmentCodes open(LeafReader reader, String[] fields) throws IOException {
+        HiddenFields.requireVisible(reader, HammingParameters.FIELDS, fields);
         return new SegmentCodes(reader, fields);
     }
 

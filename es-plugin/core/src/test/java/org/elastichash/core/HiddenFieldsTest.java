@@ -1,0 +1,91 @@
+package org.elastichash.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.SortedNumericDocValuesField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.FieldInfos;
+import org.apache.lucene.index.FilterLeafReader;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.SortedNumericDocValues;
+import org.apache.lucene.store.ByteBuffersDirectory;
+import org.junit.jupiter.api.Test;
+
+/** A wrapper that hides a field, as Elasticsearch's field-level security does, is refused by name. */
+class HiddenFieldsTest {
+
+    /** Hides one field's info and doc values; everything else passes through. */
+    private static final class Hiding extends FilterLeafReader {
+        private final String hidden;
+
+        Hiding(LeafReader in, String hidden) {
+            super(in);
+            this.hidden = hidden;
+        }
+
+        @Override
+        public FieldInfos getFieldInfos() {
+            List<FieldInfo> kept = new ArrayList<>();
+            for (FieldInfo info : in.getFieldInfos()) {
+                if (info.name.equals(hidden) == false) {
+                    kept.add(info);
+                }
+            }
+            return new FieldInfos(kept.toArray(FieldInfo[]::new));
+        }
+
+        @Override
+        public SortedNumericDocValues getSortedNumericDocValues(String field) throws IOException {
+            return field.equals(hidden) ? null : in.getSortedNumericDocValues(field);
+        }
+
+        @Override
+        public IndexReader.CacheHelper getCoreCacheHelper() {
+            return null;
+        }
+
+        @Override
+        public IndexReader.CacheHelper getReaderCacheHelper() {
+            return null;
+        }
+    }
+
+    @Test
+    void aHiddenWordIsRefusedAMissingOneReadsAsMissing() throws IOException {
+        try (ByteBuffersDirectory directory = new ByteBuffersDirectory()) {
+            try (IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig())) {
+                Document doc = new Document();
+                doc.add(new SortedNumericDocValuesField("a", 1L));
+                doc.add(new SortedNumericDocValuesField("b", 3L));
+                writer.addDocument(doc);
+            }
+            try (DirectoryReader reader = DirectoryReader.open(directory)) {
+                LeafReader segment = reader.leaves().get(0).reader();
+                LeafReader hiding = new Hiding(segment, "b");
+                IllegalArgumentException error = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> SegmentCodes.open(hiding, new String[] {"a", "b"})
+                );
+                assertEquals(
+                    "[fields] field [b] is hidden from this user by field-level security; the hamming query and script read the "
+                        + "code fields, so grant them to the user's role or search without ElasticHash",
+                    error.getMessage()
+                );
+                // What stays visible is read as before, through the wrapper.
+                assertEquals(1, SegmentCodes.open(hiding, new String[] {"a"}).distance(0, new long[] {0L}));
+                // A field the segment never held is not hidden: it reads as missing, wrapped or not.
+                assertEquals(SegmentCodes.MISSING, SegmentCodes.open(hiding, new String[] {"a", "c"}).distance(0, new long[] {0L, 0L}));
+                assertEquals(2 + 1, SegmentCodes.open(segment, new String[] {"a", "b"}).distance(0, new long[] {0L, 0L}));
+            }
+        }
+    }
+}
