@@ -31,6 +31,11 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _times(ratio: float) -> str:
+    """A speed ratio: one decimal, two below 1 (a 0.0 would hide 20× slower against 200×)."""
+    return f"{ratio:.1f}" if ratio >= 0.95 else f"{ratio:.2f}"
+
+
 def _row(result: Result, system: str, k: int | None) -> Result | None:
     return next((r for r in result["results"] if r["system"] == system and r["k"] == k), None)
 
@@ -132,7 +137,7 @@ def _k_table(result: Result, k: int) -> list[str]:
     header += "".join(f" × vs {BASELINES[b]} |" for b in columns)
     lines = [f"### k = {k}", "", header, "|" + "---|" * (8 + len(columns))]
     for r in rows:
-        ratios = "".join(f" {baselines[b]['p50_ms'] / r['p50_ms']:.1f} |" for b in columns)  # type: ignore[index]
+        ratios = "".join(f" {_times(baselines[b]['p50_ms'] / r['p50_ms'])} |" for b in columns)  # type: ignore[index]
         lines.append(
             f"| {r['label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | "
             f"{_fmt(r['took_p50_ms'], 0)} | {_fmt(r['recall'], 4)} | {_fmt(r['hits_mean'], 0)} | "
@@ -295,7 +300,7 @@ def paper_ratios(result: Result) -> list[str]:
         rows = [_row(result, system, k) for k in ks]
         papers = [_row(result, PAPER, k) for k in ks]
         ratios = [
-            f"{p['p50_ms'] / r['p50_ms']:.1f} ({r['p50_ms']:.2f} ms)" if r and p else "–"
+            f"{_times(p['p50_ms'] / r['p50_ms'])} ({r['p50_ms']:.2f} ms)" if r and p else "–"
             for r, p in zip(rows, papers, strict=True)
         ]
         recalls = " / ".join(_fmt(r["recall"] if r else None, 3) for r in rows)
@@ -319,7 +324,7 @@ def paper_ratio_lines(result: Result) -> list[str]:
         for r in result["results"]:
             if r["k"] == k:
                 out.append(
-                    f"  {r['system']:<26} {paper['p50_ms'] / r['p50_ms']:7.1f}×  "
+                    f"  {r['system']:<26} {_times(paper['p50_ms'] / r['p50_ms']):>7}×  "
                     f"p50 {r['p50_ms']:8.2f} ms  recall {r['recall']:.4f}"
                 )
     return out
