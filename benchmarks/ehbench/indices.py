@@ -24,6 +24,7 @@ ELASTICHASH, HNSW, FLAT = "elastichash", "hnsw", "flat"
 KINDS = (ELASTICHASH, HNSW, FLAT)
 BULK_CHUNK = 1000  # documents per bulk request, as the client's ingest sends them
 ROWS_PER_ROUND = 20_000  # codes turned into documents at a time
+INGEST_META = "ehbench_ingest"  # the mapping `_meta` key under which `load` records its cost
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,16 @@ def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any
     engines.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
     es.indices.refresh(index=index)
     merge_s = time.perf_counter() - merge_started
-    return {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s, **storage(es, index)}
+    cost = {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s}
+    # Kept with the index, so that a run that reuses it (--reuse) still reports what it cost.
+    es.indices.put_mapping(index=index, body={"_meta": {INGEST_META: cost}})
+    return {**cost, **storage(es, index)}
+
+
+def earlier_ingest(es: Client, index: str) -> dict[str, Any]:
+    """What loading an existing index cost, as `load` recorded it (empty when it did not)."""
+    mappings = es.indices.get_mapping(index=index)[index]["mappings"]
+    return dict(mappings.get("_meta", {}).get(INGEST_META, {}))
 
 
 def storage(es: Client, index: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 Result = dict[str, Any]
-BASELINES = {"long_native": "long_native", "dense_vector_hnsw_100": "HNSW num_candidates=100"}
+PAPER = "paper_painless"  # (b): the paper's two-stage query, Painless scoring (OpenSearch only)
+BASELINES = {"long_native": "long_native", "dense_vector_hnsw_100": "HNSW num_candidates=100", PAPER: "(b)"}
 # The systems of the latency-vs-N plot.
 MAIN_SYSTEMS = (
     "eh_exact",
@@ -28,6 +29,11 @@ MiB = 2**20
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _times(ratio: float) -> str:
+    """A speed ratio: one decimal, two below 1 (a 0.0 would hide 20× slower against 200×)."""
+    return f"{ratio:.1f}" if ratio >= 0.95 else f"{ratio:.2f}"
 
 
 def _row(result: Result, system: str, k: int | None) -> Result | None:
@@ -51,7 +57,10 @@ def _header(result: Result) -> list[str]:
     elif any(r["system"].startswith("faiss") for r in result["results"]):
         lines += ["Faiss ran in-process on all its OpenMP threads, competing with the node for the cores.", ""]
     if result.get("brute_queries"):
-        lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only.", ""]
+        warm = f" after {result['brute_warmup']} warm-up queries" if result.get("brute_warmup") else ""
+        lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only{warm}.", ""]
+    if result.get("load"):
+        lines += [f"1-minute load average of the machine: {result['load']}.", ""]
     return lines
 
 
@@ -75,7 +84,9 @@ def _ingest(result: Result) -> list[str]:
         if kind == "hnsw" and knn.get("hnsw") and knn.get("flat"):
             graph = (knn["hnsw"] - knn["flat"]) / MiB
         vectors = knn.get(kind)
-        speed = "reused" if entry.get("reused") else _fmt(entry.get("docs_per_s"), 0)
+        speed = _fmt(entry.get("docs_per_s"), 0)
+        if entry.get("reused"):  # reused: the figures of the run that loaded it, if it recorded them
+            speed = f"{speed} (earlier run)" if entry.get("docs_per_s") else "reused"
         lines.append(
             f"| {kind} | {speed} | {_fmt(entry.get('ingest_s'), 1)} | "
             f"{_fmt(entry.get('merge_s'), 1)} | {_fmt(entry['bytes'] / MiB, 1)} | "
@@ -89,7 +100,12 @@ def _ingest_notes(result: Result) -> list[str]:
     ingest = result["ingest"]
     notes = [
         "docs/s: the client's bulk requests (1,000 documents each) until the last refresh; then a "
-        "force-merge to one segment per shard. Sizes from `_disk_usage?run_expensive_tasks=true`.",
+        "force-merge to one segment per shard."
+        + (
+            " Sizes from `_disk_usage?run_expensive_tasks=true`."
+            if any(entry.get("fields") for entry in ingest.values())
+            else ""
+        ),
     ]
     hnsw = ingest.get("hnsw", {})
     if hnsw.get("fields") and ingest.get("flat", {}).get("fields"):
@@ -121,7 +137,7 @@ def _k_table(result: Result, k: int) -> list[str]:
     header += "".join(f" × vs {BASELINES[b]} |" for b in columns)
     lines = [f"### k = {k}", "", header, "|" + "---|" * (8 + len(columns))]
     for r in rows:
-        ratios = "".join(f" {baselines[b]['p50_ms'] / r['p50_ms']:.1f} |" for b in columns)  # type: ignore[index]
+        ratios = "".join(f" {_times(baselines[b]['p50_ms'] / r['p50_ms'])} |" for b in columns)  # type: ignore[index]
         lines.append(
             f"| {r['label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {_fmt(r['p99_ms'])} | "
             f"{_fmt(r['took_p50_ms'], 0)} | {_fmt(r['recall'], 4)} | {_fmt(r['hits_mean'], 0)} | "
@@ -214,6 +230,7 @@ def targets(result: Result) -> list[Check]:
                 ratio >= 20,
             )
         )
+    checks += _paper_targets(result)
     if result["data"] == "uniform":
         flat = _row(result, "faiss_flat", 10)
         if exact and flat:
@@ -228,13 +245,98 @@ def targets(result: Result) -> list[Check]:
     return checks
 
 
+def _paper_targets(result: Result) -> list[Check]:
+    """Issue 9's targets against the paper's Painless setup (where Painless ran)."""
+    checks: list[Check] = []
+    if result["data"] != "clustered":
+        return checks
+    for k, factor in ((10, 10), (1000, 5)):
+        exact, paper = _row(result, "eh_exact", k), _row(result, PAPER, k)
+        if not (exact and paper):
+            continue
+        ratio = paper["p50_ms"] / exact["p50_ms"]
+        text = f"issue 9: exact k={k} ≥ {factor}× faster than (b) the paper's Painless two-stage"
+        measured = f"{ratio:.1f}× ({exact['p50_ms']:.2f} vs {paper['p50_ms']:.2f} ms)"
+        met = ratio >= factor
+        if k == 1000:
+            text += ", recall 1.000 against (b)'s lower recall"
+            measured += f", recall {exact['recall']:.4f} vs {paper['recall']:.4f}"
+            met = met and exact["recall"] == 1.0 and paper["recall"] < 1.0
+        checks.append((text, measured, met))
+    ks = sorted({r["k"] for r in result["results"] if r["system"] == "long_native" and r["k"] is not None})
+    ratios = []
+    for k in ks:
+        ours = _row(result, "long_native", k)
+        # Against the faster of the two Painless scans: the client's script and the paper's form.
+        theirs = [r for name in ("long_painless", "paper_long_painless") if (r := _row(result, name, k))]
+        if ours and theirs:
+            fastest = min(theirs, key=lambda r: r["p50_ms"])
+            ratios.append((fastest["p50_ms"] / ours["p50_ms"], k, ours, fastest))
+    if ratios:
+        worst = min(ratios, key=lambda entry: entry[0])
+        each = ", ".join(f"k={k} {ratio:.1f}×" for ratio, k, _, _ in ratios)
+        checks.append(
+            (
+                "issue 9: the `hamming` script over every document ≥ 3× faster than Painless brute force (d)",
+                f"{each} (lowest: {worst[2]['p50_ms']:.2f} vs {worst[3]['p50_ms']:.2f} ms, {worst[3]['system']})",
+                worst[0] >= 3,
+            )
+        )
+    return checks
+
+
+def paper_ratios(result: Result) -> list[str]:
+    """Every system's p50 as a multiple of (b)'s, per k: the paper's own setup as the yardstick."""
+    ks = sorted({r["k"] for r in result["results"] if r["system"] == PAPER and r["k"] is not None})
+    if not ks:
+        return []
+    lines = [
+        "### Against the paper's setup (b): terms lookup + 4 Painless bitCount functions",
+        "",
+        "| system | " + " | ".join(f"× vs (b) k={k}" for k in ks) + " | recall " + " / ".join(map(str, ks)) + " |",
+        "|---|" + "---|" * (len(ks) + 1),
+    ]
+    for system in dict.fromkeys(r["system"] for r in result["results"] if r["k"] is not None):
+        rows = [_row(result, system, k) for k in ks]
+        papers = [_row(result, PAPER, k) for k in ks]
+        ratios = [
+            f"{_times(p['p50_ms'] / r['p50_ms'])} ({r['p50_ms']:.2f} ms)" if r and p else "–"
+            for r, p in zip(rows, papers, strict=True)
+        ]
+        recalls = " / ".join(_fmt(r["recall"] if r else None, 3) for r in rows)
+        label = next(r["label"] for r in rows if r)
+        lines.append(f"| {label} | " + " | ".join(ratios) + f" | {recalls} |")
+    lines += [
+        "",
+        "× vs (b): (b)'s p50 divided by the system's (p50 in brackets); above 1 is faster than the paper.",
+        "",
+    ]
+    return lines
+
+
+def paper_ratio_lines(result: Result) -> list[str]:
+    """The ratios to (b) for stdout, one line per system and k (nothing where (b) did not run)."""
+    out = []
+    for k in sorted({r["k"] for r in result["results"] if r["system"] == PAPER and r["k"] is not None}):
+        paper = _row(result, PAPER, k)
+        assert paper is not None
+        out.append(f"ratios to (b) at k={k} ((b): {paper['p50_ms']:.2f} ms, recall {paper['recall']:.4f}):")
+        for r in result["results"]:
+            if r["k"] == k:
+                out.append(
+                    f"  {r['system']:<26} {_times(paper['p50_ms'] / r['p50_ms']):>7}×  "
+                    f"p50 {r['p50_ms']:8.2f} ms  recall {r['recall']:.4f}"
+                )
+    return out
+
+
 def _targets(result: Result, companions: list[Result]) -> list[str]:
     checks = targets(result)
     for other in companions:
         checks += [(f"{text} [{other['name']}]", measured, met) for text, measured, met in targets(other)]
     if not checks:
         return []
-    lines = ["### Targets (issue 8; stated for 1M clustered codes on this 2-core machine, client-side p50)", ""]
+    lines = ["### Targets (issues 8 and 9; stated for 1M clustered codes on this 2-core machine, client-side p50)", ""]
     for text, measured, met in checks:
         lines.append(f"- {text}: {measured} — **{'met' if met else 'missed'}**")
     return [*lines, ""]
@@ -247,6 +349,7 @@ def markdown(result: Result, companions: list[Result] | None = None) -> str:
     lines += _ingest(result)
     if not result["painless"]:
         lines += ["Painless is not available on this node, so (b) and (d) were not run (see README).", ""]
+    lines += paper_ratios(result)
     for k in sorted({r["k"] for r in result["results"] if r["k"] is not None}):
         lines += _k_table(result, k)
     lines += _within_table(result)
@@ -266,7 +369,7 @@ def companions(folder: Path, result: Result) -> list[Result]:
     """For a clustered single-node run, the uniform run of the same N when there is one."""
     if result["data"] != "clustered" or result["nodes"] > 1 or result["name"] == "smoke":
         return []
-    path = folder / f"bench-uniform-{result['n']}.json"
+    path = folder / (result["name"].replace(str(result["n"]), f"uniform-{result['n']}", 1) + ".json")
     return [json.loads(path.read_text())] if path.exists() else []
 
 
@@ -281,7 +384,16 @@ def plots(folder: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    single = _runs(folder, lambda r: r["data"] == "clustered" and r["nodes"] == 1 and r["shards"] == 1)
+    # Elasticsearch's runs only: another engine's at the same N would be a second point there.
+    single = _runs(
+        folder,
+        lambda r: (
+            r["data"] == "clustered"
+            and r["nodes"] == 1
+            and r["shards"] == 1
+            and r.get("engine", "Elasticsearch") == "Elasticsearch"
+        ),
+    )
     if not single:
         return
     reference = next((r for r in single if r["n"] == 1_000_000), single[-1])

@@ -47,6 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--faiss-threads", type=int, default=1, help="OpenMP threads of Faiss (default 1, as a shard)")
     parser.add_argument("--skip", nargs="*", default=[], help="systems to leave out (names or patterns: 'dense_*')")
     parser.add_argument("--reuse", action="store_true", help="keep benchmark indices that hold the same codes")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="create and load the indices, measure nothing (then --reuse)"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run that only checks the machinery")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -55,10 +58,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def result_name(args: argparse.Namespace, nodes: int) -> str:
+def result_name(args: argparse.Namespace, nodes: int, product: str) -> str:
     if args.smoke:
         return "smoke"
-    parts = ["bench", *(["uniform"] if args.uniform else []), *([f"{nodes}nodes"] if nodes > 1 else [])]
+    # Elasticsearch's runs keep their names; another engine's carry it (bench-opensearch-1000000).
+    parts = ["bench", *([product] if product != "elasticsearch" else [])]
+    parts += [*(["uniform"] if args.uniform else []), *([f"{nodes}nodes"] if nodes > 1 else [])]
     return "-".join([*parts, str(args.n), *([f"{args.shards}shards"] if args.shards > 1 else [])])
 
 
@@ -92,7 +97,7 @@ def prepare_indices(
         index = indices.IndexNames(f"{tag}-{args.shards}s").of(kind)
         if args.reuse and indices.ready(es, index, dataset.n):
             print(f"  reusing {index}", flush=True)
-            ingest[kind] = {"reused": True, **indices.storage(es, index)}
+            ingest[kind] = {"reused": True, **indices.earlier_ingest(es, index), **indices.storage(es, index)}
             continue
         indices.create(es, index, kind, args.shards)
         ingest[kind] = indices.load(es, index, kind, dataset.database)
@@ -154,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(s.name.startswith("paper_") for s in chosen):
         only = dataset.queries if args.smoke else None  # the smoke run's lists: its queries' only
         indices.create_neighbours(es, neighbours, only=only)
+    if args.ingest_only:
+        print(f"indices ready: {', '.join(sorted(kinds))}" + (f", {neighbours}" if painless else ""), flush=True)
+        return 0
     # Nothing may move under the measurements: a cluster rebalances shards after new indices.
     engines.wait_for_health(
         es, 600, wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True
@@ -164,17 +172,25 @@ def main(argv: list[str] | None = None) -> int:
         if system.index_kind:
             system.es, system.index = es, indices.IndexNames(f"{tag}-{args.shards}s").of(system.index_kind)
 
+    if painless:
+        systems.store_paper_script(es)
+    # The machine is shared: its load beside the figures says how much they may have been disturbed.
+    load_before = os.getloadavg()[0]
     measures: list[measure.Measure] = []
     for system in chosen:
         brute = system.name in systems.BRUTE_FORCE and args.brute_queries
         n_queries = min(args.brute_queries, args.queries) if brute else args.queries
-        found = measure.run(system, dataset, truth, args.k, args.warmup, n_queries)
+        # A scan of every document warms the JIT in a few queries; the full warm-up would cost
+        # the slow systems more than their measured queries.
+        warmup = min(args.warmup, max(5, n_queries // 10)) if brute else args.warmup
+        found = measure.run(system, dataset, truth, args.k, warmup, n_queries)
         if system.name in ("two_stage_native", "eh_paper"):
             counts = measure.mih_candidates(es, system.index, dataset)
             for m in found:
                 m.candidates = counts
         measures += found
 
+    load_after = os.getloadavg()[0]
     extra: dict[str, Any] = {}
     exact = next((s for s in chosen if s.name == "eh_exact"), None)
     if exact is not None:
@@ -183,13 +199,14 @@ def main(argv: list[str] | None = None) -> int:
 
     heap = es.nodes.stats(metric="jvm")["nodes"]
     result = {
-        "name": result_name(args, nodes),
+        "name": result_name(args, nodes, engines.product(es)),
         "data": dataset.kind,
         "n": dataset.n,
         "centres": dataset.centres,
         "flip": dataset.flip,
         "queries": args.queries,
         "brute_queries": args.brute_queries,
+        "brute_warmup": min(args.warmup, max(5, args.brute_queries // 10)) if args.brute_queries else None,
         "faiss_threads": args.faiss_threads,
         "shards": args.shards,
         "nodes": nodes,
@@ -199,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "painless": painless,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"),
+        "load": f"{load_before:.2f} before the measurements, {load_after:.2f} after",
         "heap_used_mb": [v["jvm"]["mem"]["heap_used_in_bytes"] / 2**20 for v in heap.values()],
         "ingest": ingest,
         "results": [m.summary() for m in measures],
@@ -213,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     table = report.markdown(result, report.companions(args.out, result))
     (args.out / f"{result['name']}.md").write_text(table)
     print("\n" + table)
+    print("\n".join(report.paper_ratio_lines(result)), flush=True)
     if not args.smoke:
         report.plots(args.out)
     return 0

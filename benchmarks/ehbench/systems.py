@@ -23,7 +23,7 @@ from . import indices
 FETCH = (queries.ID_FIELD,)  # the only field any system reads back
 FILTER_PATH = "took,timed_out,_shards.failed,_shards.failures,hits.hits.fields"
 MAX_DISTANCE = 24  # the near-duplicate form: every document within this distance
-BRUTE_FORCE = ("long_native", "long_painless", "dense_vector_flat", "faiss_flat")
+BRUTE_FORCE = ("long_native", "long_painless", "paper_long_painless", "dense_vector_flat", "faiss_flat")
 
 
 class Query(NamedTuple):
@@ -94,51 +94,91 @@ def max_distance_body(window: int) -> Body:
     return body
 
 
-def paper_lookup_body(neighbours_index: str, lang: str) -> Body:
-    """The paper's first stage: the neighbour terms of each short-code sub-code fetched from the
-    neighbours index by terms lookup (its document id is the sub-code's own term); then the
-    native `hamming` script, or the paper's four Painless bitCount functions."""
+# The paper's stored Painless script (umr-ds/ElasticHash, `hd64`): one long field's 64 - Hamming
+# distance, the field and the query's word as parameters.
+PAPER_SCRIPT_ID = "hd64"
+PAPER_SCRIPT = "64 - Long.bitCount(params.subcode ^ doc[params.field].value)"
+
+
+def store_paper_script(es: Client) -> None:
+    """Stores the paper's `hd64` script (idempotent: a PUT replaces it)."""
+    engines.request(
+        es, "PUT", f"/_scripts/{PAPER_SCRIPT_ID}", body={"script": {"lang": "painless", "source": PAPER_SCRIPT}}
+    )
+
+
+def _paper_lookup(neighbours_index: str, code: codes.Code) -> dict[str, Any]:
+    """The paper's first stage: per short-code sub-code, its neighbour terms (radius 2) fetched
+    by terms lookup from the neighbours index, whose document id is the sub-code's own term; any
+    of the four enough. Our layout keys the terms by position in one field (`hash_mih`) where
+    the paper had four fields f0..f3: each clause still matches exactly the documents whose
+    sub-code at that position is within the radius of the query's."""
+    own_terms = queries.subcode_terms(code.subcodes[: codes.N_SUBCODES])
+    return {
+        "bool": {
+            "should": [
+                {
+                    "terms": {
+                        queries.MIH_FIELD: {"index": neighbours_index, "id": term, "path": indices.NEIGHBOURS_FIELD}
+                    }
+                }
+                for term in own_terms
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _paper_function_score(candidates: dict[str, Any], code: codes.Code, k: int) -> dict[str, Any]:
+    """The paper's scoring: `function_score` summing four stored `hd64` Painless functions (one
+    per long field, weight 1) onto a `constant_score` (boost 0) of the candidates: score = 256 -
+    Hamming distance."""
+    functions = [
+        {
+            "script_score": {"script": {"id": PAPER_SCRIPT_ID, "params": {"field": name, "subcode": int(word)}}},
+            "weight": 1,
+        }
+        for name, word in zip(queries.WORD_FIELDS, code.words, strict=True)
+    ]
+    scored = {
+        "function_score": {
+            "query": {"constant_score": {"filter": candidates, "boost": 0}},
+            "functions": functions,
+            "score_mode": "sum",
+            "boost_mode": "sum",
+        }
+    }
+    return _no_totals({"size": k, "query": scored, **queries.fetch_options(False, FETCH)})
+
+
+def paper_painless_body(neighbours_index: str) -> Body:
+    """(b), the paper's two-stage query as its code sends it: the terms-lookup filter, scored by
+    the four `hd64` functions. Needs `store_paper_script` first."""
 
     def body(code: str, k: int) -> dict[str, Any]:
         c = codes.Code(code)
-        own_terms = queries.subcode_terms(c.subcodes[: codes.N_SUBCODES])
-        lookup = {
-            "bool": {
-                "should": [
-                    {
-                        "terms": {
-                            queries.MIH_FIELD: {"index": neighbours_index, "id": term, "path": indices.NEIGHBOURS_FIELD}
-                        }
-                    }
-                    for term in own_terms
-                ],
-                "minimum_should_match": 1,
-            }
-        }
-        candidates = {"bool": {"filter": [lookup]}}
-        if lang == "painless":
-            functions = [
-                {
-                    "script_score": {
-                        "script": {
-                            "lang": "painless",
-                            "source": f"64 - Long.bitCount(params.q ^ doc['{name}'].value)",
-                            "params": {"q": int(word)},
-                        }
-                    }
-                }
-                for name, word in zip(queries.WORD_FIELDS, c.words, strict=True)
-            ]
-            scored = {
-                "function_score": {
-                    "query": candidates,
-                    "functions": functions,
-                    "score_mode": "sum",
-                    "boost_mode": "replace",
-                }
-            }
-        else:
-            scored = {"script_score": {"query": candidates, "script": queries.hamming_script(c)}}
+        return _paper_function_score(_paper_lookup(neighbours_index, c), c, k)
+
+    return body
+
+
+def paper_long_painless_body() -> Body:
+    """(d) in the paper's form (its "long", brute force): the four `hd64` functions over every
+    document."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        return _paper_function_score({"match_all": {}}, codes.Code(code), k)
+
+    return body
+
+
+def paper_lookup_native_body(neighbours_index: str) -> Body:
+    """(b'): the paper's terms-lookup first stage, re-ranked by the plugin's `hamming` script."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        c = codes.Code(code)
+        candidates = {"bool": {"filter": [_paper_lookup(neighbours_index, c)]}}
+        scored = {"script_score": {"query": candidates, "script": queries.hamming_script(c)}}
         return _no_totals({"size": k, "query": scored, **queries.fetch_options(False, FETCH)})
 
     return body
@@ -173,7 +213,7 @@ def elasticsearch_systems(
             "paper_lookup_native",
             "(b') paper's terms lookup + native scorer",
             eh,
-            paper_lookup_body(neighbours_index, "plugin"),
+            paper_lookup_native_body(neighbours_index),
         ),
         System("long_native", "(c) long-only brute force, `hamming` script", eh, client_body("long")),
         *[
@@ -192,7 +232,7 @@ def elasticsearch_systems(
                 "paper_painless",
                 "(b) paper: terms lookup + 4 Painless bitCount scripts",
                 eh,
-                paper_lookup_body(neighbours_index, "painless"),
+                paper_painless_body(neighbours_index),
             ),
             System(
                 "two_stage_painless",
@@ -201,9 +241,15 @@ def elasticsearch_systems(
                 client_body("two_stage", "painless"),
             ),
         ]
-        line_up.append(
-            System("long_painless", "(d) long-only brute force, Painless", eh, client_body("long", "painless"))
-        )
+        line_up += [
+            System("long_painless", "(d) long-only brute force, Painless", eh, client_body("long", "painless")),
+            System(
+                "paper_long_painless",
+                "(d) paper's long-only brute force: 4 stored Painless bitCount functions",
+                eh,
+                paper_long_painless_body(),
+            ),
+        ]
     line_up.append(
         System(
             "eh_max_distance",
