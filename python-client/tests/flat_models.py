@@ -1,11 +1,13 @@
 """ONNX models for the tests, built with onnx.helper."""
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from elastichash import codes
+from elastichash.model import ModelSpec
 
 SIDE = 8  # input side of the flat models below
 FEATURES = 3 * SIDE * SIDE
@@ -13,21 +15,18 @@ FEATURES = 3 * SIDE * SIDE
 
 def flat_metadata(**changes: str) -> dict[str, str]:
     """The full metadata contract for a SIDE x SIDE model; `changes` replace keys."""
-    metadata = {
-        "elastichash.format_version": "1",
-        "input_size": str(SIDE),
-        "resize": "stretch",
-        "resize_size": str(SIDE),
-        "mean": json.dumps([0.5, 0.5, 0.5]),
-        "std": json.dumps([0.5, 0.5, 0.5]),
-        "color_mode": "RGB",
-        "bits": "256",
-        "short_bits": "64",
-        "subcode_bits": "16",
-        "output": "logits",
-        "model_version": "flat-test-1",
-        "trained_on": "nothing",
-    }
+    metadata = ModelSpec(
+        input_size=SIDE,
+        resize="stretch",
+        resize_size=SIDE,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        bits=codes.CODE_BITS,
+        short_bits=codes.SHORT_BITS,
+        subcode_bits=codes.SUBCODE_BITS,
+        model_version="flat-test-1",
+        trained_on="nothing",
+    ).metadata()
     metadata.update(changes)
     return metadata
 

@@ -293,6 +293,28 @@ def test_hamming_matches_naive_python(a: np.ndarray, data: st.DataObject) -> Non
     assert table[-1, 0] == naive_hamming(a[-1].tolist(), b[0].tolist())
 
 
+@given(bit_rows, bit_rows)
+def test_hamming_table_matches_words(a: np.ndarray, b: np.ndarray) -> None:
+    table = codes.hamming_table(a, b)
+    assert table.shape == (len(a), len(b)) and table.dtype == np.int32
+    words = codes.hamming_distance(codes.to_words(a)[:, None, :], codes.to_words(b)[None, :, :])
+    np.testing.assert_array_equal(table, words)
+
+
+def test_hamming_table_any_width_and_bad_input() -> None:
+    db = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1]], dtype=np.uint8)
+    assert codes.hamming_table(db[:1], db).tolist() == [[0, 1, 0, 4]]
+    wide = np.ones((2, 4096), dtype=np.uint8)
+    wide[1, ::2] = 0
+    assert codes.hamming_table(wide, wide).tolist() == [[0, 2048], [2048, 0]]
+    with pytest.raises(CodeError, match="differ in length: 4 and 3 bits"):
+        codes.hamming_table(db, db[:, :3])
+    with pytest.raises(CodeError, match="two bit matrices"):
+        codes.hamming_table(db[0], db)
+    with pytest.raises(CodeError, match="must be 0 or 1"):
+        codes.hamming_table(db * 2, db)
+
+
 @given(arrays(np.int64, st.integers(0, 20), elements=int64s))
 def test_popcount_fallback_matches_numpy(words: np.ndarray) -> None:
     expected = [bin(w & (2**64 - 1)).count("1") for w in words.tolist()]

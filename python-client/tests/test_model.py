@@ -121,6 +121,19 @@ def test_centre_crop_takes_the_middle(tmp_path: Path) -> None:
     assert stretched[0, :, 0].min() == 1.0 and stretched[2, :, -1].min() == 1.0  # all thirds kept
 
 
+def test_spec_preprocesses_without_a_session(tiny_model_path: Path) -> None:
+    # model-export trains on ModelSpec.preprocess; the loaded model must feed the same arrays.
+    model = HashModel(tiny_model_path)
+    spec = ModelSpec.from_metadata(tiny_metadata())
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (h, 40, 3), dtype=np.uint8)) for h in (20, 70)]
+    batch = spec.preprocess_batch(images)
+    assert batch.shape == (2, 3, 32, 32) and batch.dtype == np.float32
+    for image, array in zip(images, batch, strict=True):
+        np.testing.assert_array_equal(model.preprocess(image), array)
+    assert spec.preprocess_batch([]).shape == (0, 3, 32, 32)
+
+
 # --- metadata --------------------------------------------------------------------------------
 
 

@@ -131,6 +131,40 @@ class ModelSpec:
             props["input_name"] = self.input_name
         return props
 
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """An RGB image → (3, S, S) float32: resized, cropped and normalised per this spec.
+
+        Steps 4-6 of docs/model-format.md. No ONNX session is needed, so model-export trains on
+        exactly the arrays the client feeds the exported model.
+        """
+        if image.mode != "RGB":
+            raise ValueError(
+                f"preprocess takes an RGB image (see load_image), got mode {image.mode}"
+            )
+        size = self.input_size
+        if self.resize == "stretch":
+            image = image.resize((size, size), Image.Resampling.BILINEAR)
+        else:
+            scale = self.resize_size / min(image.size)
+            resized = (
+                max(size, round(image.width * scale)),
+                max(size, round(image.height * scale)),
+            )
+            image = image.resize(resized, Image.Resampling.BILINEAR)
+            left, top = (image.width - size) // 2, (image.height - size) // 2
+            image = image.crop((left, top, left + size, top + size))
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        return ((array - mean) / std).transpose(2, 0, 1)
+
+    def preprocess_batch(self, images: Iterable[Image.Image]) -> np.ndarray:
+        """RGB images → (n, 3, S, S) float32 (`preprocess` of each, stacked)."""
+        arrays = [self.preprocess(image) for image in images]
+        if not arrays:
+            return np.zeros((0, 3, self.input_size, self.input_size), dtype=np.float32)
+        return np.stack(arrays)
+
 
 class _MetadataReader:
     """Parses metadata values; each bad one adds a sentence to `problems` and gives None."""
@@ -278,28 +312,9 @@ class HashModel:
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """An RGB image → (3, S, S) float32, resized, cropped and normalised as the model wants.
 
-        The same steps as model-export's training (elastichash_train.preprocess); keep in step.
+        The steps are `ModelSpec.preprocess`'s, the one place they live (training uses it too).
         """
-        if image.mode != "RGB":
-            raise ValueError(
-                f"preprocess takes an RGB image (see load_image), got mode {image.mode}"
-            )
-        size = self.spec.input_size
-        if self.spec.resize == "stretch":
-            image = image.resize((size, size), Image.Resampling.BILINEAR)
-        else:
-            scale = self.spec.resize_size / min(image.size)
-            resized = (
-                max(size, round(image.width * scale)),
-                max(size, round(image.height * scale)),
-            )
-            image = image.resize(resized, Image.Resampling.BILINEAR)
-            left, top = (image.width - size) // 2, (image.height - size) // 2
-            image = image.crop((left, top, left + size, top + size))
-        array = np.asarray(image, dtype=np.float32) / 255.0
-        mean = np.asarray(self.spec.mean, dtype=np.float32)
-        std = np.asarray(self.spec.std, dtype=np.float32)
-        return ((array - mean) / std).transpose(2, 0, 1)
+        return self.spec.preprocess(image)
 
     def outputs(self, images: Sequence[Image.Image]) -> np.ndarray:
         """The raw (n, 256) float outputs for a batch of RGB images."""

@@ -9,7 +9,6 @@ package (the `test` extra). `make_hostile_folder` writes files an ingest must su
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
 import zlib
@@ -20,27 +19,24 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from . import codes
-from .model import FORMAT_VERSION
+from .model import ModelSpec
 
 TINY_SIZE = 32
 
 
 def tiny_metadata() -> dict[str, str]:
-    return {
-        "elastichash.format_version": FORMAT_VERSION,
-        "input_size": str(TINY_SIZE),
-        "resize": "stretch",
-        "resize_size": str(TINY_SIZE),
-        "mean": json.dumps([0.5, 0.5, 0.5]),
-        "std": json.dumps([0.25, 0.25, 0.25]),
-        "color_mode": "RGB",
-        "bits": str(codes.CODE_BITS),
-        "short_bits": str(codes.SHORT_BITS),
-        "subcode_bits": str(codes.SUBCODE_BITS),
-        "output": "logits",
-        "model_version": "tiny-random-projection-1",
-        "trained_on": "nothing (random projection, for tests)",
-    }
+    return ModelSpec(
+        input_size=TINY_SIZE,
+        resize="stretch",
+        resize_size=TINY_SIZE,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        bits=codes.CODE_BITS,
+        short_bits=codes.SHORT_BITS,
+        subcode_bits=codes.SUBCODE_BITS,
+        model_version="tiny-random-projection-1",
+        trained_on="nothing (random projection, for tests)",
+    ).metadata()
 
 
 def make_tiny_model(
