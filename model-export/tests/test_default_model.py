@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from elastichash.model import REQUIRED_KEYS
+from elastichash.model import REQUIRED_KEYS, ModelSpec
 
 DEFAULT = Path(__file__).resolve().parents[2] / "python-client" / "src" / "elastichash" / "models" / "default.onnx"
 REQUIRED = REQUIRED_KEYS  # the contract in docs/model-format.md, as the client enforces it
@@ -23,6 +23,8 @@ def test_default_model_metadata_is_complete_and_small() -> None:
     assert (props["bits"], props["short_bits"], props["subcode_bits"]) == ("256", "64", "16")
     assert props["resize"] in ("stretch", "shorter_side_then_center_crop")
     assert DEFAULT.stat().st_size <= 25_000_000
+    # ModelSpec.metadata() is the one writer: it must reproduce the bundled file's props exactly.
+    assert ModelSpec.from_metadata(props).metadata() == props
 
 
 def test_default_model_runs_in_the_client() -> None:

@@ -5,14 +5,14 @@ import torch
 from conftest import TINY_SIZE
 
 from elastichash_train.backbone import Backbone, extract_features, freeze
+from elastichash_train.export import model_spec
 from elastichash_train.losses import LossWeights, lsh_similarity, triplet_loss
-from elastichash_train.preprocess import Preprocessing
 from elastichash_train.train import TrainConfig, batch_losses, train_head
 
 
 def test_a_few_steps_on_a_tiny_subset_lower_the_loss(tiny_fmnist) -> None:
-    preprocessing = Preprocessing(TINY_SIZE, "stretch", TINY_SIZE)
-    features = extract_features(freeze(Backbone(TINY_SIZE)), tiny_fmnist.images(), preprocessing)
+    spec = model_spec(TINY_SIZE, "tiny-test", "nothing")
+    features = extract_features(freeze(Backbone(TINY_SIZE)), tiny_fmnist.images(), spec)
     assert features.shape == (len(tiny_fmnist), 1280)
     diverse = features[::-1] + np.random.default_rng(1).normal(0, 0.1, features.shape).astype(np.float32)
     config = TrainConfig(epochs=40, batch_size=32, diverse_batch_size=32, hidden=64, learning_rate=3e-3)

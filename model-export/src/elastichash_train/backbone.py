@@ -12,13 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from elastichash.model import ModelSpec
 from PIL import Image
 from torch import nn
 
-from .preprocess import Preprocessing
-
 FEATURES = 1280
 MODEL_NAME = "efficientnet-lite0"
+# EfficientNet-Lite was trained (TensorFlow) on pixels mapped as (p - 127) / 128; on 0-1 pixels:
+LITE_MEAN = (0.498, 0.498, 0.498)
+LITE_STD = (0.502, 0.502, 0.502)
+DEFAULT_INPUT_SIZE = 96  # input side S of the default model (make model)
 
 
 def weights_path() -> Path:
@@ -62,17 +65,17 @@ def freeze(module: nn.Module) -> nn.Module:
 def extract_features(
     backbone: Backbone,
     images: Iterable[Image.Image],
-    preprocessing: Preprocessing,
+    spec: ModelSpec,
     batch_size: int = 128,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """(n, 1280) float32 features of RGB images, preprocessed as the client does."""
+    """(n, 1280) float32 features of RGB images, preprocessed by the client's `spec.preprocess`."""
     backbone.eval()
     chunks: list[np.ndarray] = []
     batch: list[Image.Image] = []
 
     def flush() -> None:
-        x = torch.from_numpy(preprocessing.batch(batch))
+        x = torch.from_numpy(spec.preprocess_batch(batch))
         chunks.append(backbone(x).numpy())
         if progress:
             progress(len(batch))

@@ -18,14 +18,13 @@ import numpy as np
 import torch
 
 from . import evaluate as ev
-from .backbone import Backbone, freeze
+from .backbone import DEFAULT_INPUT_SIZE, Backbone, freeze
 from .data import load_fashion_mnist
 from .decorrelate import decorrelate
 from .domains import augmented, cross_domain_images, diverse_images
-from .export import HashingNetwork, export_onnx, model_metadata, parity, with_permutation
+from .export import HashingNetwork, export_onnx, model_spec, parity, with_permutation
 from .features import FeatureExtractor, cached_features
 from .losses import LossWeights
-from .preprocess import Preprocessing
 from .train import TrainConfig, head_outputs, train_head
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
@@ -49,10 +48,10 @@ def cmd_model(args: argparse.Namespace) -> int:
     timings: dict[str, float] = {}
     torch.set_num_threads(max(1, torch.get_num_threads()))
     build: Path = args.build
-    preprocessing = Preprocessing(args.size, "stretch", args.size)
+    spec = model_spec(args.size, MODEL_VERSION, TRAINED_ON)
 
     started = time.perf_counter()
-    extractor = FeatureExtractor(build, preprocessing)
+    extractor = FeatureExtractor(build, spec)
     train = load_fashion_mnist("train")
     train_features = cached_features(extractor, train, build / "features", log=log)
     diverse = diverse_images()
@@ -85,8 +84,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     network = HashingNetwork(freeze(Backbone(args.size)), with_permutation(result.head, order.permutation))
-    metadata = model_metadata(preprocessing, MODEL_VERSION, TRAINED_ON)
-    path = export_onnx(network, build / "model.onnx", metadata)
+    path = export_onnx(network, build / "model.onnx", spec)
     timings["export"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -122,8 +120,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from elastichash.model import HashModel
 
     spec = HashModel(model).spec
-    preprocessing = Preprocessing(spec.input_size, spec.resize, spec.resize_size, spec.mean, spec.std)
-    extractor = FeatureExtractor(build, preprocessing)
+    extractor = FeatureExtractor(build, spec)
     tables = []
     timings = {}
 
@@ -193,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = commands.add_parser("model", help="reproduce the default model from scratch")
     model.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    model.add_argument("--size", type=int, default=Preprocessing().input_size, help="input side S in pixels")
+    model.add_argument("--size", type=int, default=DEFAULT_INPUT_SIZE, help="input side S in pixels")
     model.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     model.add_argument("--seed", type=int, default=0)
     model.add_argument("--w-classification", type=float, default=LossWeights().classification)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from elastichash import codes
 
 from . import metrics
 from .data import LabelledImages
@@ -104,8 +105,9 @@ def two_stage_candidates(query_bits: np.ndarray, db_bits: np.ndarray, sample: in
     """Mean number of stage-1 candidates (some sub-code within distance 2) over a query sample."""
     q = query_bits[:sample]
     near = np.zeros((len(q), len(db_bits)), dtype=bool)
-    for start in range(0, 64, 16):
-        near |= metrics.hamming(q[:, start : start + 16], db_bits[:, start : start + 16]) <= metrics.SUBCODE_RADIUS
+    for start in range(0, codes.SHORT_BITS, codes.SUBCODE_BITS):
+        part = slice(start, start + codes.SUBCODE_BITS)
+        near |= codes.hamming_table(q[:, part], db_bits[:, part]) <= metrics.SUBCODE_RADIUS
     return float(near.sum(axis=1).mean())
 
 

@@ -1,29 +1,28 @@
 """The deployable model: backbone + head with the bit order folded in, as one ONNX graph.
 
 The file follows docs/model-format.md: input `image` (n, 3, S, S) float32, output `logits`
-(n, 256) in the final bit order, dynamic batch, and the metadata_props the client's
-`ModelSpec.from_metadata` requires.
+(n, 256) in the final bit order, dynamic batch, and as metadata_props the client's
+`ModelSpec.metadata()`, the one writer of the contract that `ModelSpec.from_metadata` reads.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from elastichash import codes
+from elastichash.model import ModelSpec
 from PIL import Image
 from torch import nn
 
-from .backbone import Backbone, freeze
+from .backbone import LITE_MEAN, LITE_STD, Backbone, freeze
 from .head import HashHead
-from .preprocess import Preprocessing
 
-FORMAT_VERSION = "1"
-SHORT_BITS = 64
-SUBCODE_BITS = 16
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 
@@ -50,32 +49,44 @@ def with_permutation(head: HashHead, permutation: np.ndarray | None) -> HashHead
     return head
 
 
-def model_metadata(
-    preprocessing: Preprocessing, model_version: str, trained_on: str, bits: int = 256
-) -> dict[str, str]:
-    """metadata_props per docs/model-format.md (all values strings)."""
-    return {
-        "elastichash.format_version": FORMAT_VERSION,
-        **preprocessing.metadata(),
-        "bits": str(bits),
-        "short_bits": str(SHORT_BITS),
-        "subcode_bits": str(SUBCODE_BITS),
-        "output": OUTPUT_NAME,
-        "model_version": model_version,
-        "trained_on": trained_on,
-        "input_name": INPUT_NAME,
-    }
+def model_spec(
+    input_size: int, model_version: str, trained_on: str, resize: str = "stretch", resize_size: int | None = None
+) -> ModelSpec:
+    """The client's spec of a model made here: the backbone's normalisation and the client's code layout."""
+    return ModelSpec(
+        input_size=input_size,
+        resize=resize,
+        resize_size=resize_size or input_size,
+        mean=LITE_MEAN,
+        std=LITE_STD,
+        bits=codes.CODE_BITS,
+        short_bits=codes.SHORT_BITS,
+        subcode_bits=codes.SUBCODE_BITS,
+        model_version=model_version,
+        trained_on=trained_on,
+        input_name=INPUT_NAME,
+        output=OUTPUT_NAME,
+    )
 
 
-def export_onnx(network: HashingNetwork, path: str | os.PathLike, metadata: dict[str, str]) -> Path:
-    """Writes `network` as ONNX (opset 17, dynamic batch) with `metadata` as metadata_props."""
+def model_metadata(spec: ModelSpec) -> dict[str, str]:
+    """metadata_props per docs/model-format.md: `spec.metadata()`, naming the graph's input and output
+    as `export_onnx` writes them, checked by the client's reader (a ModelError names every problem)."""
+    metadata = dataclasses.replace(spec, input_name=INPUT_NAME, output=OUTPUT_NAME).metadata()
+    ModelSpec.from_metadata(metadata, source="export")
+    return metadata
+
+
+def export_onnx(network: HashingNetwork, path: str | os.PathLike, spec: ModelSpec) -> Path:
+    """Writes `network` as ONNX (opset 17, dynamic batch) with `model_metadata(spec)` as metadata_props."""
     import onnx
     from onnx import helper
 
+    metadata = model_metadata(spec)  # before the export: a bad spec fails fast
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     network = freeze(network)
-    size = int(metadata["input_size"])
+    size = spec.input_size
     tmp = path.with_name(path.name + ".tmp")
     torch.onnx.export(
         network,
@@ -105,14 +116,12 @@ def torch_outputs(network: HashingNetwork, batch: np.ndarray) -> np.ndarray:
 def parity(path: str | os.PathLike, network: HashingNetwork, images: Sequence[Image.Image]) -> float:
     """Fraction of code bits on which onnxruntime (via the client) and PyTorch agree, over `images`.
 
-    The ONNX side runs through `elastichash.model.HashModel` — the client's own preprocessing
-    and runtime — and the PyTorch side gets this package's preprocessing of the same images.
+    The ONNX side runs through `elastichash.model.HashModel`, the client's runtime; the PyTorch
+    side gets the same images through the same `ModelSpec.preprocess`, read back from the file.
     """
     from elastichash.model import HashModel
 
     client = HashModel(path)
-    spec = client.spec
-    preprocessing = Preprocessing(spec.input_size, spec.resize, spec.resize_size, spec.mean, spec.std)
     onnx_bits = client.outputs(list(images)) > 0
-    torch_bits = torch_outputs(network, preprocessing.batch(images)) > 0
+    torch_bits = torch_outputs(network, client.spec.preprocess_batch(images)) > 0
     return float((onnx_bits == torch_bits).mean())

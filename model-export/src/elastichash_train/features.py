@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from elastichash.model import ModelSpec
 from PIL import Image
 
 from .backbone import FEATURES, Backbone, freeze
 from .data import LabelledImages
-from .preprocess import Preprocessing
 
 
 def export_backbone(path: Path, image_size: int) -> Path:
@@ -44,13 +44,13 @@ def export_backbone(path: Path, image_size: int) -> Path:
 class FeatureExtractor:
     """Images → (n, 1280) backbone features via onnxruntime."""
 
-    def __init__(self, build_dir: Path, preprocessing: Preprocessing, threads: int | None = None) -> None:
+    def __init__(self, build_dir: Path, spec: ModelSpec, threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        self.preprocessing = preprocessing
-        path = build_dir / f"backbone-{preprocessing.input_size}.onnx"
+        self.spec = spec  # the client's preprocessing, so features match what the deployed model sees
+        path = build_dir / f"backbone-{spec.input_size}.onnx"
         if not path.is_file():
-            export_backbone(path, preprocessing.input_size)
+            export_backbone(path, spec.input_size)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -63,7 +63,7 @@ class FeatureExtractor:
     ) -> np.ndarray:
         chunks = []
         for batch in _batches(images, batch_size):
-            (features,) = self.session.run(None, {"image": self.preprocessing.batch(batch)})
+            (features,) = self.session.run(None, {"image": self.spec.preprocess_batch(batch)})
             chunks.append(np.asarray(features, dtype=np.float32))
             if progress:
                 progress(len(batch))
@@ -90,7 +90,7 @@ def cached_features(
     log: Callable[[str], None] | None = print,
 ) -> np.ndarray:
     """Features of `data` (or of `images`, named by `tag`), from cache_dir when already computed."""
-    size = extractor.preprocessing.input_size
+    size = extractor.spec.input_size
     path = cache_dir / f"{data.name}{tag}-{size}px.npy"
     if path.is_file():
         return np.load(path)

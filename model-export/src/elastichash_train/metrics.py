@@ -1,7 +1,8 @@
 """Retrieval by Hamming distance (short, long, two-stage) or cosine similarity, and mAP@k.
 
 Pure numpy, no Elasticsearch: this is the in-memory twin of what the library asks the
-cluster to do. Rankings break ties by database index, so results are deterministic.
+cluster to do. Hamming distances come from the client (`elastichash.codes.hamming_table`).
+Rankings break ties by database index, so results are deterministic.
 
 mAP@k follows the paper's evaluation (umr-ds/ElasticHash, experiments/get_aps.py): for each
 query, the average precision over its top-k list, normalised by the number of relevant items
@@ -13,21 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from elastichash.codes import SHORT_BITS, SUBCODE_BITS, hamming_table
 
 KS = (10, 25, 50, 100, 250, 500, 1000)
 SUBCODE_RADIUS = 2
 MISSING = -1
-
-
-def signed(bits: np.ndarray) -> np.ndarray:
-    """0/1 bits → ±1 float32, so that Hamming distance = (n_bits - a·b) / 2 by one matrix product."""
-    return np.asarray(bits, dtype=np.float32) * 2.0 - 1.0
-
-
-def hamming(query_bits: np.ndarray, db_bits: np.ndarray) -> np.ndarray:
-    """(q, n) int32 Hamming distances between the rows of two 0/1 bit matrices."""
-    q, d = signed(query_bits), signed(db_bits)
-    return np.rint((q.shape[1] - q @ d.T) / 2.0).astype(np.int32)
 
 
 def top_k(keys: np.ndarray, k: int) -> np.ndarray:
@@ -54,7 +45,7 @@ def hamming_search(
     query_bits: np.ndarray, db_bits: np.ndarray, k: int, query_ids: np.ndarray | None = None
 ) -> np.ndarray:
     """Brute-force Hamming ranking: (q, k) database indices. `query_ids` are left out (self matches)."""
-    keys = _ranking_keys(hamming(query_bits, db_bits))
+    keys = _ranking_keys(hamming_table(query_bits, db_bits))
     big = np.iinfo(np.int64).max
     return top_k(_exclude(keys, query_ids, big), k)
 
@@ -63,8 +54,8 @@ def two_stage_search(
     query_bits: np.ndarray,
     db_bits: np.ndarray,
     k: int,
-    short_bits: int = 64,
-    subcode_bits: int = 16,
+    short_bits: int = SHORT_BITS,
+    subcode_bits: int = SUBCODE_BITS,
     radius: int = SUBCODE_RADIUS,
     query_ids: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -76,8 +67,8 @@ def two_stage_search(
     near = np.zeros((len(query_bits), len(db_bits)), dtype=bool)
     for start in range(0, short_bits, subcode_bits):
         part = slice(start, start + subcode_bits)
-        near |= hamming(query_bits[:, part], db_bits[:, part]) <= radius
-    keys = _ranking_keys(hamming(query_bits, db_bits))
+        near |= hamming_table(query_bits[:, part], db_bits[:, part]) <= radius
+    keys = _ranking_keys(hamming_table(query_bits, db_bits))
     big = np.iinfo(np.int64).max
     keys[~near] = big
     keys = _exclude(keys, query_ids, big)
