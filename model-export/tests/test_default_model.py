@@ -37,3 +37,14 @@ def test_default_model_runs_in_the_client() -> None:
     bits = model.encode(images)
     assert bits.shape == (3, 256) and set(np.unique(bits)) <= {0, 1}
     assert len({row.tobytes() for row in bits}) > 1
+
+
+def test_make_model_would_write_the_bundled_metadata() -> None:
+    # `make model` builds its spec in cli.py; a change there without a re-export shows up here.
+    from elastichash_train.backbone import DEFAULT_INPUT_SIZE
+    from elastichash_train.cli import MODEL_VERSION, TRAINED_ON
+    from elastichash_train.export import model_metadata, model_spec
+
+    model = onnx.load(str(DEFAULT), load_external_data=False)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert model_metadata(model_spec(DEFAULT_INPUT_SIZE, MODEL_VERSION, TRAINED_ON)) == props
