@@ -39,7 +39,7 @@ def words_to_hex(words: np.ndarray) -> str:
 
 def hamming(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Exact Hamming distance of one (w,) int64 code to each row of (n, w) int64 codes."""
-    return np.bitwise_count(np.bitwise_xor(codes, query).view(np.uint64)).sum(axis=1)
+    return elastichash.codes.hamming_distance(query, codes)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
