@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from elastichash import codes
-from elastichash.model import ModelSpec
+from elastichash.testing import tiny_metadata
 
 SIDE = 8  # input side of the flat models below
 FEATURES = 3 * SIDE * SIDE
@@ -15,18 +14,7 @@ FEATURES = 3 * SIDE * SIDE
 
 def flat_metadata(**changes: str) -> dict[str, str]:
     """The full metadata contract for a SIDE x SIDE model; `changes` replace keys."""
-    metadata = ModelSpec(
-        input_size=SIDE,
-        resize="stretch",
-        resize_size=SIDE,
-        mean=(0.5, 0.5, 0.5),
-        std=(0.5, 0.5, 0.5),
-        bits=codes.CODE_BITS,
-        short_bits=codes.SHORT_BITS,
-        subcode_bits=codes.SUBCODE_BITS,
-        model_version="flat-test-1",
-        trained_on="nothing",
-    ).metadata()
+    metadata = tiny_metadata(SIDE, std=0.5, model_version="flat-test-1", trained_on="nothing")
     metadata.update(changes)
     return metadata
 

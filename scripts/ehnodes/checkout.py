@@ -26,7 +26,7 @@ class Checkout:
         return match.group(1) if match else None
 
     def version(self, engine: Engine, override: str | None = None) -> str:
-        version = override or self.pom_property(engine.pom_property) or engine.fallback_version
+        version = override or self.pom_property(engine.pom_property)
         if version is None:
             raise NodeError(f"pom.xml has no <{engine.pom_property}> naming the {engine.product} release")
         return version

@@ -20,7 +20,6 @@ class Engine:
     name: str  # the matrix's word: es9, es8, opensearch
     product: str
     pom_property: str  # the root pom property holding the release
-    fallback_version: str | None  # used while the root pom has no such property yet
     maven_group: str  # the integ-test zip on Maven Central
     command: str  # bin/<command>, bin/<command>-plugin, config/<command>.yml
     env_prefix: str  # <prefix>_JAVA_HOME, <prefix>_PATH_CONF
@@ -55,7 +54,6 @@ ENGINES: dict[str, Engine] = {
             name="es9",
             product="Elasticsearch",
             pom_property="es.version",
-            fallback_version=None,
             maven_group="org.elasticsearch.distribution.integ-test-zip",
             command="elasticsearch",
             env_prefix="ES",
@@ -72,8 +70,6 @@ ENGINES: dict[str, Engine] = {
             name="es8",
             product="Elasticsearch",
             pom_property="es8.version",
-            # Until the ES 8 build lands in the root pom: the newest 8.19 on Maven Central that was checked.
-            fallback_version="8.19.4",
             maven_group="org.elasticsearch.distribution.integ-test-zip",
             command="elasticsearch",
             env_prefix="ES",
@@ -89,7 +85,6 @@ ENGINES: dict[str, Engine] = {
             name="opensearch",
             product="OpenSearch",
             pom_property="opensearch.version",
-            fallback_version=None,
             maven_group="org.opensearch.distribution.integ-test-zip",
             command="opensearch",
             env_prefix="OPENSEARCH",

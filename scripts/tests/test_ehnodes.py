@@ -142,11 +142,12 @@ def test_maven_s_cache_is_used_without_running_maven(tmp_path: Path, monkeypatch
 # --- releases and plugin zips --------------------------------------------------------------------
 
 
-def test_releases_come_from_the_pom_and_es8_falls_back_until_its_build_lands(tmp_path: Path) -> None:
+def test_releases_come_from_the_pom_or_the_pom_is_named(tmp_path: Path) -> None:
     plain = checkout(tmp_path)
     assert plain.version(ENGINES["es9"]) == "9.5.4"
     assert plain.version(ENGINES["opensearch"]) == "3.8.0"
-    assert plain.version(ENGINES["es8"]) == "8.19.4"
+    with pytest.raises(NodeError, match=r"pom.xml has no <es8.version>"):
+        plain.version(ENGINES["es8"])
     assert plain.version(ENGINES["es9"], "9.5.3") == "9.5.3"
     (tmp_path / "repo" / "pom.xml").write_text(POM.format(extra="<es8.version>8.19.2</es8.version>"))
     assert plain.version(ENGINES["es8"]) == "8.19.2"

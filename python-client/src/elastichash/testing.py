@@ -24,18 +24,24 @@ from .model import ModelSpec
 TINY_SIZE = 32
 
 
-def tiny_metadata() -> dict[str, str]:
+def tiny_metadata(
+    size: int = TINY_SIZE,
+    std: float = 0.25,
+    model_version: str = "tiny-random-projection-1",
+    trained_on: str = "nothing (random projection, for tests)",
+) -> dict[str, str]:
+    """The metadata of a test model: `size` x `size` stretched input, mean 0.5, the code layout."""
     return ModelSpec(
-        input_size=TINY_SIZE,
+        input_size=size,
         resize="stretch",
-        resize_size=TINY_SIZE,
+        resize_size=size,
         mean=(0.5, 0.5, 0.5),
-        std=(0.25, 0.25, 0.25),
+        std=(std, std, std),
         bits=codes.CODE_BITS,
         short_bits=codes.SHORT_BITS,
         subcode_bits=codes.SUBCODE_BITS,
-        model_version="tiny-random-projection-1",
-        trained_on="nothing (random projection, for tests)",
+        model_version=model_version,
+        trained_on=trained_on,
     ).metadata()
 
 
