@@ -162,7 +162,7 @@ def test_random_query_parameters_get_an_answer_or_a_400_naming_one(
 def test_a_query_that_is_not_an_object_is_a_400(es: Any, fuzz_index: str, baseline: dict[str, int], value: Any) -> None:
     status, text = status_and_text(search(es, fuzz_index, {"query": {"hamming": value}}))
     baseline["requests"] += 1
-    check_answer(status, text, value if isinstance(value, dict) else None, ("hamming",))
+    check_answer(status, text, value, ("hamming",))
 
 
 @settings(FUZZ, max_examples=800)
