@@ -21,7 +21,7 @@ MODEL_NAME = "efficientnet-lite0"
 # EfficientNet-Lite was trained (TensorFlow) on pixels mapped as (p - 127) / 128; on 0-1 pixels:
 LITE_MEAN = (0.498, 0.498, 0.498)
 LITE_STD = (0.502, 0.502, 0.502)
-DEFAULT_INPUT_SIZE = 96  # input side S of the default model (make model)
+DEFAULT_INPUT_SIZE = 224  # input side S of the default model (make model): Lite0's native resolution
 
 
 def weights_path() -> Path:

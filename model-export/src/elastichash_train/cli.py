@@ -1,14 +1,16 @@
 """Command line: `elastichash-train model` reproduces the default model, `evaluate` measures it.
 
 Steps of `model` (each cached under --build, so a re-run skips what is done):
-features (frozen backbone, onnxruntime) → train the head → decorrelate bits → export ONNX
-with the permutation folded in → parity check (onnxruntime vs PyTorch) → copy to --out.
+features of the general training corpus (frozen backbone, onnxruntime) → the head (PCA + ITQ,
+then similarity matching; `general.py`) → decorrelate bits → export ONNX with the permutation
+folded in → parity check (onnxruntime vs PyTorch) → copy to --out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -19,29 +21,39 @@ import torch
 
 from . import evaluate as ev
 from .backbone import DEFAULT_INPUT_SIZE, Backbone, freeze
-from .data import load_fashion_mnist
+from .data import LabelledImages
 from .decorrelate import decorrelate
-from .domains import augmented, cross_domain_images, diverse_images
+from .domains import general_augmented, general_augmented_count, general_corpus, unseen_domains
 from .export import HashingNetwork, export_onnx, model_spec, parity, with_permutation
 from .features import FeatureExtractor, cached_features
-from .losses import LossWeights
-from .train import TrainConfig, head_outputs, train_head
+from .general import GeneralConfig, general_outputs, train_general_head
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
 DEFAULT_OUT = HERE.parent / "python-client" / "src" / "elastichash" / "models" / "default.onnx"
 DEFAULT_RESULTS = HERE / "results"
-MODEL_VERSION = "effnet-lite0-fmnist-1"
+MODEL_VERSION = "effnet-lite0-general-224-1"
 TRAINED_ON = (
-    "Fashion-MNIST train (60k); head only, on a frozen ImageNet EfficientNet-Lite0; "
-    "similarity term on Tux Paint stamps (unlabelled)"
+    "unlabelled general images from Debian packages (Endless Sky landscape photos and sprites, "
+    "GNOME/MATE/UKUI/Lomiri wallpapers, Wesnoth art, Oxygen icons, Noto emoji; mirrored and "
+    "cropped); head only (PCA + ITQ) on a frozen ImageNet EfficientNet-Lite0 at 224 px"
 )
 PARITY_IMAGES = 256
 PARITY_TARGET = 0.999
+SPEED_IMAGES = 256  # images encoded (already decoded, in memory) to measure the model's speed
 
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def general_features(extractor: FeatureExtractor, build: Path) -> tuple[LabelledImages, np.ndarray]:
+    """The training corpus and the features of its images and their augmented views (cached)."""
+    corpus = general_corpus(build)
+    log(f"general corpus: {len(corpus)} images + {general_augmented_count(corpus)} mirrored and cropped views")
+    originals = cached_features(extractor, corpus, build / "features", log=log)
+    views = cached_features(extractor, corpus, build / "features", general_augmented(corpus), "-augmented", log)
+    return corpus, np.concatenate([originals, views])
 
 
 def cmd_model(args: argparse.Namespace) -> int:
@@ -52,31 +64,17 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     extractor = FeatureExtractor(build, spec)
-    train = load_fashion_mnist("train")
-    train_features = cached_features(extractor, train, build / "features", log=log)
-    diverse = diverse_images()
-    diverse_features = cached_features(extractor, diverse, build / "features", augmented(diverse), "-augmented", log)
+    corpus, features = general_features(extractor, build)
     timings["features"] = time.perf_counter() - started
 
-    config = TrainConfig(
-        epochs=args.epochs,
-        seed=args.seed,
-        hidden=args.hidden,
-        shortcut_scale=args.shortcut_scale,
-        weights=LossWeights(
-            classification=args.w_classification,
-            triplet=args.w_triplet,
-            similarity=args.w_similarity,
-            quiet=args.w_quiet,
-        ),
-    )
+    config = GeneralConfig(epochs=args.epochs, seed=args.seed)
     log(f"training the head: {json.dumps(config.as_dict())}")
-    result = train_head(train_features, train.labels, config, diverse_features, log=log)
+    result = train_general_head(features, config, log=log)
     timings["train"] = result.seconds
     torch.save(result.head.state_dict(), build / "head.pt")
 
     started = time.perf_counter()
-    bits = (head_outputs(result.head, train_features) > 0).astype(np.uint8)
+    bits = (general_outputs(result.head, features) > 0).astype(np.uint8)
     order = decorrelate(bits, seed=args.seed)
     np.save(build / "permutation.npy", order.permutation)
     timings["decorrelate"] = time.perf_counter() - started
@@ -88,11 +86,10 @@ def cmd_model(args: argparse.Namespace) -> int:
     timings["export"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    test = load_fashion_mnist("test")
-    sample = np.random.default_rng(args.seed).choice(len(test), PARITY_IMAGES, replace=False)
-    agreement = parity(path, network, list(test.images(sample)))
+    sample = np.random.default_rng(args.seed).choice(len(corpus), PARITY_IMAGES, replace=False)
+    agreement = parity(path, network, list(corpus.images(sample)))
     timings["parity"] = time.perf_counter() - started
-    log(f"parity: onnxruntime and PyTorch agree on {100 * agreement:.3f}% of bits over {PARITY_IMAGES} test images")
+    log(f"parity: onnxruntime and PyTorch agree on {100 * agreement:.3f}% of bits over {PARITY_IMAGES} images")
     if agreement < PARITY_TARGET:
         log(f"parity below {100 * PARITY_TARGET}%: not copying the model")
         return 1
@@ -104,6 +101,7 @@ def cmd_model(args: argparse.Namespace) -> int:
         "model": str(args.out),
         "size_mb": round(size_mb, 2),
         "parity": agreement,
+        "training_images": len(features),
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "history": result.history,
         "decorrelation": order.report(),
@@ -114,6 +112,33 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluation_domains(limit: int = 0) -> list[LabelledImages]:
+    """The unseen domains; `limit`: that many images per domain (a quick look)."""
+    domains = unseen_domains()
+    if limit:
+        domains = [
+            d.subset(np.random.default_rng(0).choice(len(d), min(limit, len(d)), replace=False)) for d in domains
+        ]
+    return domains
+
+
+DOMAIN_TITLES = {
+    "openclipart": "Open Clip Art (`openclipart-png`), one folder per category",
+    "tuxpaint-stamps-by-category": "Tux Paint stamps (`tuxpaint-stamps-default`), one folder per category",
+}
+
+
+def encode_speed(model: str, images: list, threads: int) -> float:
+    """Images per second through the client (`HashModel.encode`, onnxruntime), decoding excluded."""
+    from elastichash.model import HashModel
+
+    hash_model = HashModel(model, threads=threads) if threads else HashModel(model)
+    hash_model.encode(images[:32])  # warm-up: onnxruntime plans the graph on the first run
+    started = time.perf_counter()
+    hash_model.encode(images, batch_size=32)
+    return len(images) / (time.perf_counter() - started)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     build: Path = args.build
     model = str(args.model)
@@ -122,59 +147,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     spec = HashModel(model).spec
     extractor = FeatureExtractor(build, spec)
     tables = []
-    timings = {}
-
-    started = time.perf_counter()
-    train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
-    if args.limit:
-        train = train.subset(np.arange(min(args.limit * 6, len(train))))
-        test = test.subset(np.arange(min(args.limit, len(test))))
-    log(f"encoding {len(train)} + {len(test)} Fashion-MNIST images with {model}")
-    db_bits, query_bits = ev.encode(model, train), ev.encode(model, test)
-    timings["encode Fashion-MNIST"] = time.perf_counter() - started
-    started = time.perf_counter()
-    fm = ev.Table(
-        f"Fashion-MNIST: {len(test)} test queries, {len(train)} training images as database",
-        ev.metrics.KS,
-        ev.code_rows(query_bits, db_bits, test.labels, train.labels, ev.metrics.KS, log=log),
-    )
-    if not args.limit:
-        fm.rows.update(
-            ev.feature_rows(
-                cached_features(extractor, test, build / "features", log=log),
-                cached_features(extractor, train, build / "features", log=log),
-                test.labels,
-                train.labels,
-                ev.metrics.KS,
-            )
+    timings: dict[str, float] = {}
+    summary: list[tuple[str, dict[str, float]]] = []
+    ks = ev.CROSS_DOMAIN_KS
+    for data in evaluation_domains(args.limit):
+        started = time.perf_counter()
+        log(f"{data.name}: {len(data)} images in {len(data.class_names)} classes")
+        bits = ev.encode(model, data)
+        features = cached_features(extractor, data, build / "features", log=log)
+        rows = ev.feature_rows(features, features, data.labels, data.labels, ks, True)
+        rows.update(ev.code_rows(bits, bits, data.labels, data.labels, ks, True, log=log))
+        title = DOMAIN_TITLES.get(data.name, data.name.replace("fashion-mnist-test", "Fashion-MNIST test split"))
+        table = ev.Table(
+            f"{title}: {len(data)} images, {len(data.class_names)} classes; each image queries all others",
+            ks,
+            {name: rows[name] for name in ev.ROW_ORDER if name in rows},
         )
-    candidates = ev.two_stage_candidates(query_bits, db_bits)
-    fm.notes.append(f"two-stage: on average {candidates:.0f} stage-1 candidates per query (500-query sample)")
-    fm.notes.append(f"codes from {args.model.name} via elastichash.model.HashModel (onnxruntime)")
-    tables.append(fm)
-    timings["mAP Fashion-MNIST"] = time.perf_counter() - started
+        table.notes.append("classes: " + ", ".join(data.class_names))
+        candidates = ev.two_stage_candidates(bits, bits)
+        table.notes.append(f"paper two-stage: on average {candidates:.0f} stage-1 candidates per query")
+        tables.append(table)
+        summary.append((data.name, {name: values[10] for name, values in rows.items()}))
+        timings[data.name] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    cross = cross_domain_images()
-    log(f"cross-domain: {len(cross)} images in {len(cross.class_names)} classes")
-    cross_bits = ev.encode(model, cross)
-    cross_features = cached_features(extractor, cross, build / "features", log=log)
-    table = ev.Table(
-        f"Cross-domain (never trained on): Open Clip Art, {len(cross)} images, {len(cross.class_names)} "
-        "categories; each image queries all others",
-        ev.CROSS_DOMAIN_KS,
-        ev.code_rows(cross_bits, cross_bits, cross.labels, cross.labels, ev.CROSS_DOMAIN_KS, True, log=log),
+    sample = evaluation_domains()[0]
+    images = list(sample.images(range(min(SPEED_IMAGES, len(sample)))))
+    speed = {threads: encode_speed(model, images, threads) for threads in (1, 2)}
+    text = ev.summary_table(summary) + "\n" + "\n".join(t.markdown() for t in tables)
+    text += (
+        f"\n### Encode speed\n\n{spec.input_size} px, `HashModel.encode` (onnxruntime, batch 32, images "
+        "already decoded): " + ", ".join(f"{v:.0f} img/s on {t} thread{'s' * (t > 1)}" for t, v in speed.items())
     )
-    table.rows.update(
-        ev.feature_rows(cross_features, cross_features, cross.labels, cross.labels, ev.CROSS_DOMAIN_KS, True)
-    )
-    table.notes.append("categories: " + ", ".join(cross.class_names))
-    table.notes.append("LSH rows use the same backbone features; 'centred' subtracts this collection's mean first")
-    tables.append(table)
-    timings["cross-domain"] = time.perf_counter() - started
-
-    text = "\n".join(t.markdown() for t in tables)
-    text += "\n### Timings (2 CPU cores)\n\n" + "\n".join(f"- {k}: {v:.0f} s" for k, v in timings.items()) + "\n"
+    text += f" ({os.cpu_count()} cores shared with other jobs; model file {args.model.stat().st_size / 1e6:.1f} MB)\n"
+    text += "\n### Timings\n\n" + "\n".join(f"- {k}: {v:.0f} s" for k, v in timings.items()) + "\n"
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / ("evaluation.md" if not args.limit else "evaluation-limited.md")
     out.write_text(f"## Evaluation of `{args.model.name}` ({spec.model_version})\n\n" + text)
@@ -191,25 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     model = commands.add_parser("model", help="reproduce the default model from scratch")
     model.add_argument("--out", type=Path, default=DEFAULT_OUT)
     model.add_argument("--size", type=int, default=DEFAULT_INPUT_SIZE, help="input side S in pixels")
-    model.add_argument("--epochs", type=int, default=TrainConfig().epochs)
+    model.add_argument("--epochs", type=int, default=GeneralConfig().epochs, help="similarity-matching epochs")
     model.add_argument("--seed", type=int, default=0)
-    model.add_argument("--w-classification", type=float, default=LossWeights().classification)
-    model.add_argument("--w-triplet", type=float, default=LossWeights().triplet)
-    model.add_argument("--w-similarity", type=float, default=LossWeights().similarity)
-    model.add_argument("--w-quiet", type=float, default=LossWeights().quiet)
-    model.add_argument("--hidden", type=int, default=TrainConfig().hidden, help="MLP width of the head")
-    model.add_argument(
-        "--shortcut-scale",
-        type=float,
-        default=TrainConfig().shortcut_scale,
-        help="weight of the fixed PCA-hashing shortcut against the learned MLP (higher: more general codes)",
-    )
     model.set_defaults(run=cmd_model)
 
-    evaluate = commands.add_parser("evaluate", help="mAP tables (Fashion-MNIST and cross-domain)")
+    evaluate = commands.add_parser("evaluate", help="mAP tables on the unseen domains, baselines, encode speed")
     evaluate.add_argument("--model", type=Path, default=DEFAULT_OUT)
     evaluate.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    evaluate.add_argument("--limit", type=int, default=0, help="only this many queries (quick look)")
+    evaluate.add_argument("--limit", type=int, default=0, help="only this many images per domain (quick look)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     args = parser.parse_args(argv)

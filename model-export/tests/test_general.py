@@ -1,0 +1,89 @@
+"""The general default model's head (general.py) and its unlabelled corpus (domains.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from elastichash.codes import hamming_table
+
+from elastichash_train import domains
+from elastichash_train.export import with_permutation
+from elastichash_train.general import (
+    GeneralConfig,
+    general_outputs,
+    itq_rotation,
+    nearest_neighbours,
+    train_general_head,
+)
+
+
+def clustered_features(n_clusters: int = 12, per_cluster: int = 40, dim: int = 64, seed: int = 0) -> np.ndarray:
+    """Non-negative features in clusters, like pooled ReLU activations: one narrow cone."""
+    rng = np.random.default_rng(seed)
+    centres = rng.gamma(2.0, 1.0, (n_clusters, dim))
+    points = np.repeat(centres, per_cluster, axis=0) + rng.normal(0, 0.35, (n_clusters * per_cluster, dim))
+    return np.abs(points).astype(np.float32)
+
+
+def test_itq_rotation_is_orthogonal_and_loses_less_than_a_random_rotation() -> None:
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(500, 16)) * np.linspace(3, 0.5, 16)
+    r = itq_rotation(v, iterations=30)
+    assert np.allclose(r.T @ r, np.eye(16), atol=1e-8)
+    random, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+
+    def loss(rotation: np.ndarray) -> float:
+        z = v @ rotation
+        return float(np.square(np.sign(z) - z).sum())
+
+    assert loss(r) < loss(random)
+
+
+def test_codes_keep_the_features_neighbours_better_than_random_hyperplanes() -> None:
+    features = clustered_features()
+    labels = np.repeat(np.arange(12), 40)
+    result = train_general_head(features, GeneralConfig(bits=32, epochs=0), log=None)
+    bits = (general_outputs(result.head, features) > 0).astype(np.uint8)
+    assert abs(bits.mean(axis=0) - 0.5).max() <= 0.01  # thresholds at the median: balanced bits
+
+    def precision_at_10(codes: np.ndarray) -> float:
+        distance = hamming_table(codes, codes).astype(np.float64)
+        np.fill_diagonal(distance, np.inf)
+        nearest = np.argsort(distance, axis=1, kind="stable")[:, :10]
+        return float((labels[nearest] == labels[:, None]).mean())
+
+    # Uncentred random hyperplanes on one-signed features: most bits agree for every image.
+    planes = np.random.default_rng(0).normal(size=(features.shape[1], 32))
+    lsh = (features @ planes > 0).astype(np.uint8)
+    assert precision_at_10(bits) > precision_at_10(lsh) + 0.1
+
+
+def test_fine_tuning_lowers_the_neighbour_loss_and_keeps_the_permutation_foldable() -> None:
+    features = clustered_features(seed=2)
+    config = GeneralConfig(bits=32, epochs=6, anchors=64, neighbours=5, learning_rate=3e-3)
+    result = train_general_head(features, config, log=None)
+    assert result.history[-1]["neighbour"] < result.history[0]["neighbour"]
+    permutation = np.random.default_rng(0).permutation(32)
+    moved = with_permutation(result.head, permutation)
+    x = torch.as_tensor(features[:5])
+    with torch.no_grad():
+        assert torch.allclose(moved(x), result.head(x)[:, permutation], atol=1e-5)
+
+
+def test_nearest_neighbours_leave_out_the_row_itself() -> None:
+    x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    near = nearest_neighbours(x, 1, chunk=3)
+    assert near[:, 0].tolist() == [1, 0, 3, 2]
+
+
+def test_general_corpus_is_never_an_evaluation_domain(tmp_path) -> None:
+    roots = [domains.CROSS_DOMAIN_ROOT, domains.DIVERSE_ROOT]
+    for source in domains.GENERAL_SOURCES:
+        assert not any(source.root.is_relative_to(root) or root.is_relative_to(source.root) for root in roots)
+    if not all(source.root.is_dir() for source in domains.GENERAL_SOURCES):
+        pytest.skip("the general corpus' Debian packages are not installed (make setup)")
+    one = domains.Source("icons", ("oxygen-icon-theme",), domains.GENERAL_SOURCES[-1].root, limit=5)
+    files = domains.source_files(one, np.random.default_rng(0))
+    assert len(files) == 5 and all("/mimetypes/" not in str(p) for p in files)
+    assert files == domains.source_files(one, np.random.default_rng(0))  # seeded: the same sample every time
