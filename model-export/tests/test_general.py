@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -18,11 +20,13 @@ from elastichash_train.general import (
 )
 
 
-def clustered_features(n_clusters: int = 12, per_cluster: int = 40, dim: int = 64, seed: int = 0) -> np.ndarray:
-    """Non-negative features in clusters, like pooled ReLU activations: one narrow cone."""
+def clustered_features(
+    n_clusters: int = 12, per_cluster: int = 40, dim: int = 64, noise: float = 1.2, seed: int = 0
+) -> np.ndarray:
+    """Non-negative features in overlapping clusters, like pooled ReLU activations: one narrow cone."""
     rng = np.random.default_rng(seed)
     centres = rng.gamma(2.0, 1.0, (n_clusters, dim))
-    points = np.repeat(centres, per_cluster, axis=0) + rng.normal(0, 0.35, (n_clusters * per_cluster, dim))
+    points = np.repeat(centres, per_cluster, axis=0) + rng.normal(0, noise, (n_clusters * per_cluster, dim))
     return np.abs(points).astype(np.float32)
 
 
@@ -83,7 +87,9 @@ def test_general_corpus_is_never_an_evaluation_domain(tmp_path) -> None:
         assert not any(source.root.is_relative_to(root) or root.is_relative_to(source.root) for root in roots)
     if not all(source.root.is_dir() for source in domains.GENERAL_SOURCES):
         pytest.skip("the general corpus' Debian packages are not installed (make setup)")
-    one = domains.Source("icons", ("oxygen-icon-theme",), domains.GENERAL_SOURCES[-1].root, limit=5)
+    icons = domains.GENERAL_SOURCES[-1]
+    assert icons.name == "icons" and icons.skip == "/mimetypes/"
+    one = dataclasses.replace(icons, limit=5)
     files = domains.source_files(one, np.random.default_rng(0))
     assert len(files) == 5 and all("/mimetypes/" not in str(p) for p in files)
     assert files == domains.source_files(one, np.random.default_rng(0))  # seeded: the same sample every time
