@@ -10,10 +10,12 @@ import torch
 from elastichash.model import HashModel
 from PIL import Image, ImageDraw
 
+from elastichash_train.centres import hash_centres, nt_xent
 from elastichash_train.cli import main
+from elastichash_train.data import LabelledImages
 from elastichash_train.finetune import CHECKPOINT, FinetuneConfig, Inputs, finetune
 from elastichash_train.sources import scan_labelled, stratified_split
-from elastichash_train.tail import prefix_shape
+from elastichash_train.tail import PrefixCache, prefix_shape
 
 SIZE = 32
 LAST_BLOCK = 15  # only the last block and the head convolution train: fast
@@ -75,9 +77,15 @@ def test_train_export_load_on_a_tiny_folder(tmp_path, capsys) -> None:
     assert "Held out: 6 queries against 24 training images" in table
     assert "two-stage" in table and "mAP@10" in table
     assert (tmp_path / "shapes.train" / CHECKPOINT).is_file()
-    # A second run finds every frozen feature in the cache.
-    code, output = train([*argv, "--train-from-block", str(LAST_BLOCK), "--holdout", "0.2"], capsys)
-    assert code == 0 and "frozen features of" not in output
+    # The frozen features are cached by content: the same images (renamed) are not computed again.
+    cache = PrefixCache(tmp_path / "shapes.train" / "cache", model.spec, LAST_BLOCK)
+    chunks = sorted(cache.folder("plain").glob("chunk-*.npz"))
+    renamed = folder / "square" / "renamed.png"
+    (folder / "square" / "00.png").rename(renamed)
+    messages: list[str] = []
+    again = LabelledImages("again", np.zeros(1, np.int64), ("square",), paths=(renamed,))
+    maps = cache.maps(again, log=messages.append)
+    assert maps.shape[0] == 1 and not messages and sorted(cache.folder("plain").glob("chunk-*.npz")) == chunks
 
 
 def test_resume_continues_where_the_checkpoint_left_off(tmp_path) -> None:
@@ -97,6 +105,7 @@ def test_resume_continues_where_the_checkpoint_left_off(tmp_path) -> None:
     def stop_after_first_epoch(message: str) -> None:
         if message.startswith("epoch 1/2"):
             raise Interrupt  # like Ctrl-C right after the first checkpoint was written
+
     with pytest.raises(Interrupt):
         finetune(config, inputs, labels, tmp_path / "b", "same images", log=stop_after_first_epoch)
     assert torch.load(tmp_path / "b" / CHECKPOINT, weights_only=False)["epoch"] == 1
@@ -172,3 +181,21 @@ def test_the_held_out_split_is_stratified() -> None:
     held = stratified_split(labels, 0.25, seed=0)
     assert np.bincount(labels[held]).tolist() == [2, 5, 10, 1]
     assert not np.array_equal(held, stratified_split(labels, 0.25, seed=1))
+
+
+def test_hash_centres_are_far_apart_and_balanced() -> None:
+    centres = hash_centres(10, 256).numpy()
+    distance = (centres[:, None, :] != centres[None, :, :]).sum(axis=2)
+    off_diagonal = distance[~np.eye(10, dtype=bool)]
+    assert off_diagonal.min() >= 128  # Hadamard rows: half the bits differ (or all, for a negation)
+    balance = np.abs(centres.mean(axis=0))  # 0: a bit splits the classes in half; 1: the same for all
+    assert (balance == 1).sum() <= 4 and balance.mean() < 0.3
+    many = hash_centres(600, 256).numpy()  # beyond the 512 Hadamard rows: random centres, still distinct
+    assert len({row.tobytes() for row in many}) == 600
+
+
+def test_contrastive_loss_prefers_matching_views() -> None:
+    a = torch.randn(16, 256)
+    matched = nt_xent(a, a + 0.1 * torch.randn(16, 256))
+    shuffled = nt_xent(a, a[torch.randperm(16)] + 0.1 * torch.randn(16, 256))
+    assert float(matched) < 0.5 * float(shuffled)
