@@ -48,8 +48,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("folder", help="FOLDER/<class>/<image> (or any images with --unlabelled); 'fashion-mnist'")
     p.add_argument("--out", type=Path, required=True, help="where to write the model (.onnx)")
     p.add_argument("--unlabelled", action="store_true", help="no classes: learn codes that survive mirroring")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--size", type=int, default=defaults.size, help="input side S in pixels (cost grows as S²)")
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training images (%(default)s)")
+    p.add_argument("--size", type=int, default=defaults.size, help="input side S in pixels (%(default)s)")
     p.add_argument(
         "--resize",
         choices=("stretch", "crop"),
@@ -63,9 +63,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"fine-tune EfficientNet-Lite0 blocks N..{N_BLOCKS - 1} and the head convolution (CPU); "
         "the blocks before N are frozen and their output cached",
     )
-    p.add_argument("--holdout", type=float, default=0.1, help="fraction of each class held out for the mAP table")
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction per class (%(default)s)")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="%(default)s")
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="the head's (%(default)s)")
     p.add_argument("--no-mirror", action="store_true", help="do not also train on left-right mirrored images")
     p.add_argument("--checkpoint-dir", type=Path, help="checkpoints (default: OUT without .onnx + '.train/')")
     p.add_argument("--cache-dir", type=Path, help="cached frozen features (default: CHECKPOINT_DIR/cache)")
