@@ -9,8 +9,6 @@ was written on: that path is present but was not run here.)
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
 import os
 import time
 from collections.abc import Callable
@@ -326,13 +324,3 @@ def deployable(trainee: Trainee) -> tuple[Backbone, HashHead]:
     backbone = freeze(copy.deepcopy(trainee.backbone).cpu())
     head = copy.deepcopy(trainee.head).cpu().eval()
     return backbone, head
-
-
-def config_from(args_dict: dict) -> FinetuneConfig:
-    """A FinetuneConfig from the entries of a dict that name its fields (the rest ignored)."""
-    names = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    return FinetuneConfig(**{k: v for k, v in args_dict.items() if k in names and v is not None})
-
-
-def describe(config: FinetuneConfig) -> str:
-    return json.dumps(config.as_dict())

@@ -39,12 +39,9 @@ class Collection:
     labelled: bool
     description: str  # for the model's `trained_on`
 
-    def keys(self, data: LabelledImages) -> list[str]:
-        """Content keys of `data`'s images (file bytes, or the pixel array), for the feature cache."""
-        return content_keys(data)
-
 
 def content_keys(data: LabelledImages) -> list[str]:
+    """Keys of `data`'s images by content (file bytes, or the pixel array), for the feature cache."""
     if data.arrays is not None:
         return [hashlib.sha1(a.tobytes() + str(a.shape).encode()).hexdigest() for a in data.arrays]
     assert data.paths is not None
