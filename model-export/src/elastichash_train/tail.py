@@ -8,8 +8,8 @@ into `HashingNetwork` and the export: no weights are copied by name.
 The prefix's output maps are computed once per image (onnxruntime: several times faster than
 eager PyTorch on a CPU) and kept in a cache on disk keyed by the image's content, the input
 size, the cut and the view (plain or mirrored), so a second run, a resume, or a run with more
-epochs pays only for the tail. With `first = 0` the prefix is the stem alone... and with a GPU the
-cut is not used at all: the whole network trains on images (see finetune.py).
+epochs pays only for the tail. With a GPU the cut is not used: the whole network trains on
+images (finetune.py).
 """
 
 from __future__ import annotations
