@@ -10,9 +10,11 @@ import torch
 from elastichash.model import HashModel
 from PIL import Image, ImageDraw
 
+from elastichash_train.backbone import Backbone
 from elastichash_train.centres import hash_centres, nt_xent
 from elastichash_train.cli import main
 from elastichash_train.data import LabelledImages
+from elastichash_train.export import model_spec
 from elastichash_train.finetune import CHECKPOINT, FinetuneConfig, Inputs, finetune
 from elastichash_train.sources import scan_labelled, stratified_split
 from elastichash_train.tail import PrefixCache, prefix_shape
@@ -199,3 +201,14 @@ def test_contrastive_loss_prefers_matching_views() -> None:
     matched = nt_xent(a, a + 0.1 * torch.randn(16, 256))
     shuffled = nt_xent(a, a[torch.randperm(16)] + 0.1 * torch.randn(16, 256))
     assert float(matched) < 0.5 * float(shuffled)
+
+
+def test_the_whole_network_path_trains_every_layer_on_images(tmp_path) -> None:
+    """What a GPU runs (--device cuda), here on the CPU with a few images: the stem learns too."""
+    root = make_folder(tmp_path / "shapes", {"square": 4, "disc": 4})
+    data = scan_labelled(root)
+    config = FinetuneConfig(size=SIZE, first_block=0, whole_network=True, epochs=1, batch_size=4, hidden=16)
+    inputs = Inputs(config, data=data, spec=model_spec(SIZE, "t", "t"))
+    result = finetune(config, inputs, data.labels, tmp_path / "ckpt", "x", log=None)
+    stem = result.trainee.backbone.net._conv_stem.weight
+    assert stem.requires_grad and not torch.equal(stem, Backbone(SIZE).net._conv_stem.weight)
