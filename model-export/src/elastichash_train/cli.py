@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import evaluate as ev
+from . import train_cmd
 from .backbone import DEFAULT_INPUT_SIZE, Backbone, freeze
 from .data import LabelledImages
 from .decorrelate import decorrelate
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     evaluate.add_argument("--limit", type=int, default=0, help="only this many images per domain (quick look)")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    train_cmd.add_parser(commands)  # `train`: a model for the user's own images
 
     args = parser.parse_args(argv)
     return args.run(args)

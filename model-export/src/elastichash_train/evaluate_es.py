@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from elastichash.codes import SHORT_BITS
 from tqdm import tqdm
 
 from . import metrics
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--queries", type=int, default=None, help="first N test images only (default: all)")
     parser.add_argument("--index", default="eval-fashion-mnist")
+    parser.add_argument("--out", type=Path, default=RESULTS / "evaluation-es.md", help="where to write the table")
     args = parser.parse_args(argv)
 
     train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
@@ -65,6 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         lambda rows: metrics.two_stage_search(query_bits[rows], db_bits, k_max), test.labels, train.labels
     )
     es.indices.delete(index=args.index)
+    # The in-memory long and short rankings, so the table shows what the two-stage search gives up.
+    long_ranking = metrics.mean_average_precision(
+        lambda rows: metrics.hamming_search(query_bits[rows], db_bits, k_max), test.labels, train.labels
+    )
+    short_ranking = metrics.mean_average_precision(
+        lambda rows: metrics.hamming_search(query_bits[rows, :SHORT_BITS], db_bits[:, :SHORT_BITS], k_max),
+        test.labels,
+        train.labels,
+    )
+    worst = max(metrics.KS, key=lambda k: long_ranking[k] - through_es[k])
 
     lines = [
         f"### Two-stage through Elasticsearch: {len(test)} test queries, {len(train)} training images",
@@ -73,13 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         "|---|" + "---|" * len(metrics.KS),
         "| two-stage, Elasticsearch + plugin | " + " | ".join(f"{100 * through_es[k]:.2f}" for k in metrics.KS) + " |",
         "| two-stage, in memory | " + " | ".join(f"{100 * in_memory[k]:.2f}" for k in metrics.KS) + " |",
+        "| long (256 bit), in memory | " + " | ".join(f"{100 * long_ranking[k]:.2f}" for k in metrics.KS) + " |",
+        "| short (64 bit), in memory | " + " | ".join(f"{100 * short_ranking[k]:.2f}" for k in metrics.KS) + " |",
         "",
+        f"- model: {args.model.name}; largest gap two-stage (Elasticsearch) vs long: "
+        f"{100 * (long_ranking[worst] - through_es[worst]):.2f} points at k={worst}",
         f"- p50 search latency at k={k_max} (client side, encoding excluded): {np.percentile(latencies, 50):.1f} ms",
         "- rankings differ only in the order of equal distances (Elasticsearch breaks ties by its own doc order)",
     ]
     text = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "evaluation-es.md").write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
     print(text)
     return 0
 
