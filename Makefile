@@ -111,7 +111,7 @@ python-test: lint ## Python unit tests (no node needed)
 	$(VENV)/bin/pytest -q scripts/tests
 
 model-test: ## model-export's fast tests (its own venv with PyTorch)
-	$(MAKE) --no-print-directory -C model-export setup test
+	$(MAKE) --no-print-directory -C model-export test
 
 # Per engine: pytest's session fixture starts a node with that engine's zip (ES_URL is dropped so
 # that it does), and stops it; the stop after it covers an interrupted run. Logs in build/.
