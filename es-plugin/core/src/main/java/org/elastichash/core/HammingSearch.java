@@ -230,13 +230,20 @@ public final class HammingSearch {
 
     /**
      * Would the rings still needed cost more than scanning the segment? The rings needed run to
-     * floor(bound / m) once the bound is known (k found, or a max_distance), else one more. A
-     * ring costs its term lookups, the background postings of its terms, and about as many
-     * postings of the query's own neighbourhood as the rings so far found.
+     * floor(bound / m) once the bound is known (k found, or a max_distance). Before that, ring r
+     * ends the search only if k documents lie within m * (r + 1) - 1; where the rings so far hold
+     * under half of that many, ring r will not (a document that near has some sub-code within r
+     * of the query's, most often within r - 1: ring r adds fewer of them than the rings before
+     * found), so one ring more is needed at least. A ring costs its term lookups, the background
+     * postings of its terms, and about as many postings of the query's own neighbourhood as the
+     * rings so far found.
      */
     private boolean scanIsCheaper(int r, long postingsSoFar, double background, long candidateBound) {
         boolean boundKnown = top.full() || request.maxDistance() != HammingRequest.NO_MAX_DISTANCE;
         int lastRing = boundKnown ? Math.min(HammingCodes.SUBCODE_BITS, top.bound(limit) / positions) : r;
+        if (boundKnown == false && (long) top.countWithin(positions * (r + 1) - 1) * 2 < request.k()) {
+            lastRing = Math.min(HammingCodes.SUBCODE_BITS, r + 1);
+        }
         double cost = 0;
         for (int j = r; j <= lastRing; j++) {
             double lookups = (double) positions * SubCodeNeighbours.ringSize(j);

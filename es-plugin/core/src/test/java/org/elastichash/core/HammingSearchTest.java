@@ -81,6 +81,24 @@ class HammingSearchTest {
     }
 
     @Test
+    void aKLargerThanTheQuerysClusterScansWithoutTheRingThatCannotEndTheSearch() throws IOException {
+        Random random = new Random(12);
+        // Clusters of about 400 codes within distance ~20 of each other: ring 0 finds the query's
+        // cluster, under half of k = 1000; ring 1 could not find the rest within distance 31, so
+        // the search goes from ring 0 straight to the scan, and must still equal brute force.
+        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(160_000, 400, 0.04, random), LABELS, 160_000, i -> false, random)) {
+            IndexSearcher searcher = new IndexSearcher(index.reader, executor);
+            for (int q = 0; q < 4; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.04, random);
+                HammingResult result = exact(searcher, query, 1000);
+                assertArrayEquals(index.nearest(query, 1000, NO_LIMIT, i -> true), CodeIndex.asPairs(result));
+                assertEquals(0, result.stats().radius(), result.stats().toString());
+                assertEquals(1, result.stats().segmentsScanned(), result.stats().toString());
+            }
+        }
+    }
+
+    @Test
     void uniformlyRandomCodesAreScannedAndEqualBruteForce() throws IOException {
         Random random = new Random(2);
         try (CodeIndex index = CodeIndex.build(CodeIndex.randomCodes(20_000, random), LABELS, 7_000, i -> false, random)) {
