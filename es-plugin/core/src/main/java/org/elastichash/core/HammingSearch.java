@@ -29,7 +29,8 @@ import org.apache.lucene.util.FixedBitSet;
  * code's m sub-codes are indexed as terms; a document within distance D of the query has some
  * sub-code within floor(D / m) of the query's. For r = 0, 1, ... the search looks up every term
  * at sub-code distance exactly r, compares the documents found on their whole code, and stops
- * once m * (r + 1) exceeds the k-th distance found: nothing unseen can be nearer. Each document
+ * once m * (r + 1) exceeds the k-th distance found: nothing unseen can be nearer. Ring r needs
+ * only the first (bound - m * r + 1) positions (see {@link #probedPositions}). Each document
  * is compared in the ring where it is first found (its nearest sub-code, first position), so no
  * document is counted twice and nothing is remembered per document. Where looking further would
  * cost more than reading every code of a segment, the segment is scanned instead, in slices
@@ -201,7 +202,8 @@ public final class HammingSearch {
             int[] masks = SubCodeNeighbours.masks(r);
             int[] values = new int[masks.length];
             int buffered = 0;
-            for (int p = 0; p < positions; p++) {
+            int probed = exact ? probedPositions(r, top.bound(limit)) : positions;
+            for (int p = 0; p < probed; p++) {
                 for (int i = 0; i < masks.length; i++) {
                     values[i] = querySubCodes[p] ^ masks[i];
                 }
@@ -245,11 +247,24 @@ public final class HammingSearch {
             lastRing = Math.min(HammingCodes.SUBCODE_BITS, r + 1);
         }
         double cost = 0;
+        int bound = top.bound(limit);
         for (int j = r; j <= lastRing; j++) {
-            double lookups = (double) positions * SubCodeNeighbours.ringSize(j);
+            double lookups = (double) probedPositions(j, bound) * SubCodeNeighbours.ringSize(j);
             cost += lookups * (TERM_COST + background * POSTING_COST) + postingsSoFar * POSTING_COST;
         }
         return cost > candidateBound;
+    }
+
+    /**
+     * The positions whose ring {@code r} must be looked up while nothing beyond {@code bound}
+     * can enter. A document not found in rings 0..r-1 has every sub-code at distance r or more;
+     * within the bound, at most {@code bound - m * r} of them lie further than r, so one of the
+     * first {@code bound - m * r + 1} positions is at exactly r, and that position is where the
+     * ring finds it first. A document found nowhere there lies beyond the bound, and as the bound
+     * only shrinks, stays there: the later rings and the scan may skip it too.
+     */
+    private int probedPositions(int r, int bound) {
+        return (int) Math.max(0, Math.min(positions, (long) bound - (long) positions * r + 1));
     }
 
     /** Compares the buffered (document, position) postings of ring {@code r}, in document order. */

@@ -99,6 +99,30 @@ class HammingSearchTest {
     }
 
     @Test
+    void laterRingsLookUpOnlyThePositionsThatCanHoldADocumentWithinTheBound() throws IOException {
+        Random random = new Random(13);
+        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(60_000, 6_000, 0.02, random), LABELS, 60_000, i -> false, random)) {
+            IndexSearcher searcher = new IndexSearcher(index.reader);
+            for (int q = 0; q < 10; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.02, random);
+                HammingResult result = HammingSearch.search(searcher, request(query, 10_000, 20, HammingRequest.Mode.EXACT, 2, null));
+                assertArrayEquals(index.nearest(query, 10_000, 20, i -> true), CodeIndex.asPairs(result));
+                // Within 20 a document has at most 20 - 16 = 4 sub-codes at distance 2 or more: ring 1
+                // needs only the first 5 positions (16 values each), after ring 0's 16 lookups.
+                assertEquals(1, result.stats().radius(), result.stats().toString());
+                assertEquals(16 + 5 * 16, result.stats().termLookups(), result.stats().toString());
+            }
+            // Plain k: the bound is the k-th distance found, and the rings shrink with it alike.
+            for (int q = 0; q < 20; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.03, random);
+                for (int k : new int[] {1, 5, 30}) {
+                    assertNearest(index, searcher, query, k);
+                }
+            }
+        }
+    }
+
+    @Test
     void uniformlyRandomCodesAreScannedAndEqualBruteForce() throws IOException {
         Random random = new Random(2);
         try (CodeIndex index = CodeIndex.build(CodeIndex.randomCodes(20_000, random), LABELS, 7_000, i -> false, random)) {
