@@ -98,3 +98,16 @@ def test_report_and_cleanup(es: Client, smoke: tuple[dict[str, Any], str]) -> No
     # Where the paper's Painless setup (b) ran, every system is set against it.
     assert ("× vs (b) |" in table) == ("### Against the paper's setup (b)" in table) == smoke[0]["painless"]
     assert not es.indices.get(index="bench-*-clustered-20000-1s,bench-neighbours-*-smoke")  # deleted
+
+
+def test_floor_rows_return_k_hits_and_the_report_sets_them_against_b(smoke: tuple[dict[str, Any], str]) -> None:
+    result, table = smoke
+    rows = _rows(result)
+    for k in KS:
+        assert rows[("floor_match_all", k)]["hits_mean"] == k
+        # The ids floor fetches the true k nearest: the same hits as the exact query.
+        assert rows[("floor_ids", k)]["recall"] == 1.0 and rows[("floor_ids", k)]["hits_mean"] == k
+        assert rows[("floor_ids", k)]["took_p50_ms"] is not None
+    if result["painless"]:
+        assert "### The floor: the same k hits, the same response, no search work" in table
+        assert "best × vs (b) any query could reach" in table

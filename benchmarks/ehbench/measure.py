@@ -24,6 +24,7 @@ from .systems import Query, System
 @dataclass(frozen=True)
 class Truth:
     kth: np.ndarray  # (q, max k) int32: the exact distances of the k nearest, nearest first
+    rows: np.ndarray  # (q, max k) int64: Faiss's k nearest database rows, nearest first
     within: list[np.ndarray]  # per query, the rows within `radius`
     radius: int
 
@@ -31,10 +32,10 @@ class Truth:
     def compute(cls, dataset: Dataset, max_k: int, radius: int) -> Truth:
         index = faiss.IndexBinaryFlat(codes.CODE_BITS)
         index.add(dataset.database)
-        kth, _ = index.search(dataset.queries, max_k)
+        kth, nearest = index.search(dataset.queries, max_k)
         lims, _, rows = index.range_search(dataset.queries, radius + 1)  # Faiss keeps d < radius + 1
         within = [np.sort(rows[lims[i] : lims[i + 1]]) for i in range(len(dataset.queries))]
-        return cls(kth.astype(np.int32), within, radius)
+        return cls(kth.astype(np.int32), nearest.astype(np.int64), within, radius)
 
 
 def distances(dataset: Dataset, query: int, rows: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 
 Result = dict[str, Any]
 PAPER = "paper_painless"  # (b): the paper's two-stage query, Painless scoring (OpenSearch only)
+FLOORS = ("floor_match_all", "floor_ids")  # the same response with no search work (systems.floor_systems)
 BASELINES = {"long_native": "long_native", "dense_vector_hnsw_100": "HNSW num_candidates=100", PAPER: "(b)"}
 # The systems of the latency-vs-N plot.
 MAIN_SYSTEMS = (
@@ -262,6 +263,18 @@ def _paper_targets(result: Result) -> list[Check]:
             text += ", recall 1.000 against (b)'s lower recall"
             measured += f", recall {exact['recall']:.4f} vs {paper['recall']:.4f}"
             met = met and exact["recall"] == 1.0 and paper["recall"] < 1.0
+        floor = _floor(result, k)
+        if floor is not None and not met:
+            needed = paper["p50_ms"] / factor
+            best = paper["p50_ms"] / floor["p50_ms"]
+            if floor["p50_ms"] >= needed:
+                measured += (
+                    f"; out of reach for any query: {factor}× needs ≤ {needed:.2f} ms "
+                    f"({paper['p50_ms']:.2f} / {factor}), the floor ({floor['system']}) alone takes "
+                    f"{floor['p50_ms']:.2f} ms, so the best possible is {best:.1f}×"
+                )
+            else:
+                measured += f"; the floor ({floor['system']}, {floor['p50_ms']:.2f} ms) would allow {best:.1f}×"
         checks.append((text, measured, met))
     ks = sorted({r["k"] for r in result["results"] if r["system"] == "long_native" and r["k"] is not None})
     ratios = []
@@ -300,7 +313,9 @@ def paper_ratios(result: Result) -> list[str]:
         rows = [_row(result, system, k) for k in ks]
         papers = [_row(result, PAPER, k) for k in ks]
         ratios = [
-            f"{_times(p['p50_ms'] / r['p50_ms'])} ({r['p50_ms']:.2f} ms)" if r and p else "–"
+            f"{_times(p['p50_ms'] / r['p50_ms'])} ({r['p50_ms']:.2f} ms; took {_fmt(r['took_p50_ms'], 0)})"
+            if r and p
+            else "–"
             for r, p in zip(rows, papers, strict=True)
         ]
         recalls = " / ".join(_fmt(r["recall"] if r else None, 3) for r in rows)
@@ -308,7 +323,60 @@ def paper_ratios(result: Result) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(ratios) + f" | {recalls} |")
     lines += [
         "",
-        "× vs (b): (b)'s p50 divided by the system's (p50 in brackets); above 1 is faster than the paper.",
+        "× vs (b): (b)'s p50 divided by the system's; above 1 is faster than the paper. In brackets: "
+        "the client's p50 (the request through HTTP and the Python client) and the node's own `took` p50 "
+        "(ms, whole milliseconds as the node reports them).",
+        "",
+    ]
+    return lines
+
+
+def _floor(result: Result, k: int) -> Result | None:
+    """The faster floor row at k: no query answering with k hits can be faster than it."""
+    rows = [r for name in FLOORS if (r := _row(result, name, k)) and r["p50_ms"]]
+    return min(rows, key=lambda r: r["p50_ms"]) if rows else None
+
+
+def floor_lines(result: Result) -> list[str]:
+    """Per k: the floor, (b), and so the best ratio to (b) that any query could reach."""
+    ks = sorted({r["k"] for r in result["results"] if r["system"] in FLOORS and r["k"] is not None})
+    if not ks:
+        return []
+    lines = [
+        "### The floor: the same k hits, the same response, no search work",
+        "",
+        "| k | floor `match_all` p50 / took | floor `ids` p50 / took | exact p50 / took | (b) p50 / took "
+        "| best × vs (b) any query could reach (client; in-node) | exact × vs (b) (client; in-node) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(row: Result | None) -> str:
+        return "–" if row is None else f"{row['p50_ms']:.2f} / {_fmt(row['took_p50_ms'], 0)}"
+
+    def ratio(paper: Result | None, row: Result | None) -> str:
+        if paper is None or row is None:
+            return "–"
+        if not paper["took_p50_ms"]:
+            took = "–"
+        elif not row["took_p50_ms"]:
+            took = "∞"  # the floor's took rounds to 0 ms
+        else:
+            took = f"{paper['took_p50_ms'] / row['took_p50_ms']:.1f}"
+        return f"{_times(paper['p50_ms'] / row['p50_ms'])}; {took}"
+
+    for k in ks:
+        paper, exact = _row(result, PAPER, k), _row(result, "eh_exact", k)
+        lines.append(
+            f"| {k} | {cell(_row(result, 'floor_match_all', k))} | {cell(_row(result, 'floor_ids', k))} | "
+            f"{cell(exact)} | {cell(paper)} | {ratio(paper, _floor(result, k))} | {ratio(paper, exact)} |"
+        )
+    lines += [
+        "",
+        "p50 in ms at the client, `took` p50 in whole ms in the node. The floor rows fetch exactly what every "
+        "system fetches (`_source: false`, `stored_fields: _none_`, the `image_id` doc value, "
+        "`track_total_hits: false`, the same `filter_path`); best × = (b)'s p50 over the faster floor's. "
+        "`ids` still looks up k `_id` terms; `match_all` returns the first k documents (so its recall is "
+        "not the point). in-node ∞: the floor's `took` p50 is 0 ms.",
         "",
     ]
     return lines
@@ -325,7 +393,7 @@ def paper_ratio_lines(result: Result) -> list[str]:
             if r["k"] == k:
                 out.append(
                     f"  {r['system']:<26} {_times(paper['p50_ms'] / r['p50_ms']):>7}×  "
-                    f"p50 {r['p50_ms']:8.2f} ms  recall {r['recall']:.4f}"
+                    f"p50 {r['p50_ms']:8.2f} ms  took p50 {_fmt(r['took_p50_ms'], 0):>4} ms  recall {r['recall']:.4f}"
                 )
     return out
 
@@ -350,6 +418,7 @@ def markdown(result: Result, companions: list[Result] | None = None) -> str:
     if not result["painless"]:
         lines += ["Painless is not available on this node, so (b) and (d) were not run (see README).", ""]
     lines += paper_ratios(result)
+    lines += floor_lines(result)
     for k in sorted({r["k"] for r in result["results"] if r["k"] is not None}):
         lines += _k_table(result, k)
     lines += _within_table(result)

@@ -20,7 +20,7 @@ from typing import Any
 
 import elastichash
 import faiss
-from elastichash import engines
+from elastichash import codes, engines
 from elastichash.engines import Client
 
 from . import data, indices, measure, report, systems
@@ -68,14 +68,27 @@ def result_name(args: argparse.Namespace, nodes: int, product: str) -> str:
 
 
 def line_up(
-    args: argparse.Namespace, dataset: data.Dataset, painless: bool, neighbours: str, vectors: bool
+    args: argparse.Namespace,
+    dataset: data.Dataset,
+    truth: measure.Truth,
+    painless: bool,
+    neighbours: str,
+    vectors: bool,
 ) -> list[systems.System]:
     def wanted(name: str) -> bool:
         return not any(fnmatch.fnmatchcase(name, pattern) for pattern in args.skip)
 
+    row_of = {code: i for i, code in enumerate(codes.to_hex(codes.unpack_bits(dataset.queries)))}
+
+    def nearest(code: str, k: int) -> list[str]:
+        return [str(row) for row in truth.rows[row_of[code], :k]]
+
     chosen = [
         s
-        for s in systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW, vectors)
+        for s in [
+            *systems.floor_systems(nearest),
+            *systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW, vectors),
+        ]
         if wanted(s.name)
     ]
     faiss.omp_set_num_threads(args.faiss_threads)
@@ -147,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Painless is not available on this node: systems (b) and (d) are not measured", flush=True)
     tag = f"{dataset.kind}-{dataset.n}"
     neighbours = indices.IndexNames(tag).neighbours + ("-smoke" if args.smoke else "")
-    chosen = line_up(args, dataset, painless, neighbours, vectors)
+    chosen = line_up(args, dataset, truth, painless, neighbours, vectors)
     kinds = {s.index_kind for s in chosen if s.index_kind}
     ingest = prepare_indices(es, args, dataset, kinds, tag)
     reference = None

@@ -184,6 +184,40 @@ def paper_lookup_native_body(neighbours_index: str) -> Body:
     return body
 
 
+# --- the floor: the same response with no search work ----------------------------------------
+
+
+def floor_match_all_body() -> Body:
+    """k hits from `match_all`: no term, no score, no code read; the same fetch and response
+    shape as every system. What any query answering with k hits costs at least (its hits are the
+    first k documents, not the nearest: recall is not its point)."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        return _no_totals({"size": k, "query": {"match_all": {}}, **queries.fetch_options(False, FETCH)})
+
+    return body
+
+
+def floor_ids_body(nearest: Callable[[str, int], list[str]]) -> Body:
+    """The true k nearest documents by `_id` (`nearest(code, k)`, known from Faiss): the very
+    hits the exact query returns, fetched from the same places, found without any Hamming work."""
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        ids = nearest(code, k)
+        return _no_totals({"size": k, "query": {"ids": {"values": ids}}, **queries.fetch_options(False, FETCH)})
+
+    return body
+
+
+def floor_systems(nearest: Callable[[str, int], list[str]]) -> list[System]:
+    """The floor rows, on ElasticHash's index: what the node, HTTP and the client cost alone."""
+    eh = indices.ELASTICHASH
+    return [
+        System("floor_match_all", "floor: `match_all`, size k (no search work)", eh, floor_match_all_body()),
+        System("floor_ids", "floor: `ids` of the true k nearest (no Hamming work)", eh, floor_ids_body(nearest)),
+    ]
+
+
 def knn_body(num_candidates: int | None) -> Body:
     def body(code: str, k: int) -> dict[str, Any]:
         knn = {

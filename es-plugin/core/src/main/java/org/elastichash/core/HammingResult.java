@@ -12,7 +12,8 @@ public record HammingResult(int[] docs, int[] distances, Stats stats) {
     /**
      * What a search did, for {@code explain} and {@code profile}.
      *
-     * @param radius the largest sub-code radius whose terms were all looked up in some segment (-1: none)
+     * @param radius the largest sub-code radius looked up in some segment, at every position that could
+     *     still hold a document within the bound (-1: none)
      * @param termLookups sub-code terms looked up
      * @param candidates documents whose code was compared with the query's
      * @param segments segments searched

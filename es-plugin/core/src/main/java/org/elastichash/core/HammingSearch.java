@@ -29,7 +29,8 @@ import org.apache.lucene.util.FixedBitSet;
  * code's m sub-codes are indexed as terms; a document within distance D of the query has some
  * sub-code within floor(D / m) of the query's. For r = 0, 1, ... the search looks up every term
  * at sub-code distance exactly r, compares the documents found on their whole code, and stops
- * once m * (r + 1) exceeds the k-th distance found: nothing unseen can be nearer. Each document
+ * once m * (r + 1) exceeds the k-th distance found: nothing unseen can be nearer. Ring r needs
+ * only the first (bound - m * r + 1) positions (see {@link #probedPositions}). Each document
  * is compared in the ring where it is first found (its nearest sub-code, first position), so no
  * document is counted twice and nothing is remembered per document. Where looking further would
  * cost more than reading every code of a segment, the segment is scanned instead, in slices
@@ -201,7 +202,8 @@ public final class HammingSearch {
             int[] masks = SubCodeNeighbours.masks(r);
             int[] values = new int[masks.length];
             int buffered = 0;
-            for (int p = 0; p < positions; p++) {
+            int probed = exact ? probedPositions(r, top.bound(limit)) : positions;
+            for (int p = 0; p < probed; p++) {
                 for (int i = 0; i < masks.length; i++) {
                     values[i] = querySubCodes[p] ^ masks[i];
                 }
@@ -230,19 +232,39 @@ public final class HammingSearch {
 
     /**
      * Would the rings still needed cost more than scanning the segment? The rings needed run to
-     * floor(bound / m) once the bound is known (k found, or a max_distance), else one more. A
-     * ring costs its term lookups, the background postings of its terms, and about as many
-     * postings of the query's own neighbourhood as the rings so far found.
+     * floor(bound / m) once the bound is known (k found, or a max_distance). Before that, ring r
+     * ends the search only if k documents lie within m * (r + 1) - 1; where the rings so far hold
+     * under half of that many, ring r will not (a document that near has some sub-code within r
+     * of the query's, most often within r - 1: ring r adds fewer of them than the rings before
+     * found), so one ring more is needed at least. A ring costs its term lookups, the background
+     * postings of its terms, and about as many postings of the query's own neighbourhood as the
+     * rings so far found.
      */
     private boolean scanIsCheaper(int r, long postingsSoFar, double background, long candidateBound) {
         boolean boundKnown = top.full() || request.maxDistance() != HammingRequest.NO_MAX_DISTANCE;
         int lastRing = boundKnown ? Math.min(HammingCodes.SUBCODE_BITS, top.bound(limit) / positions) : r;
+        if (boundKnown == false && (long) top.countWithin(positions * (r + 1) - 1) * 2 < request.k()) {
+            lastRing = Math.min(HammingCodes.SUBCODE_BITS, r + 1);
+        }
         double cost = 0;
+        int bound = top.bound(limit);
         for (int j = r; j <= lastRing; j++) {
-            double lookups = (double) positions * SubCodeNeighbours.ringSize(j);
+            double lookups = (double) probedPositions(j, bound) * SubCodeNeighbours.ringSize(j);
             cost += lookups * (TERM_COST + background * POSTING_COST) + postingsSoFar * POSTING_COST;
         }
         return cost > candidateBound;
+    }
+
+    /**
+     * The positions whose ring {@code r} must be looked up while nothing beyond {@code bound}
+     * can enter. A document not found in rings 0..r-1 has every sub-code at distance r or more;
+     * within the bound, at most {@code bound - m * r} of them lie further than r, so one of the
+     * first {@code bound - m * r + 1} positions is at exactly r, and that position is where the
+     * ring finds it first. A document found nowhere there lies beyond the bound, and as the bound
+     * only shrinks, stays there: the later rings and the scan may skip it too.
+     */
+    private int probedPositions(int r, int bound) {
+        return (int) Math.max(0, Math.min(positions, (long) bound - (long) positions * r + 1));
     }
 
     /** Compares the buffered (document, position) postings of ring {@code r}, in document order. */

@@ -45,6 +45,17 @@ final class TopK {
         return size;
     }
 
+    /** How many of the pairs held lie within {@code distance}. */
+    int countWithin(int distance) {
+        int count = 0;
+        for (int i = 0; i < size; i++) {
+            if (distanceOf(heap[i]) <= distance) {
+                count++;
+            }
+        }
+        return count;
+    }
+
     /** The largest distance a document may have and still enter (ties decided by document). */
     int bound(int maxDistance) {
         return full() ? Math.min(maxDistance, distanceOf(heap[0])) : maxDistance;

@@ -81,6 +81,48 @@ class HammingSearchTest {
     }
 
     @Test
+    void aKLargerThanTheQuerysClusterScansWithoutTheRingThatCannotEndTheSearch() throws IOException {
+        Random random = new Random(12);
+        // Clusters of about 400 codes within distance ~20 of each other: ring 0 finds the query's
+        // cluster, under half of k = 1000; ring 1 could not find the rest within distance 31, so
+        // the search goes from ring 0 straight to the scan, and must still equal brute force.
+        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(160_000, 400, 0.04, random), LABELS, 160_000, i -> false, random)) {
+            IndexSearcher searcher = new IndexSearcher(index.reader, executor);
+            for (int q = 0; q < 4; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.04, random);
+                HammingResult result = exact(searcher, query, 1000);
+                assertArrayEquals(index.nearest(query, 1000, NO_LIMIT, i -> true), CodeIndex.asPairs(result));
+                assertEquals(0, result.stats().radius(), result.stats().toString());
+                assertEquals(1, result.stats().segmentsScanned(), result.stats().toString());
+            }
+        }
+    }
+
+    @Test
+    void laterRingsLookUpOnlyThePositionsThatCanHoldADocumentWithinTheBound() throws IOException {
+        Random random = new Random(13);
+        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(60_000, 6_000, 0.02, random), LABELS, 60_000, i -> false, random)) {
+            IndexSearcher searcher = new IndexSearcher(index.reader);
+            for (int q = 0; q < 10; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.02, random);
+                HammingResult result = HammingSearch.search(searcher, request(query, 10_000, 20, HammingRequest.Mode.EXACT, 2, null));
+                assertArrayEquals(index.nearest(query, 10_000, 20, i -> true), CodeIndex.asPairs(result));
+                // Within 20 a document has at most 20 - 16 = 4 sub-codes at distance 2 or more: ring 1
+                // needs only the first 5 positions (16 values each), after ring 0's 16 lookups.
+                assertEquals(1, result.stats().radius(), result.stats().toString());
+                assertEquals(16 + 5 * 16, result.stats().termLookups(), result.stats().toString());
+            }
+            // Plain k: the bound is the k-th distance found, and the rings shrink with it alike.
+            for (int q = 0; q < 20; q++) {
+                long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.03, random);
+                for (int k : new int[] {1, 5, 30}) {
+                    assertNearest(index, searcher, query, k);
+                }
+            }
+        }
+    }
+
+    @Test
     void uniformlyRandomCodesAreScannedAndEqualBruteForce() throws IOException {
         Random random = new Random(2);
         try (CodeIndex index = CodeIndex.build(CodeIndex.randomCodes(20_000, random), LABELS, 7_000, i -> false, random)) {

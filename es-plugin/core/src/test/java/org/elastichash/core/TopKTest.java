@@ -49,6 +49,19 @@ class TopKTest {
     }
 
     @Test
+    void countsThePairsHeldWithinADistance() {
+        TopK top = new TopK(3);
+        assertEquals(0, top.countWithin(100));
+        for (int distance : new int[] {9, 4, 31, 2}) {
+            top.offer(distance, distance); // 31 is pushed out by 2
+        }
+        assertEquals(0, top.countWithin(1));
+        assertEquals(2, top.countWithin(4));
+        assertEquals(3, top.countWithin(9));
+        assertEquals(3, top.countWithin(31));
+    }
+
+    @Test
     void documentNumbersAboveTwoToThe31AreNotNeededButLargeOnesOrderCorrectly() {
         TopK top = new TopK(1);
         top.offer(1, Integer.MAX_VALUE);
