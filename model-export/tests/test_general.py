@@ -82,7 +82,7 @@ def test_nearest_neighbours_leave_out_the_row_itself() -> None:
 
 
 def test_general_corpus_is_never_an_evaluation_domain(tmp_path) -> None:
-    roots = [domains.CROSS_DOMAIN_ROOT, domains.DIVERSE_ROOT]
+    roots = [domains.CROSS_DOMAIN_ROOT, domains.STAMPS_ROOT]
     for source in domains.GENERAL_SOURCES:
         assert not any(source.root.is_relative_to(root) or root.is_relative_to(source.root) for root in roots)
     if not all(source.root.is_dir() for source in domains.GENERAL_SOURCES):

@@ -10,7 +10,7 @@ A classification log-loss on the relaxed code keeps the ranking within a class i
 
 Unlabelled: two views of an image (plain and mirrored, from the cache) should get the same
 code and other images different ones (NT-Xent, as in SimCLR), while code similarity between
-images follows the frozen backbone's (the default model's `similarity_loss`), so the codes
+images follows the frozen backbone's (`losses.lsh_similarity`), so the codes
 keep the pretrained notion of likeness instead of inventing one from mirror images alone.
 """
 

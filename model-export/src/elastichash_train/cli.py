@@ -25,7 +25,7 @@ from .backbone import DEFAULT_INPUT_SIZE, Backbone, freeze
 from .data import LabelledImages
 from .decorrelate import decorrelate
 from .domains import general_augmented, general_augmented_count, general_corpus, unseen_domains
-from .export import HashingNetwork, export_onnx, model_spec, parity, with_permutation
+from .export import PARITY_TARGET, HashingNetwork, export_onnx, logged_parity, model_spec, with_permutation
 from .features import FeatureExtractor, cached_features
 from .general import GeneralConfig, general_outputs, train_general_head
 
@@ -39,8 +39,6 @@ TRAINED_ON = (
     "GNOME/MATE/UKUI/Lomiri wallpapers, Wesnoth art, Oxygen icons, Noto emoji; mirrored and "
     "cropped); head only (PCA + ITQ) on a frozen ImageNet EfficientNet-Lite0 at 224 px"
 )
-PARITY_IMAGES = 256
-PARITY_TARGET = 0.999
 SPEED_IMAGES = 256  # images encoded (already decoded, in memory) to measure the model's speed
 
 
@@ -87,10 +85,8 @@ def cmd_model(args: argparse.Namespace) -> int:
     timings["export"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    sample = np.random.default_rng(args.seed).choice(len(corpus), PARITY_IMAGES, replace=False)
-    agreement = parity(path, network, list(corpus.images(sample)))
+    agreement = logged_parity(path, network, corpus, args.seed, log)
     timings["parity"] = time.perf_counter() - started
-    log(f"parity: onnxruntime and PyTorch agree on {100 * agreement:.3f}% of bits over {PARITY_IMAGES} images")
     if agreement < PARITY_TARGET:
         log(f"parity below {100 * PARITY_TARGET}%: not copying the model")
         return 1

@@ -1,8 +1,5 @@
 """The image collections besides Fashion-MNIST, all from Debian packages (installed by `make setup`).
 
-- *Diverse images* for the similarity term of the Fashion-MNIST head (`train.py`): Tux Paint's
-  stamp pictures (`tuxpaint-stamps-default`), used WITHOUT their labels, each also mirrored
-  and cropped.
 - *The general corpus* (`general_corpus`) the default model is trained on, unlabelled:
   landscape and city photographs, planets, ship and equipment sprites (`endless-sky-data`),
   desktop wallpapers (`gnome-backgrounds`, `mate-backgrounds`, `ukui-wallpapers`,
@@ -28,8 +25,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from .data import IMAGE_SUFFIXES, DataError, LabelledImages, _readable, load_fashion_mnist, load_image_folder
 
-DIVERSE_PACKAGE = "tuxpaint-stamps-default"
-DIVERSE_ROOT = Path("/usr/share/tuxpaint/stamps")
+STAMPS_ROOT = Path("/usr/share/tuxpaint/stamps")
 CROSS_DOMAIN_PACKAGE = "openclipart-png"
 CROSS_DOMAIN_ROOT = Path("/usr/share/openclipart/png")
 # Catch-all folders, not categories.
@@ -39,11 +35,6 @@ CROSS_DOMAIN_MAX_PER_CLASS = 100
 STAMPS_MIN_PER_CLASS = 12  # Tux Paint categories with fewer stamps are left out
 STAMPS_MAX_PER_CLASS = 100  # "symbols" has 247: capped so no category dominates the mean
 FASHION_TEST_PER_CLASS = 200  # Fashion-MNIST test images per class in the unseen-domain table
-
-
-def diverse_images(root: Path = DIVERSE_ROOT) -> LabelledImages:
-    data = load_image_folder(root, name="tuxpaint-stamps")
-    return data
 
 
 def cross_domain_images(root: Path = CROSS_DOMAIN_ROOT) -> LabelledImages:
@@ -56,20 +47,7 @@ def cross_domain_images(root: Path = CROSS_DOMAIN_ROOT) -> LabelledImages:
     )
 
 
-def augmented(data: LabelledImages, crops: int = 2, seed: int = 0) -> Iterator[Image.Image]:
-    """Each image, its mirror image, and `crops` random crops (60-90 % of each side)."""
-    rng = np.random.default_rng(seed)
-    for image in data.images():
-        yield image
-        yield ImageOps.mirror(image)
-        for _ in range(crops):
-            scale = rng.uniform(0.6, 0.9)
-            w, h = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-            left, top = int(rng.integers(0, image.width - w + 1)), int(rng.integers(0, image.height - h + 1))
-            yield image.crop((left, top, left + w, top + h))
-
-
-def stamps_images(root: Path = DIVERSE_ROOT) -> LabelledImages:
+def stamps_images(root: Path = STAMPS_ROOT) -> LabelledImages:
     """Tux Paint's stamps by category folder, as an unseen evaluation domain."""
     return load_image_folder(
         root, name="tuxpaint-stamps-by-category", max_per_class=STAMPS_MAX_PER_CLASS, min_per_class=STAMPS_MIN_PER_CLASS

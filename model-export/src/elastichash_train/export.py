@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from PIL import Image
 from torch import nn
 
 from .backbone import LITE_MEAN, LITE_STD, Backbone, freeze
+from .data import LabelledImages
 from .head import HashHead
 
 INPUT_NAME = "image"
@@ -125,3 +126,18 @@ def parity(path: str | os.PathLike, network: HashingNetwork, images: Sequence[Im
     onnx_bits = client.outputs(list(images)) > 0
     torch_bits = torch_outputs(network, client.spec.preprocess_batch(images)) > 0
     return float((onnx_bits == torch_bits).mean())
+
+
+PARITY_IMAGES = 256
+PARITY_TARGET = 0.999  # share of bits both runtimes must agree on, or the model is not delivered
+
+
+def logged_parity(
+    path: str | os.PathLike, network: HashingNetwork, data: LabelledImages, seed: int, log: Callable[[str], None]
+) -> float:
+    """`parity` over up to PARITY_IMAGES images of `data` (a seeded sample), logged; the caller
+    delivers the model only when it reaches PARITY_TARGET."""
+    sample = np.random.default_rng(seed).choice(len(data), min(PARITY_IMAGES, len(data)), replace=False)
+    agreement = parity(path, network, list(data.images(sample)))
+    log(f"parity: onnxruntime and PyTorch agree on {100 * agreement:.3f}% of bits over {len(sample)} images")
+    return agreement

@@ -126,7 +126,7 @@ class CheckpointMismatch(ValueError):
 def build_trainee(config: FinetuneConfig, n_classes: int, device: str) -> Trainee:
     torch.manual_seed(config.seed)
     backbone = freeze(Backbone(config.size))
-    head = HashHead(1280, config.bits, max(n_classes, 1), config.hidden, config.dropout, shortcut=False)
+    head = HashHead(1280, config.bits, max(n_classes, 1), config.hidden, config.dropout)
     trainee = Trainee(backbone, head, config)
     for p in trainee.backbone_parameters():
         p.requires_grad_(True)

@@ -27,13 +27,11 @@ from . import evaluate as ev
 from . import metrics
 from .data import DataError, LabelledImages
 from .decorrelate import decorrelate
-from .export import HashingNetwork, export_onnx, model_spec, parity, with_permutation
+from .export import PARITY_TARGET, HashingNetwork, export_onnx, logged_parity, model_spec, with_permutation
 from .finetune import CheckpointMismatch, FinetuneConfig, Inputs, codes_of, deployable, finetune
 from .sources import FASHION_MNIST, UserInputError, content_keys, load_collection
 from .tail import N_BLOCKS, PrefixCache
 
-PARITY_IMAGES = 256
-PARITY_TARGET = 0.999
 EXIT_BAD_INPUT = 2
 
 
@@ -182,10 +180,8 @@ def _run(args: argparse.Namespace, log: Callable[[str], None] = _log) -> int:
     network = HashingNetwork(backbone, with_permutation(head, order.permutation))
     staging = checkpoint_dir / "model.onnx"
     export_onnx(network, staging, spec)
-    sample = np.random.default_rng(args.seed).choice(len(held), min(PARITY_IMAGES, len(held)), replace=False)
-    agreement = parity(staging, network, list(held.images(sample)))
+    agreement = logged_parity(staging, network, held, args.seed, log)
     timings["export + parity"] = time.perf_counter() - started
-    log(f"parity: onnxruntime and PyTorch agree on {100 * agreement:.3f}% of bits over {len(sample)} held-out images")
     if agreement < PARITY_TARGET:
         log(f"parity below {100 * PARITY_TARGET}%: the model stays in {staging}, not copied to {out}")
         return 1
