@@ -21,24 +21,28 @@ from .backbone import FEATURES, Backbone, freeze
 from .data import LabelledImages
 
 
-def export_backbone(path: Path, image_size: int) -> Path:
-    """Writes the frozen backbone alone as ONNX (input `image`, output `features`)."""
+def export_frozen(module: torch.nn.Module, path: Path, image_size: int, output: str) -> Path:
+    """Writes a frozen image network as ONNX for onnxruntime (input `image`, output `output`,
+    dynamic batch), atomically: an interrupted export never leaves a file a rerun would trust."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    backbone = freeze(Backbone(image_size))
-    example = torch.zeros(2, 3, image_size, image_size)
-    tmp = path.with_suffix(".tmp.onnx")
+    tmp = path.with_name(path.name + ".tmp")
     torch.onnx.export(
-        backbone,
-        (example,),
+        module,
+        (torch.zeros(2, 3, image_size, image_size),),
         str(tmp),
         input_names=["image"],
-        output_names=["features"],
-        dynamic_axes={"image": {0: "n"}, "features": {0: "n"}},
+        output_names=[output],
+        dynamic_axes={"image": {0: "n"}, output: {0: "n"}},
         opset_version=17,
         dynamo=False,
     )
     os.replace(tmp, path)
     return path
+
+
+def export_backbone(path: Path, image_size: int) -> Path:
+    """Writes the frozen backbone alone as ONNX (output `features`)."""
+    return export_frozen(freeze(Backbone(image_size)), path, image_size, "features")
 
 
 class FeatureExtractor:

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from .backbone import Backbone, freeze
 from .data import LabelledImages
+from .features import export_frozen
 from .sources import content_keys
 
 N_BLOCKS = 16  # EfficientNet-Lite0
@@ -79,22 +80,8 @@ def prefix_shape(size: int, first: int) -> tuple[int, int, int]:
 
 
 def export_prefix(path: Path, size: int, first: int) -> Path:
-    """The frozen prefix alone as ONNX (input `image`, output `maps`), for onnxruntime."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = freeze(Prefix(freeze(Backbone(size)), first))
-    tmp = path.with_name(path.name + ".tmp")
-    torch.onnx.export(
-        prefix,
-        (torch.zeros(2, 3, size, size),),
-        str(tmp),
-        input_names=["image"],
-        output_names=["maps"],
-        dynamic_axes={"image": {0: "n"}, "maps": {0: "n"}},
-        opset_version=17,
-        dynamo=False,
-    )
-    os.replace(tmp, path)
-    return path
+    """The frozen prefix alone as ONNX (output `maps`), for onnxruntime."""
+    return export_frozen(freeze(Prefix(freeze(Backbone(size)), first)), path, size, "maps")
 
 
 VIEWS = ("plain", "mirror")
