@@ -14,20 +14,20 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import evaluate as ev
-from . import train_cmd
-from .backbone import DEFAULT_INPUT_SIZE, Backbone, freeze
+from . import fit_cmd, train_cmd
+from .backbone import DEFAULT_INPUT_SIZE
 from .data import LabelledImages
-from .decorrelate import decorrelate
 from .domains import general_augmented, general_augmented_count, general_corpus, unseen_domains
-from .export import PARITY_TARGET, HashingNetwork, export_onnx, logged_parity, model_spec, with_permutation
+from .export import PARITY_TARGET, model_spec
 from .features import FeatureExtractor, cached_features
-from .general import GeneralConfig, general_outputs, train_general_head
+from .general import GeneralConfig, general_outputs, make_general_model, train_general_head
 
 HERE = Path(__file__).resolve().parents[2]  # model-export/
 DEFAULT_BUILD = HERE / "build"
@@ -68,28 +68,13 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     config = GeneralConfig(epochs=args.epochs, seed=args.seed)
     log(f"training the head: {json.dumps(config.as_dict())}")
-    result = train_general_head(features, config, log=log)
-    timings["train"] = result.seconds
-    torch.save(result.head.state_dict(), build / "head.pt")
-
-    started = time.perf_counter()
-    bits = (general_outputs(result.head, features) > 0).astype(np.uint8)
-    order = decorrelate(bits, seed=args.seed)
-    np.save(build / "permutation.npy", order.permutation)
-    timings["decorrelate"] = time.perf_counter() - started
-    log(f"decorrelation over {len(bits)} codes: {json.dumps(order.report())}")
-
-    started = time.perf_counter()
-    network = HashingNetwork(freeze(Backbone(args.size)), with_permutation(result.head, order.permutation))
-    path = export_onnx(network, build / "model.onnx", spec)
-    timings["export"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    agreement = logged_parity(path, network, corpus, args.seed, log)
-    timings["parity"] = time.perf_counter() - started
-    if agreement < PARITY_TARGET:
+    model = make_general_model(features, corpus, spec, build / "model.onnx", config, log)
+    timings |= model.timings
+    torch.save(model.head.state_dict(), build / "head.pt")
+    if model.agreement < PARITY_TARGET:
         log(f"parity below {100 * PARITY_TARGET}%: not copying the model")
         return 1
+    path = model.path
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, args.out)
@@ -97,11 +82,11 @@ def cmd_model(args: argparse.Namespace) -> int:
     summary = {
         "model": str(args.out),
         "size_mb": round(size_mb, 2),
-        "parity": agreement,
+        "parity": model.agreement,
         "training_images": len(features),
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "history": result.history,
-        "decorrelation": order.report(),
+        "history": model.history,
+        "decorrelation": model.decorrelation,
         "config": config.as_dict(),
     }
     (build / "model-summary.json").write_text(json.dumps(summary, indent=2))
@@ -136,6 +121,13 @@ def encode_speed(model: str, images: list, threads: int) -> float:
     return len(images) / (time.perf_counter() - started)
 
 
+def fit_head(features: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """What `fit` learns from a collection's features (PCA + ITQ), as a features → bits function.
+    (The exported model adds only a bit order, which leaves Hamming distances as they are.)"""
+    head = train_general_head(features, GeneralConfig(), log=None).head
+    return lambda x: (general_outputs(head, x) > 0).astype(np.uint8)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     build: Path = args.build
     model = str(args.model)
@@ -146,6 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     tables = []
     timings: dict[str, float] = {}
     summary: list[tuple[str, dict[str, float]]] = []
+    fitted: list[tuple[str, int, dict[str, float]]] = []
     ks = ev.CROSS_DOMAIN_KS
     for data in evaluation_domains(args.limit):
         started = time.perf_counter()
@@ -173,12 +166,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         tables.append(table)
         summary.append((data.name, {name: values[10] for name, values in rows.items()}))
+        summary[-1][1][ev.SELF_FITTED] = ev.self_fitted_map(features, data.labels, fit_head)
+        fitted.append((data.name, len(data) - len(data) // 2, ev.fitted_rows(features, bits, data.labels, fit_head)))
         timings[data.name] = time.perf_counter() - started
 
     sample = evaluation_domains()[0]
     images = list(sample.images(range(min(SPEED_IMAGES, len(sample)))))
     speed = {threads: encode_speed(model, images, threads) for threads in (1, 2)}
-    text = ev.summary_table(summary) + "\n" + "\n".join(t.markdown() for t in tables)
+    text = ev.summary_table(summary) + "\n" + ev.fitted_table(fitted) + "\n" + "\n".join(t.markdown() for t in tables)
     text += (
         f"\n### Encode speed\n\n{spec.input_size} px, `HashModel.encode` (onnxruntime, batch 32, images "
         "already decoded): " + ", ".join(f"{v:.0f} img/s on {t} thread{'s' * (t > 1)}" for t, v in speed.items())
@@ -212,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.set_defaults(run=cmd_evaluate)
 
     train_cmd.add_parser(commands)  # `train`: a model for the user's own images
+    fit_cmd.add_parser(commands)  # `fit`: the default recipe on the user's own unlabelled images
 
     args = parser.parse_args(argv)
     return args.run(args)

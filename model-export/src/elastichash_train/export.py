@@ -22,9 +22,9 @@ from torch import nn
 
 from .backbone import LITE_MEAN, LITE_STD, Backbone, freeze
 from .data import LabelledImages
+from .features import INPUT_NAME, export_frozen
 from .head import HashHead
 
-INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 
 
@@ -86,25 +86,13 @@ def export_onnx(network: HashingNetwork, path: str | os.PathLike, spec: ModelSpe
     metadata = model_metadata(spec)  # before the export: a bad spec fails fast
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    network = freeze(network)
-    size = spec.input_size
-    tmp = path.with_name(path.name + ".tmp")
-    torch.onnx.export(
-        network,
-        (torch.zeros(2, 3, size, size),),
-        str(tmp),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "n"}, OUTPUT_NAME: {0: "n"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    tmp = export_frozen(freeze(network), path.with_name(path.name + ".graph"), spec.input_size, OUTPUT_NAME)
     model = onnx.load(str(tmp))
     helper.set_model_props(model, metadata)
     model.doc_string = "ElasticHash hashing model: sign(output) = 256-bit code, short code = first 64 bits."
     onnx.checker.check_model(model)
     onnx.save(model, str(tmp))
-    os.replace(tmp, path)
+    os.replace(tmp, path)  # the graph file becomes the model, metadata added: atomic as the export
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -20,22 +21,27 @@ from PIL import Image
 from .backbone import FEATURES, Backbone, freeze
 from .data import LabelledImages
 
+INPUT_NAME = "image"  # of every ONNX graph made here, as docs/model-format.md names it
+
 
 def export_frozen(module: torch.nn.Module, path: Path, image_size: int, output: str) -> Path:
     """Writes a frozen image network as ONNX for onnxruntime (input `image`, output `output`,
     dynamic batch), atomically: an interrupted export never leaves a file a rerun would trust."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.onnx.export(
-        module,
-        (torch.zeros(2, 3, image_size, image_size),),
-        str(tmp),
-        input_names=["image"],
-        output_names=[output],
-        dynamic_axes={"image": {0: "n"}, output: {0: "n"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # The exporter's notes on the static "same" padding's Slice ops: harmless, and noise to a user.
+        warnings.filterwarnings("ignore", message="Constant folding")
+        torch.onnx.export(
+            module,
+            (torch.zeros(2, 3, image_size, image_size),),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=[output],
+            dynamic_axes={INPUT_NAME: {0: "n"}, output: {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
     os.replace(tmp, path)
     return path
 

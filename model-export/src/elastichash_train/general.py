@@ -19,12 +19,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from elastichash.model import ModelSpec
 from torch import nn
+
+from .backbone import Backbone, freeze
+from .data import LabelledImages
+from .decorrelate import decorrelate
+from .export import HashingNetwork, export_onnx, logged_parity, with_permutation
 
 
 class ProjectionHead(nn.Module):
@@ -178,3 +185,45 @@ def train_general_head(
 def general_outputs(head: ProjectionHead, features: np.ndarray) -> np.ndarray:
     head.eval()
     return head(torch.as_tensor(features, dtype=torch.float32)).numpy()
+
+
+@dataclass
+class GeneralModel:
+    """A frozen backbone + linear head exported as ONNX (`path`), and how it was made."""
+
+    path: Path
+    head: ProjectionHead  # bits in the exported (decorrelated) order
+    agreement: float  # parity: share of bits onnxruntime and PyTorch agree on
+    history: list[dict[str, float]]
+    decorrelation: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def make_general_model(
+    features: np.ndarray,
+    parity_images: LabelledImages,
+    spec: ModelSpec,
+    path: Path,
+    config: GeneralConfig,
+    log: Callable[[str], None] | None = print,
+) -> GeneralModel:
+    """Head on `features` → decorrelated bit order → ONNX at `path` → parity over `parity_images`.
+
+    The recipe of the default model (`elastichash-train model`) and of `fit` on a user's images.
+    """
+    result = train_general_head(features, config, log=log)
+    timings = {"head": result.seconds}
+    started = time.perf_counter()
+    order = decorrelate((general_outputs(result.head, features) > 0).astype(np.uint8), seed=config.seed)
+    timings["decorrelate"] = time.perf_counter() - started
+    if log:
+        log(f"decorrelation over {len(features)} codes: {order.report()}")
+    started = time.perf_counter()
+    head = with_permutation(result.head, order.permutation)  # type: ignore[arg-type]
+    network = HashingNetwork(freeze(Backbone(spec.input_size)), head)
+    export_onnx(network, path, spec)
+    timings["export"] = time.perf_counter() - started
+    started = time.perf_counter()
+    agreement = logged_parity(path, network, parity_images, config.seed, log or (lambda _: None))
+    timings["parity"] = time.perf_counter() - started
+    return GeneralModel(path, head, agreement, result.history, order.report(), timings)  # type: ignore[arg-type]
