@@ -179,9 +179,7 @@ def fitted_rows(
         f, y = features[evaluated], labels[evaluated]
         rows = {name: values[10] for name, values in feature_rows(f, f, y, y, (10,), True).items()}
         for name, bits in ((LONG, default_bits[evaluated]), (FITTED, fit(features[fit_on])(f))):
-            rows[name] = metrics.mean_average_precision(
-                lambda r, b=bits: metrics.hamming_search(b[r], b, 10, np.arange(r.start, r.stop)), y, y, (10,)
-            )[10]
+            rows[name] = leave_one_out_map10(bits, y)
         for name, value in rows.items():
             sums[name] = sums.get(name, 0.0) + value / splits
     return sums
@@ -210,7 +208,11 @@ def self_fitted_map(
     features: np.ndarray, labels: np.ndarray, fit: Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
 ) -> float:
     """mAP@10 (leave-one-out) of codes fitted on the very images they rank (transductive)."""
-    bits = fit(features)(features)
+    return leave_one_out_map10(fit(features)(features), labels)
+
+
+def leave_one_out_map10(bits: np.ndarray, labels: np.ndarray) -> float:
+    """mAP@10 by long-code Hamming ranking, each image querying all the others."""
     return metrics.mean_average_precision(
         lambda r: metrics.hamming_search(bits[r], bits, 10, np.arange(r.start, r.stop)), labels, labels, (10,)
     )[10]
