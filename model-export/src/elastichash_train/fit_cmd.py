@@ -32,9 +32,8 @@ from .data import DataError, LabelledImages
 from .export import PARITY_TARGET, model_spec
 from .features import FeatureExtractor, cached_features
 from .general import GeneralConfig, general_outputs, make_general_model
-from .sources import UserInputError, content_keys, load_collection
+from .sources import EXIT_BAD_INPUT, UserInputError, content_keys, load_collection
 
-EXIT_BAD_INPUT = 2
 MIN_FIT_IMAGES = 300  # PCA to 256 directions needs more images than bits; fewer: use the default model
 NEIGHBOURS = 10
 

@@ -22,6 +22,7 @@ from PIL import Image
 from .data import IMAGE_SUFFIXES, LabelledImages, load_fashion_mnist
 
 FASHION_MNIST = "fashion-mnist"
+EXIT_BAD_INPUT = 2  # exit status of a command refusing its input with a UserInputError
 MIN_UNLABELLED = 8  # below this, neither a held-out split nor decorrelation means anything
 MAX_NAMED = 5  # unreadable files named in a warning; the rest are counted
 

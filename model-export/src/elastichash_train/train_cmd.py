@@ -29,10 +29,8 @@ from .data import DataError, LabelledImages
 from .decorrelate import decorrelate
 from .export import PARITY_TARGET, HashingNetwork, export_onnx, logged_parity, model_spec, with_permutation
 from .finetune import CheckpointMismatch, FinetuneConfig, Inputs, codes_of, deployable, finetune
-from .sources import FASHION_MNIST, UserInputError, content_keys, load_collection
+from .sources import EXIT_BAD_INPUT, FASHION_MNIST, UserInputError, content_keys, load_collection
 from .tail import N_BLOCKS, PrefixCache
-
-EXIT_BAD_INPUT = 2
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
