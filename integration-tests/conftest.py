@@ -129,7 +129,9 @@ def refusal(call: Any) -> tuple[Any, dict]:
 
 
 class CodeIndex:
-    """An index of random 256-bit codes, kept alongside as a numpy array for exact answers."""
+    """An index of random 256-bit codes, kept alongside as a numpy array for exact answers. Each
+    document holds its code in both layouts: a `hamming_code` field `hash` (what the script reads
+    by default) and the earlier layout's long words `hash_r0..3` (read with `fields`)."""
 
     def __init__(self, name: str, ids: list[str], codes: np.ndarray) -> None:
         self.name = name
@@ -161,6 +163,7 @@ def code_index(es: Client) -> Iterator[CodeIndex]:
             "mappings": {
                 "properties": {
                     "doc_id": {"type": "keyword"},
+                    "hash": {"type": "hamming_code"},
                     **{field: {"type": "long"} for field in WORD_FIELDS},
                 }
             },
@@ -173,6 +176,7 @@ def code_index(es: Client) -> Iterator[CodeIndex]:
                 "_index": name,
                 "_id": ids[i],
                 "doc_id": ids[i],
+                "hash": words_to_hex(codes[i]),
                 **{field: int(codes[i, w]) for w, field in enumerate(WORD_FIELDS)},
             }
             for i in range(start, min(start + 1500, len(codes)))

@@ -59,13 +59,18 @@ def assert_same_top_k(index: CodeIndex, query: np.ndarray, hits: list[dict], k: 
     assert {i for d, i in got if d == last} <= all_at_last
 
 
-def test_script_score_equals_exact_ranking(es: Client, code_index: CodeIndex) -> None:
+@pytest.mark.parametrize("layout", ["default", "field", "fields"])
+def test_script_score_equals_exact_ranking(es: Client, code_index: CodeIndex, layout: str) -> None:
+    """The hamming_code field (named, or found as the default `hash`) and the earlier long words."""
     for query in queries(code_index):
+        script = hamming_script(words_to_hex(query), WORD_FIELDS if layout == "fields" else None)
+        if layout == "field":
+            script["params"]["field"] = "hash"
         response = es.search(
             index=code_index.name,
             body={
                 "size": K,
-                "query": {"script_score": {"query": {"match_all": {}}, "script": hamming_script(words_to_hex(query))}},
+                "query": {"script_score": {"query": {"match_all": {}}, "script": script}},
                 "sort": [{"_score": "desc"}, {"doc_id": "asc"}],
                 "track_scores": True,
             },
@@ -133,6 +138,22 @@ def test_subsets_of_fields_score_out_of_64_per_field(es: Client, code_index: Cod
     for hit in hits:
         doc = code_index.codes[row[hit["_id"]], columns]
         assert hit["_score"] == 64 * len(fields) - hamming(query, doc[None, :])[0]
+
+
+def test_a_prefix_of_the_code_scores_the_short_code(es: Client, code_index: CodeIndex) -> None:
+    """16 hex characters against a 256-bit hamming_code field: the first 64 bits, out of 64."""
+    query = code_index.codes[77]
+    script = hamming_script(words_to_hex(query[:1]))
+    script["params"]["field"] = "hash"
+    response = es.search(
+        index=code_index.name,
+        body={"size": 50, "query": {"script_score": {"query": {"match_all": {}}, "script": script}}},
+    )
+    row = {doc_id: i for i, doc_id in enumerate(code_index.ids)}
+    hits = response["hits"]["hits"]
+    assert hits[0]["_score"] == 64
+    for hit in hits:
+        assert hit["_score"] == 64 - hamming(query[:1], code_index.codes[row[hit["_id"]], :1][None, :])[0]
 
 
 def test_raw_http_request_scores_every_hit_exactly(es_url: str, code_index: CodeIndex) -> None:

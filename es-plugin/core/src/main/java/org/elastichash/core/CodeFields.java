@@ -16,6 +16,9 @@ public final class CodeFields {
     /** The keyword field holding the code's sub-code terms, by default. */
     public static final String DEFAULT_SUBCODE_FIELD = "hash_mih";
 
+    /** The {@code hamming_code} field searched when a request names no field. */
+    public static final String DEFAULT_CODE_FIELD = "hash";
+
     private CodeFields() {}
 
     /**
@@ -26,13 +29,72 @@ public final class CodeFields {
      * @param docValues whether the field has doc values
      * @param searchable whether the field's terms are indexed
      * @param runtime whether the field is computed at search time rather than indexed
+     * @param bits a {@code hamming_code} field's code length, 0 for any other type
      */
-    public record Field(String luceneName, String type, boolean docValues, boolean searchable, boolean runtime) {}
+    public record Field(String luceneName, String type, boolean docValues, boolean searchable, boolean runtime, int bits) {
+
+        /** A field of any type but {@code hamming_code}. */
+        public Field(String luceneName, String type, boolean docValues, boolean searchable, boolean runtime) {
+            this(luceneName, type, docValues, searchable, runtime, 0);
+        }
+    }
 
     /** An index mapping: the field of that name, or null where the mapping has none. */
     @FunctionalInterface
     public interface Mapping {
         Field field(String name);
+    }
+
+    /**
+     * Where the codes a request names live: the {@code hamming_code} field {@code field}; the
+     * earlier layout's {@code long} fields {@code words} and keyword field {@code subcodeField};
+     * or, when neither is named, the field {@code hash} when it is a {@code hamming_code} field,
+     * else the earlier layout's default fields (indices written before the field type).
+     *
+     * @param field the {@code field} parameter, or null
+     * @param words the {@code fields} parameter, or null
+     * @param subcodeField the {@code subcode_field} parameter, or null
+     */
+    public static CodeLayout layout(String field, List<String> words, String subcodeField, Mapping mapping) {
+        checkOneLayout(field, words, subcodeField);
+        if (words != null || subcodeField != null) {
+            return earlierLayout(words, subcodeField, mapping);
+        }
+        String name = field == null ? DEFAULT_CODE_FIELD : field;
+        Field found = mapping.field(name);
+        if (found != null && HammingCodeField.TYPE.equals(found.type())) {
+            return new CodeLayout.Column(found.luceneName(), found.bits() / HammingCodes.WORD_BITS);
+        }
+        if (field == null && DEFAULT_WORD_FIELDS.stream().allMatch(w -> mapping.field(w) != null)) {
+            return earlierLayout(null, null, mapping);
+        }
+        mapped(HammingParameters.FIELD, name, mapping);
+        if (field == null) {
+            throw new IllegalArgumentException(
+                "[" + HammingParameters.FIELD + "] the index has no hamming_code field [" + DEFAULT_CODE_FIELD
+                    + "], and [" + DEFAULT_CODE_FIELD + "] is of type [" + found.type() + "]; name the field that holds the codes"
+            );
+        }
+        throw new IllegalArgumentException(
+            "[" + HammingParameters.FIELD + "] field [" + name + "] must be of type [" + HammingCodeField.TYPE + "], but it is ["
+                + found.type() + "]"
+        );
+    }
+
+    /** Refuses a request that names both a {@code hamming_code} field and the earlier layout's fields. */
+    public static void checkOneLayout(String field, List<String> words, String subcodeField) {
+        if (field != null && (words != null || subcodeField != null)) {
+            throw new IllegalArgumentException(
+                "[" + HammingParameters.FIELD + "] names a hamming_code field, [" + HammingParameters.FIELDS + "] and ["
+                    + HammingParameters.SUBCODE_FIELD + "] the fields of the earlier layout: give one or the other"
+            );
+        }
+    }
+
+    private static CodeLayout earlierLayout(List<String> words, String subcodeField, Mapping mapping) {
+        String[] wordFields = wordFields(HammingParameters.FIELDS, words == null ? DEFAULT_WORD_FIELDS : words, mapping);
+        String subcodes = subcodeField(HammingParameters.SUBCODE_FIELD, subcodeField == null ? DEFAULT_SUBCODE_FIELD : subcodeField, mapping);
+        return new CodeLayout.WordFields(wordFields, subcodes);
     }
 
     /** The Lucene names of {@code names}, each a mapped {@code long} field with doc values. */
@@ -75,6 +137,12 @@ public final class CodeFields {
     private static Field mapped(String parameter, String name, Mapping mapping) {
         Field field = mapping.field(name);
         if (field == null) {
+            if (HammingParameters.FIELD.equals(parameter) && name.equals(DEFAULT_CODE_FIELD)) {
+                throw new IllegalArgumentException(
+                    "[" + parameter + "] the index has no field [" + name + "]: map a field of type [" + HammingCodeField.TYPE
+                        + "] there, or name the field that holds the codes"
+                );
+            }
             throw new IllegalArgumentException("[" + parameter + "] names unknown field [" + name + "]: it is not in the index mapping");
         }
         if (field.runtime()) {

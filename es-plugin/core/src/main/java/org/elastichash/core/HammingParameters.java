@@ -26,6 +26,7 @@ public final class HammingParameters {
     public static final String NAME = "hamming";
 
     public static final String CODE = "code";
+    public static final String FIELD = "field";
     public static final String K = "k";
     public static final String MAX_DISTANCE = "max_distance";
     public static final String FILTER = "filter";
@@ -41,7 +42,7 @@ public final class HammingParameters {
     public static final int DEFAULT_K = 10;
 
     /** The parameters, in the order the documentation lists them. */
-    public static final List<String> PARAMETERS = List.of(CODE, K, MAX_DISTANCE, FILTER, MODE, RADIUS, FIELDS, SUBCODE_FIELD);
+    public static final List<String> PARAMETERS = List.of(CODE, FIELD, K, MAX_DISTANCE, FILTER, MODE, RADIUS, FIELDS, SUBCODE_FIELD);
 
     /**
      * What {@link #parse} read from a query body.
@@ -64,6 +65,7 @@ public final class HammingParameters {
     private final int maxDistance;
     private final HammingRequest.Mode mode;
     private final int radius;
+    private final String field;
     private final List<String> fields;
     private final String subcodeField;
 
@@ -73,6 +75,7 @@ public final class HammingParameters {
         int maxDistance,
         HammingRequest.Mode mode,
         int radius,
+        String field,
         List<String> fields,
         String subcodeField
     ) {
@@ -81,7 +84,8 @@ public final class HammingParameters {
         this.maxDistance = maxDistance;
         this.mode = mode;
         this.radius = radius;
-        this.fields = List.copyOf(fields);
+        this.field = field;
+        this.fields = fields == null ? null : List.copyOf(fields);
         this.subcodeField = subcodeField;
     }
 
@@ -99,14 +103,16 @@ public final class HammingParameters {
         Integer maxDistance = null;
         HammingRequest.Mode mode = HammingRequest.Mode.EXACT;
         Integer radius = null;
-        List<String> fields = CodeFields.DEFAULT_WORD_FIELDS;
-        String subcodeField = CodeFields.DEFAULT_SUBCODE_FIELD;
+        String field = null;
+        List<String> fields = null;
+        String subcodeField = null;
         float boost = 1.0f;
         String queryName = null;
         for (Map.Entry<String, ?> entry : body.entrySet()) {
             Object value = entry.getValue();
             switch (entry.getKey()) {
                 case CODE -> code = string(CODE, value, "the query code in hex");
+                case FIELD -> field = string(FIELD, value, "the name of a hamming_code field");
                 case K -> k = integer(K, value);
                 case MAX_DISTANCE -> maxDistance = integer(MAX_DISTANCE, value);
                 case RADIUS -> radius = integer(RADIUS, value);
@@ -127,21 +133,12 @@ public final class HammingParameters {
                 );
             }
         }
-        if (code == null) {
-            throw new IllegalArgumentException(
-                "[code] is required: the query code as " + fields.size() * HammingCodes.HEX_PER_WORD + " hex characters"
-            );
-        }
-        long[] words;
-        try {
-            words = HammingCodes.parseHex(code, fields.size());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("[code] " + e.getMessage());
-        }
+        CodeFields.checkOneLayout(field, fields, subcodeField);
+        long[] words = code(code, fields == null ? -1 : fields.size());
         if (radius != null && mode != HammingRequest.Mode.PAPER) {
             throw new IllegalArgumentException("[radius] applies to [mode] paper only; exact mode grows its radius as needed");
         }
-        int bits = fields.size() * HammingCodes.WORD_BITS;
+        int bits = words.length * HammingCodes.WORD_BITS;
         if (maxDistance != null && (maxDistance < 0 || maxDistance > bits)) {
             throw new IllegalArgumentException("[max_distance] must be between 0 and " + bits + ", got " + maxDistance);
         }
@@ -153,7 +150,52 @@ public final class HammingParameters {
             throw new IllegalArgumentException("[radius] must be between 0 and " + HammingCodes.SUBCODE_BITS + ", got " + r);
         }
         int limit = maxDistance == null ? HammingRequest.NO_MAX_DISTANCE : maxDistance;
-        return new Parsed(new HammingParameters(words, k, limit, mode, r, fields, subcodeField), boost, queryName);
+        return new Parsed(new HammingParameters(words, k, limit, mode, r, field, fields, subcodeField), boost, queryName);
+    }
+
+    /**
+     * Reads the query code: {@code words} 64-bit words where the request fixes them, else any
+     * whole number of words up to {@link HammingCodeField#MAX_BITS} (checked against the field's
+     * {@code bits} once the mapping is known: {@link #checkLength}).
+     */
+    static long[] code(Object code, int words) {
+        if (code == null) {
+            String length = words > 0 ? words * HammingCodes.HEX_PER_WORD + " hex characters" : "hex (64 characters for a 256-bit code)";
+            throw new IllegalArgumentException("[" + CODE + "] is required: the query code as " + length);
+        }
+        if (code instanceof String == false) {
+            throw new IllegalArgumentException("[" + CODE + "] must be a hex string, got " + describe(code));
+        }
+        String hex = (String) code;
+        int n = words;
+        if (n < 0) {
+            int maxChars = HammingCodeField.MAX_BITS / 4;
+            if (hex.isEmpty() || hex.length() % HammingCodes.HEX_PER_WORD != 0 || hex.length() > maxChars) {
+                throw new IllegalArgumentException(
+                    "[" + CODE + "] must be the field's bits / 4 hex characters (64 for a 256-bit code; a multiple of 16 up to "
+                        + maxChars + "), got " + hex.length()
+                );
+            }
+            n = hex.length() / HammingCodes.HEX_PER_WORD;
+        }
+        try {
+            return HammingCodes.parseHex(hex, n);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("[" + CODE + "] " + e.getMessage());
+        }
+    }
+
+    /** Checks that a code of {@code code.length} words fits {@code layout}. */
+    static void checkLength(long[] code, CodeLayout layout) {
+        if (code.length != layout.words()) {
+            String where = layout instanceof CodeLayout.Column c
+                ? "field [" + c.field() + "] holds " + c.words() * HammingCodes.WORD_BITS + "-bit codes"
+                : "the index's codes have " + layout.words() * HammingCodes.WORD_BITS + " bits";
+            throw new IllegalArgumentException(
+                "[" + CODE + "] must be " + layout.words() * HammingCodes.HEX_PER_WORD + " hex characters: " + where + ", got "
+                    + code.length * HammingCodes.HEX_PER_WORD
+            );
+        }
     }
 
     /**
@@ -174,8 +216,15 @@ public final class HammingParameters {
         if (mode == HammingRequest.Mode.PAPER) {
             body.put(RADIUS, radius);
         }
-        body.put(FIELDS, fields);
-        body.put(SUBCODE_FIELD, subcodeField);
+        if (field != null) {
+            body.put(FIELD, field);
+        }
+        if (fields != null) {
+            body.put(FIELDS, fields);
+        }
+        if (subcodeField != null) {
+            body.put(SUBCODE_FIELD, subcodeField);
+        }
         return body;
     }
 
@@ -206,10 +255,10 @@ public final class HammingParameters {
      * @throws IllegalArgumentException naming the parameter
      */
     public HammingRequest request(CodeFields.Mapping mapping, int maxResultWindow, FilterQuery filter) throws IOException {
-        String[] wordFields = CodeFields.wordFields(FIELDS, fields, mapping);
-        String subcodes = CodeFields.subcodeField(SUBCODE_FIELD, subcodeField, mapping);
+        CodeLayout layout = CodeFields.layout(field, fields, subcodeField, mapping);
+        checkLength(code, layout);
         int hits = hits(maxResultWindow);
-        return new HammingRequest(code, wordFields, subcodes, hits, maxDistance, mode, radius, filter.toQuery());
+        return new HammingRequest(code, layout, hits, maxDistance, mode, radius, filter.toQuery());
     }
 
     /** The query code as 64-bit words (a copy). */
@@ -236,11 +285,17 @@ public final class HammingParameters {
         return radius;
     }
 
-    /** The long fields holding the code's words, in order. */
+    /** The {@code hamming_code} field named, or null. */
+    public String field() {
+        return field;
+    }
+
+    /** The earlier layout's long fields named, in order, or null. */
     public List<String> fields() {
         return fields;
     }
 
+    /** The earlier layout's sub-code field named, or null. */
     public String subcodeField() {
         return subcodeField;
     }
@@ -250,7 +305,7 @@ public final class HammingParameters {
         return new IllegalArgumentException("[" + FILTER + "] must be a query object, got " + describe(value));
     }
 
-    private static String describe(Object value) {
+    static String describe(Object value) {
         if (value == null) {
             return "null";
         }
@@ -266,7 +321,7 @@ public final class HammingParameters {
         return "[" + value + "]";
     }
 
-    private static String string(String parameter, Object value, String expected) {
+    static String string(String parameter, Object value, String expected) {
         if (value instanceof String string) {
             return string;
         }
@@ -292,7 +347,7 @@ public final class HammingParameters {
         };
     }
 
-    private static List<String> fieldList(Object value) {
+    static List<String> fieldList(Object value) {
         if (value instanceof List<?> == false) {
             throw new IllegalArgumentException("[fields] must be an array of long field names, got " + describe(value));
         }
@@ -320,13 +375,14 @@ public final class HammingParameters {
             && maxDistance == p.maxDistance
             && mode == p.mode
             && radius == p.radius
-            && fields.equals(p.fields)
-            && subcodeField.equals(p.subcodeField);
+            && Objects.equals(field, p.field)
+            && Objects.equals(fields, p.fields)
+            && Objects.equals(subcodeField, p.subcodeField);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(code), k, maxDistance, mode, radius, fields, subcodeField);
+        return Objects.hash(Arrays.hashCode(code), k, maxDistance, mode, radius, field, fields, subcodeField);
     }
 
     @Override

@@ -46,7 +46,7 @@ public final class HammingQuery extends Query {
 
     @Override
     public void visit(QueryVisitor visitor) {
-        if (visitor.acceptField(request.subcodeField())) {
+        if (visitor.acceptField(request.layout().termField())) {
             visitor.visitLeaf(this);
         }
         if (request.filter() != null) {

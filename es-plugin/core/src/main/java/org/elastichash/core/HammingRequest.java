@@ -9,8 +9,7 @@ import org.apache.lucene.search.Query;
  * under which conditions. Validated on construction; messages start with the parameter's name.
  *
  * @param code the query code as 64-bit words
- * @param wordFields the numeric doc-values fields holding a document's words, in order
- * @param subcodeField the field whose terms are the document's sub-codes ({@link HammingCodes#subCodeTerm})
+ * @param layout where the index keeps its codes
  * @param k how many nearest documents to return
  * @param maxDistance only documents within this distance; {@link #NO_MAX_DISTANCE} for none
  * @param mode exact, or the paper's fixed-radius two stages
@@ -19,8 +18,7 @@ import org.apache.lucene.search.Query;
  */
 public record HammingRequest(
     long[] code,
-    String[] wordFields,
-    String subcodeField,
+    CodeLayout layout,
     int k,
     int maxDistance,
     Mode mode,
@@ -47,9 +45,10 @@ public record HammingRequest(
     public HammingRequest {
         Objects.requireNonNull(code, "code");
         Objects.requireNonNull(mode, "mode");
-        if (code.length != wordFields.length) {
+        Objects.requireNonNull(layout, "layout");
+        if (code.length != layout.words()) {
             throw new IllegalArgumentException(
-                "[code] has " + code.length + " words but [fields] names " + wordFields.length + " fields"
+                "[code] has " + code.length * HammingCodes.WORD_BITS + " bits but the index's codes have " + layout.words() * HammingCodes.WORD_BITS
             );
         }
         if (k < 1) {
@@ -64,9 +63,9 @@ public record HammingRequest(
         }
     }
 
-    /** An exact request for the k nearest with the default fields, no filter, no distance limit. */
-    public static HammingRequest exact(long[] code, String[] wordFields, String subcodeField, int k) {
-        return new HammingRequest(code, wordFields, subcodeField, k, NO_MAX_DISTANCE, Mode.EXACT, PAPER_RADIUS, null);
+    /** An exact request for the k nearest, no filter, no distance limit. */
+    public static HammingRequest exact(long[] code, CodeLayout layout, int k) {
+        return new HammingRequest(code, layout, k, NO_MAX_DISTANCE, Mode.EXACT, PAPER_RADIUS, null);
     }
 
     /** Bits in a code: the largest possible distance. */
@@ -89,8 +88,7 @@ public record HammingRequest(
     public boolean equals(Object o) {
         return o instanceof HammingRequest r
             && Arrays.equals(code, r.code)
-            && Arrays.equals(wordFields, r.wordFields)
-            && subcodeField.equals(r.subcodeField)
+            && layout.equals(r.layout)
             && k == r.k
             && maxDistance == r.maxDistance
             && mode == r.mode
@@ -100,7 +98,7 @@ public record HammingRequest(
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(code), Arrays.hashCode(wordFields), subcodeField, k, maxDistance, mode, radius, filter);
+        return Objects.hash(Arrays.hashCode(code), layout, k, maxDistance, mode, radius, filter);
     }
 
     @Override

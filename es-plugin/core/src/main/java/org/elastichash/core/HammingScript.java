@@ -2,7 +2,6 @@ package org.elastichash.core;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,13 +13,13 @@ import org.apache.lucene.index.LeafReader;
  * engine only adapts its own script API to these.
  *
  * <pre>
- * "script": {"lang": "elastichash", "source": "hamming",
- *            "params": {"code": "&lt;hex&gt;", "fields": ["hash_r0", "hash_r1", "hash_r2", "hash_r3"]}}
+ * "script": {"lang": "elastichash", "source": "hamming", "params": {"code": "&lt;hex&gt;", "field": "hash"}}
  * </pre>
  *
- * <p>Score = {@code 64 * fields - hamming(code, document words)}. A document that lacks a value
- * in any of the fields scores 0, as if every bit differed, so it ranks after every document that
- * has a code. A multi-valued field contributes its smallest value.
+ * <p>Score = {@code bits of the query code - hamming(code, the document's code)}; a query code
+ * shorter than the field's compares that prefix (16 hex characters: the 64-bit short code). A
+ * document without a code scores 0, as if every bit differed, so it ranks after every document
+ * that has one. The earlier layout's {@code long} fields are read with {@code "fields": [...]}.
  */
 public final class HammingScript {
 
@@ -32,9 +31,13 @@ public final class HammingScript {
 
     public static final String CODE = "code";
 
+    public static final String FIELD = "field";
+
     public static final String FIELDS = "fields";
 
-    private static final Set<String> KNOWN = Set.of(CODE, FIELDS);
+    private static final Set<String> KNOWN = Set.of(CODE, FIELD, FIELDS);
+
+    private static final String KNOWN_LIST = "[code] and [field] (or the earlier layout's [fields])";
 
     private HammingScript() {}
 
@@ -58,19 +61,21 @@ public final class HammingScript {
     }
 
     /**
-     * The validated parameters: the query code as words, and the Lucene names of the {@code long}
-     * fields holding a document's words, in the same order.
+     * The validated parameters: the query code as words, and where the index keeps the codes.
+     * The code may be shorter than the field's: a prefix (the first 64 bits: the short code)
+     * is compared with the same prefix of every document's code.
      */
-    public record Parameters(long[] code, String[] fields) {
+    public record Parameters(long[] code, CodeLayout layout) {
 
-        /** Highest score: every bit equal. */
+        /** Highest score: every bit of the query code equal. */
         public int maxScore() {
             return code.length * HammingCodes.WORD_BITS;
         }
 
         /**
-         * Reads the script's {@code params}, checking the fields against the index mapping.
-         * Keys starting with '_' are the engine's own additions and pass.
+         * Reads the script's {@code params}, checking the fields against the index mapping, with
+         * the query's own rules ({@link HammingParameters}). Keys starting with '_' are the
+         * engine's own additions and pass.
          *
          * @throws IllegalArgumentException whose message starts with the parameter's name
          */
@@ -78,46 +83,29 @@ public final class HammingScript {
             for (String key : params.keySet()) {
                 if (KNOWN.contains(key) == false && key.startsWith("_") == false) {
                     throw new IllegalArgumentException(
-                        "[" + key + "] is not a parameter of the [" + SOURCE + "] script; it takes [code] and [fields]"
+                        "[" + key + "] is not a parameter of the [" + SOURCE + "] script; it takes " + KNOWN_LIST
                     );
                 }
             }
-            String[] fields = CodeFields.wordFields(FIELDS, fieldNames(params.get(FIELDS)), mapping);
-            Object code = params.get(CODE);
-            if (code == null) {
-                throw new IllegalArgumentException(
-                    "[code] is required: the query code as " + fields.length * HammingCodes.HEX_PER_WORD + " hex characters"
-                );
+            Object field = params.get(FIELD);
+            String name = field == null ? null : HammingParameters.string(FIELD, field, "the name of a hamming_code field");
+            List<String> words = params.get(FIELDS) == null ? null : HammingParameters.fieldList(params.get(FIELDS));
+            CodeLayout layout = CodeFields.layout(name, words, null, earlierOnly(mapping));
+            long[] code = HammingParameters.code(params.get(CODE), words == null ? -1 : words.size());
+            if (code.length > layout.words()) {
+                HammingParameters.checkLength(code, layout);
             }
-            if (code instanceof String == false) {
-                throw new IllegalArgumentException("[code] must be a hex string, got " + describe(code));
+            if (code.length < layout.words() && layout instanceof CodeLayout.Column column) {
+                layout = new CodeLayout.Column(column.field(), code.length); // a prefix: only its words are read
             }
-            try {
-                return new Parameters(HammingCodes.parseHex((String) code, fields.length), fields);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("[code] " + e.getMessage());
-            }
+            return new Parameters(code, layout);
         }
 
-        private static List<String> fieldNames(Object value) {
-            if (value == null) {
-                return CodeFields.DEFAULT_WORD_FIELDS;
-            }
-            if (value instanceof List<?> list) {
-                List<String> names = new ArrayList<>(list.size());
-                for (Object item : list) {
-                    if (item instanceof String == false) {
-                        throw new IllegalArgumentException("[fields] must list field names, got " + describe(item));
-                    }
-                    names.add((String) item);
-                }
-                return names;
-            }
-            throw new IllegalArgumentException("[fields] must be a list of long field names, got " + describe(value));
-        }
-
-        private static String describe(Object value) {
-            return value == null ? "null" : "[" + value + "] (" + value.getClass().getSimpleName() + ")";
+        /** The script's earlier layout has no sub-code field: only the words are read. */
+        private static CodeFields.Mapping earlierOnly(CodeFields.Mapping mapping) {
+            return name -> CodeFields.DEFAULT_SUBCODE_FIELD.equals(name)
+                ? new CodeFields.Field(name, "keyword", false, true, false)
+                : mapping.field(name);
         }
     }
 
@@ -133,7 +121,7 @@ public final class HammingScript {
         private final int maxScore;
 
         public Scores(LeafReader segment, Parameters params) throws IOException {
-            this.codes = SegmentCodes.open(segment, params.fields());
+            this.codes = params.layout().open(segment);
             this.code = params.code();
             this.maxScore = params.maxScore();
         }
@@ -155,17 +143,9 @@ public final class HammingScript {
         /** How {@link #score} came about, for explanations. */
         public String explain(int distance) {
             if (distance == SegmentCodes.MISSING) {
-                return "hamming: document lacks one of the code fields " + fieldList() + ", scored 0";
+                return "hamming: document has no code in " + codes.describeFields() + ", scored 0";
             }
             return "hamming: " + maxScore + " bits - distance " + distance;
-        }
-
-        private String fieldList() {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < codes.words(); i++) {
-                sb.append(i == 0 ? "" : ", ").append(codes.field(i));
-            }
-            return sb.append(']').toString();
         }
     }
 }

@@ -1,7 +1,6 @@
 package org.elastichash.core;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -59,6 +58,7 @@ public final class HammingSearch {
     private final IndexSearcher searcher;
     private final TaskExecutor scanExecutor;
     private final HammingRequest request;
+    private final CodeLayout layout;
     private final long[] code;
     private final int positions;
     private final int limit;
@@ -84,10 +84,11 @@ public final class HammingSearch {
         this.limit = request.distanceLimit();
         this.exact = request.mode() == HammingRequest.Mode.EXACT;
         this.querySubCodes = HammingCodes.subCodes(code);
+        this.layout = request.layout();
         this.terms = new BytesRef[positions];
         for (int p = 0; p < positions; p++) {
-            // One reusable buffer per position: hex(position), then 4 hex digits rewritten per value.
-            terms[p] = new BytesRef(HammingCodes.subCodeTerm(p, 0).getBytes(StandardCharsets.US_ASCII));
+            // One reusable buffer per position: the value part is rewritten per lookup.
+            terms[p] = layout.newTerm(p);
         }
         this.top = new TopK(request.k());
         this.filter = request.filter() == null
@@ -151,10 +152,9 @@ public final class HammingSearch {
             candidateBound = Math.min(candidateBound, scorer.iterator().cost());
         }
         segments++;
-        // Both fields up front: a hidden sub-code field must not turn into a scan of the words.
-        HiddenFields.requireVisible(reader, HammingParameters.SUBCODE_FIELD, request.subcodeField());
-        HiddenFields.requireVisible(reader, HammingParameters.FIELDS, request.wordFields());
-        Terms terms = reader.terms(request.subcodeField());
+        // Every field up front: a hidden sub-code field must not turn into a scan of the codes.
+        HiddenFields.requireVisible(reader, layout.parameter(), layout.fieldsRead());
+        Terms terms = reader.terms(layout.termField());
         if (exact && (terms == null || candidateBound <= SCAN_BELOW)) {
             queueScan(leaf, 0);
             return;
@@ -174,7 +174,7 @@ public final class HammingSearch {
         TermsEnum termsEnum = terms.iterator();
         // Postings a term far from the query holds on average: the rate of the rings further out.
         double background = terms.size() > 0 ? (double) terms.getSumDocFreq() / terms.size() : 1;
-        SegmentCodes codes = SegmentCodes.open(leaf.reader(), request.wordFields());
+        SegmentCodes codes = layout.open(leaf.reader());
         Bits live = leaf.reader().getLiveDocs();
         int lastRing = exact ? HammingCodes.SUBCODE_BITS : request.radius();
         long segmentTerms = 0; // for the cost model: this segment's own term statistics
@@ -295,11 +295,7 @@ public final class HammingSearch {
 
     private BytesRef term(int position, int value) {
         BytesRef bytes = terms[position];
-        int end = bytes.length;
-        for (int i = 1; i <= 4; i++) {
-            int nibble = (value >>> (4 * (i - 1))) & 0xF;
-            bytes.bytes[end - i] = (byte) (nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
-        }
+        layout.setValue(bytes, value);
         return bytes;
     }
 
@@ -336,7 +332,7 @@ public final class HammingSearch {
     private ScanResult scan(Slice slice, int initialBound) throws IOException {
         LeafReader reader = slice.leaf().reader();
         Bits live = reader.getLiveDocs();
-        SegmentCodes codes = SegmentCodes.open(reader, request.wordFields());
+        SegmentCodes codes = layout.open(reader);
         TopK local = new TopK(request.k());
         int docBase = slice.leaf().docBase;
         int fromRing = slice.fromRing();

@@ -19,8 +19,9 @@ import org.apache.lucene.store.ByteBuffersDirectory;
 import org.apache.lucene.store.Directory;
 
 /**
- * An in-memory Lucene index laid out as Elasticsearch lays out ElasticHash documents (words as
- * sorted-numeric doc values, sub-code terms in one keyword field), kept beside the codes as
+ * An in-memory Lucene index laid out as Elasticsearch lays out ElasticHash documents (a
+ * hamming_code field, or the earlier layout: words as sorted-numeric doc values, sub-code
+ * terms in one keyword field), kept beside the codes as
  * arrays so that tests can compute every answer by brute force. Segments never merge, so the
  * global document number of code i is i.
  */
@@ -28,16 +29,24 @@ final class CodeIndex implements AutoCloseable {
 
     static final String[] WORDS = {"hash_r0", "hash_r1", "hash_r2", "hash_r3"};
     static final String SUBCODES = "hash_mih";
+    static final String COLUMN = "hash";
     static final String LABEL = "label";
 
+    /** The hamming_code field's layout: what the field type writes. */
+    static final CodeLayout COLUMN_LAYOUT = new CodeLayout.Column(COLUMN, 4);
+    /** The earlier layout: long words and hex sub-code terms. */
+    static final CodeLayout WORDS_LAYOUT = new CodeLayout.WordFields(WORDS, SUBCODES);
+
     final long[][] codes;
+    final CodeLayout layout;
     final int[] labels;
     final boolean[] deleted;
     final Directory directory = new ByteBuffersDirectory();
     DirectoryReader reader;
 
-    private CodeIndex(long[][] codes, int[] labels) {
+    private CodeIndex(long[][] codes, int[] labels, CodeLayout layout) {
         this.codes = codes;
+        this.layout = layout;
         this.labels = labels;
         this.deleted = new boolean[codes.length];
     }
@@ -45,18 +54,26 @@ final class CodeIndex implements AutoCloseable {
     /** Indexes the codes in segments of {@code segmentSize}; {@code bare} codes get no fields but the label. */
     static CodeIndex build(long[][] codes, int labelCount, int segmentSize, IntPredicate bare, Random random)
         throws IOException {
+        return build(codes, labelCount, segmentSize, bare, random, COLUMN_LAYOUT);
+    }
+
+    /** As {@link #build}, in the given layout ({@link #COLUMN_LAYOUT} or {@link #WORDS_LAYOUT}). */
+    static CodeIndex build(long[][] codes, int labelCount, int segmentSize, IntPredicate bare, Random random, CodeLayout layout)
+        throws IOException {
         int[] labels = new int[codes.length];
         for (int i = 0; i < labels.length; i++) {
             labels[i] = random.nextInt(labelCount);
         }
-        CodeIndex index = new CodeIndex(codes, labels);
+        CodeIndex index = new CodeIndex(codes, labels, layout);
         IndexWriterConfig config = new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE).setRAMBufferSizeMB(512);
         try (IndexWriter writer = new IndexWriter(index.directory, config)) {
             for (int i = 0; i < codes.length; i++) {
                 Document doc = new Document();
                 doc.add(new StringField("id", Integer.toString(i), Field.Store.NO));
                 doc.add(new StringField(LABEL, Integer.toString(labels[i]), Field.Store.NO));
-                if (bare.test(i) == false) {
+                if (bare.test(i) == false && layout instanceof CodeLayout.Column) {
+                    HammingCodeField.luceneFields(COLUMN, codes[i]).forEach(doc::add);
+                } else if (bare.test(i) == false) {
                     for (int w = 0; w < WORDS.length; w++) {
                         doc.add(new SortedNumericDocValuesField(WORDS[w], codes[i][w]));
                     }

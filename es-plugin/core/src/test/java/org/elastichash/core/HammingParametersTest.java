@@ -44,6 +44,8 @@ class HammingParametersTest {
             case "hash_r0", "hash_r1", "hash_r2", "hash_r3" -> new CodeFields.Field("lucene_" + name, "long", true, true, false);
             case "hash_mih" -> new CodeFields.Field("lucene_hash_mih", "keyword", true, true, false);
             case "title" -> new CodeFields.Field("title", "text", false, true, false);
+            case "code" -> new CodeFields.Field("lucene_code", "hamming_code", true, true, false, 256);
+            case "short" -> new CodeFields.Field("lucene_short", "hamming_code", true, true, false, 64);
             default -> null;
         };
     }
@@ -57,8 +59,9 @@ class HammingParametersTest {
         assertEquals(HammingRequest.NO_MAX_DISTANCE, p.maxDistance());
         assertEquals(HammingRequest.Mode.EXACT, p.mode());
         assertEquals(HammingRequest.PAPER_RADIUS, p.radius());
-        assertEquals(CodeFields.DEFAULT_WORD_FIELDS, p.fields());
-        assertEquals("hash_mih", p.subcodeField());
+        assertNull(p.field());
+        assertNull(p.fields());
+        assertNull(p.subcodeField());
         assertEquals(1.0f, parsed.boost());
         assertNull(parsed.queryName());
         assertEquals(10, p.hits(10_000));
@@ -77,17 +80,19 @@ class HammingParametersTest {
         for (HammingParameters p : List.of(
             parse("code", CODE),
             parse("code", CODE, "k", 5, "max_distance", 40, "mode", "paper", "radius", 1),
-            parse("code", CODE.substring(0, 32), "fields", List.of("a", "b"), "subcode_field", "s", "max_distance", 3)
+            parse("code", CODE.substring(0, 32), "fields", List.of("a", "b"), "subcode_field", "s", "max_distance", 3),
+            parse("code", CODE, "field", "image_code", "k", 3)
         )) {
             Map<String, Object> map = p.toMap();
             assertEquals(p, HammingParameters.parse(map).parameters(), map.toString());
             assertEquals(p.hashCode(), HammingParameters.parse(map).parameters().hashCode());
         }
         assertEquals(
-            "{code=" + CODE + ", k=5, mode=paper, radius=1, fields=[hash_r0, hash_r1, hash_r2, hash_r3], subcode_field=hash_mih}",
-            parse("code", CODE, "k", 5, "mode", "paper", "radius", 1).toMap().toString()
+            "{code=" + CODE + ", k=5, mode=paper, radius=1, field=hash}",
+            parse("code", CODE, "k", 5, "mode", "paper", "radius", 1, "field", "hash").toMap().toString()
         );
         assertNotEquals(parse("code", CODE, "k", 5), parse("code", CODE, "k", 6));
+        assertNotEquals(parse("code", CODE), parse("code", CODE, "field", "hash"));
         assertNotEquals(parse("code", CODE, "mode", "paper"), parse("code", CODE, "mode", "paper", "radius", 1));
     }
 
@@ -103,11 +108,40 @@ class HammingParametersTest {
     }
 
     @Test
+    void aHammingCodeFieldGivesTheLayoutAndTheCodeLength() throws IOException {
+        HammingRequest request = parse("code", CODE, "field", "code").request(HammingParametersTest::field, 100, () -> null);
+        assertEquals(new CodeLayout.Column("lucene_code", 4), request.layout());
+        assertEquals(
+            "[code] must be 16 hex characters: field [lucene_short] holds 64-bit codes, got 64",
+            assertThrows(IllegalArgumentException.class, () -> parse("code", CODE, "field", "short").request(HammingParametersTest::field, 100, () -> null)).getMessage()
+        );
+        assertEquals(
+            "[field] field [title] must be of type [hamming_code], but it is [text]",
+            assertThrows(IllegalArgumentException.class, () -> parse("code", CODE, "field", "title").request(HammingParametersTest::field, 100, () -> null)).getMessage()
+        );
+        assertEquals(
+            "[field] names unknown field [nope]: it is not in the index mapping",
+            assertThrows(IllegalArgumentException.class, () -> parse("code", CODE, "field", "nope").request(HammingParametersTest::field, 100, () -> null)).getMessage()
+        );
+        assertEquals(
+            "[field] the index has no field [hash]: map a field of type [hamming_code] there, or name the field that holds the codes",
+            assertThrows(IllegalArgumentException.class, () -> parse("code", CODE).request(name -> null, 100, () -> null)).getMessage()
+        );
+        assertEquals(
+            "[field] names a hamming_code field, [fields] and [subcode_field] the fields of the earlier layout: give one or the other",
+            assertThrows(IllegalArgumentException.class, () -> parse("code", CODE, "field", "code", "subcode_field", "x")).getMessage()
+        );
+    }
+
+    @Test
     void theRequestReadsTheMappingThenBuildsTheFilter() throws IOException {
         HammingParameters p = parse("code", CODE, "k", 3, "mode", "paper", "radius", 1, "max_distance", 9);
         HammingRequest request = p.request(HammingParametersTest::field, 100, MatchAllDocsQuery::new);
-        assertArrayEquals(new String[] {"lucene_hash_r0", "lucene_hash_r1", "lucene_hash_r2", "lucene_hash_r3"}, request.wordFields());
-        assertEquals("lucene_hash_mih", request.subcodeField());
+        // No field named and no hamming_code field "hash": the earlier layout's default fields.
+        assertEquals(
+            new CodeLayout.WordFields(new String[] {"lucene_hash_r0", "lucene_hash_r1", "lucene_hash_r2", "lucene_hash_r3"}, "lucene_hash_mih"),
+            request.layout()
+        );
         assertEquals(3, request.k());
         assertEquals(9, request.maxDistance());
         assertEquals(HammingRequest.Mode.PAPER, request.mode());
@@ -136,9 +170,9 @@ class HammingParametersTest {
 
     @Test
     void badInputNamesTheParameterInTheMessagesTheEnginesAlwaysGave() {
-        assertEquals("[code] is required: the query code as 64 hex characters", error("k", 3));
+        assertEquals("[code] is required: the query code as hex (64 characters for a 256-bit code)", error("k", 3));
         assertEquals("[code] is required: the query code as 16 hex characters", error("fields", List.of("a")));
-        assertEquals("[code] must be 64 hex characters (256 bits: 16 per 64-bit word), got 3", error("code", "abc"));
+        assertEquals("[code] must be the field's bits / 4 hex characters (64 for a 256-bit code; a multiple of 16 up to 256), got 3", error("code", "abc"));
         assertEquals("[code] is not hex: character 'x' at position 10", error("code", CODE.replace('a', 'x')));
         assertEquals("[code] must be a string (the query code in hex), got an array", error("code", List.of(1)));
         assertEquals("[code] must be a string (the query code in hex), got [5]", error("code", 5));
@@ -164,7 +198,7 @@ class HammingParametersTest {
         assertEquals("[boost] must be a number, got the string [2]", error("code", CODE, "boost", "2"));
         assertEquals("[_name] must be a string (a name for the query), got [1]", error("code", CODE, "_name", 1));
         assertEquals(
-            "[hamming] unknown parameter [nope]; it takes [code, k, max_distance, filter, mode, radius, fields, subcode_field]",
+            "[hamming] unknown parameter [nope]; it takes [code, field, k, max_distance, filter, mode, radius, fields, subcode_field]",
             error("code", CODE, "nope", Map.of("a", 1))
         );
         assertEquals("[filter] must be a query object, got [3]", HammingParameters.notAFilter(3).getMessage());
@@ -174,7 +208,7 @@ class HammingParametersTest {
     @Test
     void theFirstProblemInTheBodyIsReportedBeforeChecksBetweenParameters() {
         assertEquals("[mode] must be [exact] or [paper], got [fast]", error("k", 0, "mode", "fast", "code", "abc"));
-        assertEquals("[hamming] unknown parameter [kk]; it takes [code, k, max_distance, filter, mode, radius, fields, subcode_field]",
+        assertEquals("[hamming] unknown parameter [kk]; it takes [code, field, k, max_distance, filter, mode, radius, fields, subcode_field]",
             error("kk", 1, "k", "x"));
         assertEquals("[k] must be an integer, got the string [x]", error("k", "x", "kk", 1));
     }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class HammingQueryTest {
 
     private static HammingRequest exact(long[] query, int k) {
-        return HammingRequest.exact(query, CodeIndex.WORDS, CodeIndex.SUBCODES, k);
+        return HammingRequest.exact(query, CodeIndex.COLUMN_LAYOUT, k);
     }
 
     /** (distance, doc) pairs of a search's hits, as CodeIndex.nearest gives them. */

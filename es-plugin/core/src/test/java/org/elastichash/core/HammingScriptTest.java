@@ -48,7 +48,7 @@ class HammingScriptTest {
     void parametersDefaultToTheDocumentedFields() {
         HammingScript.Parameters p = HammingScript.Parameters.parse(params("code", CODE, "_source", "engine's own"), MAPPING);
         assertArrayEquals(HammingCodes.parseHex(CODE, 4), p.code());
-        assertArrayEquals(new String[] {"hash_r0", "hash_r1", "hash_r2", "hash_r3"}, p.fields());
+        assertEquals(new CodeLayout.WordFields(new String[] {"hash_r0", "hash_r1", "hash_r2", "hash_r3"}, "hash_mih"), p.layout());
         assertEquals(256, p.maxScore());
         HammingScript.Parameters one = HammingScript.Parameters.parse(params("code", CODE.substring(0, 16), "fields", List.of("hash_r2")), MAPPING);
         assertEquals(64, one.maxScore());
@@ -56,25 +56,38 @@ class HammingScriptTest {
 
     @Test
     void badParametersNameTheParameter() {
-        assertEquals("[feilds] is not a parameter of the [hamming] script; it takes [code] and [fields]", error("code", CODE, "feilds", List.of()));
+        assertEquals("[feilds] is not a parameter of the [hamming] script; it takes [code] and [field] (or the earlier layout's [fields])", error("code", CODE, "feilds", List.of()));
         assertEquals("[code] is required: the query code as 16 hex characters", error("fields", List.of("hash_r0")));
-        assertEquals("[code] must be a hex string, got [12345] (Integer)", error("code", 12345));
-        assertEquals("[code] must be 64 hex characters (256 bits: 16 per 64-bit word), got 63", error("code", CODE.substring(1)));
+        // The values are read by the query's own reader (HammingParametersTest has its messages).
         assertEquals("[code] must be 32 hex characters (128 bits: 16 per 64-bit word), got 64", error("code", CODE, "fields", List.of("hash_r0", "hash_r1")));
-        assertEquals("[fields] must be a list of long field names, got [hash_r0] (String)", error("code", CODE, "fields", "hash_r0"));
-        assertEquals("[fields] must list field names, got [7] (Integer)", error("code", CODE, "fields", List.of(7)));
-        assertEquals("[fields] must name at least one long field", error("code", "", "fields", List.of()));
-        assertEquals("[fields] names unknown field [no_such_field]: it is not in the index mapping", error("code", CODE, "fields", List.of("no_such_field")));
+        assertEquals("[fields] must be an array of long field names, got the string [hash_r0]", error("code", CODE, "fields", "hash_r0"));
         assertEquals("[fields] field [doc_id] must be of type [long], but it is [keyword]", error("code", CODE, "fields", List.of("doc_id")));
+        assertEquals("[field] field [doc_id] must be of type [hamming_code], but it is [keyword]", error("code", CODE, "field", "doc_id"));
     }
 
     @Test
     void scoresAreBitsMinusDistanceAndZeroWithoutACode() throws IOException {
+        assertScores(CodeIndex.WORDS_LAYOUT, 4, "[hash_r0, hash_r1, hash_r2, hash_r3]");
+    }
+
+    @Test
+    void aHammingCodeFieldIsScoredOnTheWholeCodeOrOnAPrefix() throws IOException {
+        assertScores(CodeIndex.COLUMN_LAYOUT, 4, "[hash]");
+        assertScores(CodeIndex.COLUMN_LAYOUT, 1, "[hash]");
+    }
+
+    /** Scores of a query code of {@code words} words (a prefix of the indexed ones) against brute force. */
+    private static void assertScores(CodeLayout layout, int words, String fields) throws IOException {
         Random random = new Random(3);
         long[][] codes = CodeIndex.randomCodes(300, random);
-        try (CodeIndex index = CodeIndex.build(codes, 1, 120, i -> i % 7 == 0, random)) {
-            long[] query = codes[5];
-            HammingScript.Parameters params = HammingScript.Parameters.parse(params("code", HammingCodes.toHex(query)), MAPPING);
+        try (CodeIndex index = CodeIndex.build(codes, 1, 120, i -> i % 7 == 0, random, layout)) {
+            long[] query = Arrays.copyOf(codes[5], words);
+            CodeFields.Mapping mapping = layout instanceof CodeLayout.Column
+                ? name -> "hash".equals(name) ? new CodeFields.Field(name, "hamming_code", true, true, false, 256) : MAPPING.field(name)
+                : MAPPING;
+            HammingScript.Parameters params = HammingScript.Parameters.parse(params("code", HammingCodes.toHex(query)), mapping);
+            assertEquals(layout.termField(), params.layout().termField());
+            int bits = words * 64;
             double[] scores = new double[codes.length];
             for (LeafReaderContext leaf : index.reader.leaves()) {
                 HammingScript.Scores segment = new HammingScript.Scores(leaf.reader(), params);
@@ -84,18 +97,19 @@ class HammingScriptTest {
                     String explanation = segment.explain(distance);
                     if (((leaf.docBase + doc) % 7 == 0)) {
                         assertEquals(SegmentCodes.MISSING, distance);
-                        assertEquals("hamming: document lacks one of the code fields [hash_r0, hash_r1, hash_r2, hash_r3], scored 0", explanation);
+                        assertEquals("hamming: document has no code in " + fields + ", scored 0", explanation);
                     } else {
-                        assertEquals("hamming: 256 bits - distance " + CodeIndex.distance(query, codes[leaf.docBase + doc]), explanation);
+                        long[] prefix = Arrays.copyOf(codes[leaf.docBase + doc], words);
+                        assertEquals("hamming: " + bits + " bits - distance " + CodeIndex.distance(query, prefix), explanation);
                     }
                 }
             }
             double[] expected = new double[codes.length];
             for (int i = 0; i < codes.length; i++) {
-                expected[i] = i % 7 == 0 ? 0 : 256 - CodeIndex.distance(query, codes[i]);
+                expected[i] = i % 7 == 0 ? 0 : bits - CodeIndex.distance(query, Arrays.copyOf(codes[i], words));
             }
             assertArrayEquals(expected, scores, Arrays.toString(scores));
-            assertEquals(256.0, scores[5]);
+            assertEquals(bits, scores[5]);
         }
     }
 }

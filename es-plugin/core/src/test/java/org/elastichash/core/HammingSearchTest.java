@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 /** The search against brute force, on random and clustered codes, over several segments. */
 class HammingSearchTest {
 
-    private static final int LABELS = 5;
-    private static final int NO_LIMIT = 256;
+    private final int LABELS = 5;
+    private final int NO_LIMIT = 256;
     private static ExecutorService executor;
 
     @BeforeAll
@@ -35,15 +35,24 @@ class HammingSearchTest {
         executor.shutdown();
     }
 
-    private static HammingRequest request(long[] query, int k, int maxDistance, HammingRequest.Mode mode, int radius, Query filter) {
-        return new HammingRequest(query, CodeIndex.WORDS, CodeIndex.SUBCODES, k, maxDistance, mode, radius, filter);
+    /** The layout the codes are indexed in; {@link WordFieldsSearchTest} runs every test on the earlier one. */
+    CodeLayout layout() {
+        return CodeIndex.COLUMN_LAYOUT;
     }
 
-    private static HammingResult exact(IndexSearcher searcher, long[] query, int k) throws IOException {
-        return HammingSearch.search(searcher, HammingRequest.exact(query, CodeIndex.WORDS, CodeIndex.SUBCODES, k));
+    private CodeIndex build(long[][] codes, int labelCount, int segmentSize, IntPredicate bare, Random random) throws IOException {
+        return CodeIndex.build(codes, labelCount, segmentSize, bare, random, layout());
     }
 
-    private static void assertNearest(CodeIndex index, IndexSearcher searcher, long[] query, int k) throws IOException {
+    private HammingRequest request(long[] query, int k, int maxDistance, HammingRequest.Mode mode, int radius, Query filter) {
+        return new HammingRequest(query, layout(), k, maxDistance, mode, radius, filter);
+    }
+
+    private HammingResult exact(IndexSearcher searcher, long[] query, int k) throws IOException {
+        return HammingSearch.search(searcher, HammingRequest.exact(query, layout(), k));
+    }
+
+    private void assertNearest(CodeIndex index, IndexSearcher searcher, long[] query, int k) throws IOException {
         HammingResult result = exact(searcher, query, k);
         assertArrayEquals(index.nearest(query, k, NO_LIMIT, i -> true), CodeIndex.asPairs(result), "k=" + k);
     }
@@ -51,7 +60,7 @@ class HammingSearchTest {
     @Test
     void clusteredCodesAreFoundByHashingAndEqualBruteForce() throws IOException {
         Random random = new Random(1);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(30_000, 150, 0.04, random), LABELS, 12_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(30_000, 150, 0.04, random), LABELS, 12_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             assertEquals(3, index.reader.leaves().size());
             for (int q = 0; q < 40; q++) {
@@ -66,7 +75,7 @@ class HammingSearchTest {
     @Test
     void largeSegmentsOfManySmallClustersAreSearchedByHashingAlone() throws IOException {
         Random random = new Random(11);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(150_000, 15_000, 0.02, random), LABELS, 150_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(150_000, 15_000, 0.02, random), LABELS, 150_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.02, random);
@@ -86,7 +95,7 @@ class HammingSearchTest {
         // Clusters of about 400 codes within distance ~20 of each other: ring 0 finds the query's
         // cluster, under half of k = 1000; ring 1 could not find the rest within distance 31, so
         // the search goes from ring 0 straight to the scan, and must still equal brute force.
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(160_000, 400, 0.04, random), LABELS, 160_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(160_000, 400, 0.04, random), LABELS, 160_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader, executor);
             for (int q = 0; q < 4; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.04, random);
@@ -101,7 +110,7 @@ class HammingSearchTest {
     @Test
     void laterRingsLookUpOnlyThePositionsThatCanHoldADocumentWithinTheBound() throws IOException {
         Random random = new Random(13);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(60_000, 6_000, 0.02, random), LABELS, 60_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(60_000, 6_000, 0.02, random), LABELS, 60_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.02, random);
@@ -125,7 +134,7 @@ class HammingSearchTest {
     @Test
     void uniformlyRandomCodesAreScannedAndEqualBruteForce() throws IOException {
         Random random = new Random(2);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.randomCodes(20_000, random), LABELS, 7_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.randomCodes(20_000, random), LABELS, 7_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader, executor);
             for (int q = 0; q < 20; q++) {
                 long[] query = CodeIndex.randomCodes(1, random)[0];
@@ -141,7 +150,7 @@ class HammingSearchTest {
     @Test
     void queriesInTheIndexFindThemselvesFirst() throws IOException {
         Random random = new Random(3);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(10_000, 40, 0.05, random), LABELS, 10_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(10_000, 40, 0.05, random), LABELS, 10_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int id : new int[] {0, 17, 5_000, 9_999}) {
                 HammingResult result = exact(searcher, index.codes[id], 1);
@@ -161,7 +170,7 @@ class HammingSearchTest {
             codes[i] = base.clone();
             codes[i][i % 4] ^= 1L << (i % 3); // only 12 distinct codes at distance 1 from base
         }
-        try (CodeIndex index = CodeIndex.build(codes, LABELS, 5_000, i -> false, random)) {
+        try (CodeIndex index = build(codes, LABELS, 5_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             HammingResult result = exact(searcher, base, 25);
             assertArrayEquals(index.nearest(base, 25, NO_LIMIT, i -> true), CodeIndex.asPairs(result));
@@ -172,7 +181,7 @@ class HammingSearchTest {
     @Test
     void filtersRestrictTheCandidatesAndStillGiveK() throws IOException {
         Random random = new Random(5);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(20_000, 80, 0.04, random), LABELS, 9_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(20_000, 80, 0.04, random), LABELS, 9_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader, executor);
             for (int q = 0; q < 20; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.04, random);
@@ -191,7 +200,7 @@ class HammingSearchTest {
     @Test
     void deletedDocumentsAreNeverReturned() throws IOException {
         Random random = new Random(6);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(12_000, 30, 0.04, random), LABELS, 6_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(12_000, 30, 0.04, random), LABELS, 6_000, i -> false, random)) {
             long[] query = index.codes[100];
             IndexSearcher before = new IndexSearcher(index.reader);
             int[] nearest = exact(before, query, 50).docs();
@@ -207,7 +216,7 @@ class HammingSearchTest {
     void documentsWithoutCodesAreSkippedAndSegmentsWithoutTermsAreScanned() throws IOException {
         Random random = new Random(7);
         // Every 7th document lacks the code fields; the last segment (ids >= 10,000) has none at all.
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(15_000, 50, 0.04, random), LABELS, 5_000, i -> i % 7 == 0 || i >= 10_000, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(15_000, 50, 0.04, random), LABELS, 5_000, i -> i % 7 == 0 || i >= 10_000, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             IntPredicate hasCode = i -> i % 7 != 0 && i < 10_000;
             for (int q = 0; q < 10; q++) {
@@ -221,7 +230,7 @@ class HammingSearchTest {
     @Test
     void maxDistanceReturnsEveryDocumentWithinIt() throws IOException {
         Random random = new Random(8);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(20_000, 60, 0.03, random), LABELS, 8_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(20_000, 60, 0.03, random), LABELS, 8_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader, executor);
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.03, random);
@@ -236,7 +245,7 @@ class HammingSearchTest {
     @Test
     void paperModeRanksExactlyTheFixedRadiusCandidates() throws IOException {
         Random random = new Random(9);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.clusteredCodes(20_000, 60, 0.06, random), LABELS, 8_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(20_000, 60, 0.06, random), LABELS, 8_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.06, random);
@@ -260,7 +269,7 @@ class HammingSearchTest {
     @Test
     void emptyIndexAndFilterMatchingNothingGiveNothing() throws IOException {
         Random random = new Random(10);
-        try (CodeIndex index = CodeIndex.build(CodeIndex.randomCodes(100, random), LABELS, 100, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.randomCodes(100, random), LABELS, 100, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             Query nothing = new TermQuery(new Term(CodeIndex.LABEL, "no-such-label"));
             HammingResult result = HammingSearch.search(searcher, request(index.codes[0], 10, -1, HammingRequest.Mode.EXACT, 2, nothing));
@@ -276,6 +285,6 @@ class HammingSearchTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> request(code, 0, -1, HammingRequest.Mode.EXACT, 2, null)).getMessage().startsWith("[k]"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> request(code, 1, 257, HammingRequest.Mode.EXACT, 2, null)).getMessage().startsWith("[max_distance]"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> request(code, 1, -1, HammingRequest.Mode.PAPER, 17, null)).getMessage().startsWith("[radius]"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HammingRequest(new long[3], CodeIndex.WORDS, "f", 1, -1, HammingRequest.Mode.EXACT, 2, null)).getMessage().startsWith("[code]"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HammingRequest(new long[3], layout(), 1, -1, HammingRequest.Mode.EXACT, 2, null)).getMessage().startsWith("[code]"));
     }
 }

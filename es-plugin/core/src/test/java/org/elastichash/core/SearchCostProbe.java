@@ -29,12 +29,7 @@ public final class SearchCostProbe {
             try (FSDirectory directory = FSDirectory.open(dir); IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig().setRAMBufferSizeMB(256))) {
                 for (long[] code : codes) {
                     Document doc = new Document();
-                    for (int w = 0; w < 4; w++) {
-                        doc.add(new SortedNumericDocValuesField(CodeIndex.WORDS[w], code[w]));
-                    }
-                    for (int p = 0; p < 16; p++) {
-                        doc.add(new StringField(CodeIndex.SUBCODES, HammingCodes.subCodeTerm(p, HammingCodes.subCode(code, p)), Field.Store.NO));
-                    }
+                    HammingCodeField.luceneFields(CodeIndex.COLUMN, code).forEach(doc::add);
                     writer.addDocument(doc);
                 }
                 writer.forceMerge(1);
@@ -54,7 +49,7 @@ public final class SearchCostProbe {
                     for (int q = 0; q < queries; q++) {
                         long[] query = CodeIndex.noisy(codes[qr.nextInt(n)], flip, qr);
                         long start = System.nanoTime();
-                        last = HammingSearch.search(searcher, HammingRequest.exact(query, CodeIndex.WORDS, CodeIndex.SUBCODES, k));
+                        last = HammingSearch.search(searcher, HammingRequest.exact(query, CodeIndex.COLUMN_LAYOUT, k));
                         took += System.nanoTime() - start;
                     }
                     System.out.printf("k=%d mean %.3f ms  (%s)%n", k, took / 1e6 / queries, last.stats());

@@ -1,9 +1,12 @@
 package org.elastichash.plugin;
 
 import java.io.IOException;
+import java.util.Map;
 import org.apache.lucene.search.IndexSearcher;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.index.mapper.AbstractScriptFieldType;
+import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.TextSearchInfo;
 import org.elasticsearch.index.query.AbstractQueryBuilder;
 import org.elasticsearch.search.lookup.SearchLookup;
 
@@ -37,6 +40,14 @@ public final class ElasticsearchCompat {
 
         protected BaseQueryBuilder(StreamInput in) throws IOException {
             super(in);
+        }
+    }
+
+    /** A field type with sub-code terms and a doc-values column: Elasticsearch 8 says so with flags. */
+    public abstract static class CodeFieldTypeBase extends MappedFieldType {
+
+        protected CodeFieldTypeBase(String name, Map<String, String> meta) {
+            super(name, true, false, true, TextSearchInfo.NONE, meta);
         }
     }
 }

@@ -1,9 +1,12 @@
 package org.elastichash.plugin;
 
 import java.io.IOException;
+import java.util.Map;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.index.mapper.IndexType;
+import org.elasticsearch.index.mapper.MappedFieldType;
 import org.elasticsearch.index.query.AbstractQueryBuilder;
 import org.elasticsearch.index.query.SearchExecutionContext;
 import org.elasticsearch.search.internal.ContextIndexSearcher;
@@ -47,6 +50,14 @@ public final class ElasticsearchCompat {
         @Override
         protected final Query doToQuery(SearchExecutionContext context, MaxClauseCountQueryVisitor visitor) throws IOException {
             return doToQuery(context);
+        }
+    }
+
+    /** A field type with sub-code terms and a doc-values column: Elasticsearch 9 says so with an {@link IndexType}. */
+    public abstract static class CodeFieldTypeBase extends MappedFieldType {
+
+        protected CodeFieldTypeBase(String name, Map<String, String> meta) {
+            super(name, IndexType.terms(true, true), false, meta);
         }
     }
 }

@@ -2,9 +2,13 @@ package org.elastichash.plugin;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import org.elastichash.plugin.mapper.HammingCodeFieldMapper;
 import org.elastichash.plugin.query.HammingQueryBuilder;
 import org.elastichash.plugin.script.HammingScriptEngine;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.plugins.MapperPlugin;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.ScriptPlugin;
 import org.elasticsearch.plugins.SearchPlugin;
@@ -13,10 +17,16 @@ import org.elasticsearch.script.ScriptEngine;
 import org.elasticsearch.threadpool.ThreadPool;
 
 /**
- * Entry point of the ElasticHash plugin: registers the {@code hamming} query (exact Hamming
- * k-nearest search) and the {@code elastichash} script language (Hamming scoring).
+ * Entry point of the ElasticHash plugin: registers the {@code hamming_code} field type (codes
+ * written as hex), the {@code hamming} query (exact Hamming k-nearest search) and the
+ * {@code elastichash} script language (Hamming scoring).
  */
-public class ElasticHashPlugin extends Plugin implements ScriptPlugin, SearchPlugin {
+public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin {
+
+    @Override
+    public Map<String, Mapper.TypeParser> getMappers() {
+        return Map.of(HammingCodeFieldMapper.CONTENT_TYPE, HammingCodeFieldMapper.PARSER);
+    }
 
     @Override
     public ScriptEngine getScriptEngine(Settings settings, Collection<ScriptContext<?>> contexts) {

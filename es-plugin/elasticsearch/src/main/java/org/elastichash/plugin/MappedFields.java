@@ -1,6 +1,7 @@
 package org.elastichash.plugin;
 
 import org.elastichash.core.CodeFields;
+import org.elastichash.plugin.mapper.HammingCodeFieldMapper;
 import org.elasticsearch.index.mapper.MappedFieldType;
 import org.elasticsearch.search.lookup.SearchLookup;
 
@@ -21,7 +22,8 @@ public final class MappedFields {
                 type.typeName(),
                 type.hasDocValues(),
                 type.isSearchable(),
-                ElasticsearchCompat.onlyMappedAsRuntimeField(lookup, name)
+                ElasticsearchCompat.onlyMappedAsRuntimeField(lookup, name),
+                type instanceof HammingCodeFieldMapper.CodeFieldType code ? code.bits() : 0
             );
         };
     }

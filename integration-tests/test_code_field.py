@@ -1,0 +1,193 @@
+"""The `hamming_code` field type on a real node: what a document may hold and the sentence a bad one
+gets, bulk requests where only the bad documents fail, documents without a code, updates,
+`fields` / `docvalue_fields` / `exists` / terms aggregations, mapping errors, and codes of other
+lengths (64 to 1024 bits) searched by the query and scored by the script against numpy.
+
+Everything here is sent as any client would send it: the code as hex, nothing derived.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import bulk, hamming, refusal, words_to_hex
+from elastichash.engines import Client
+
+HEX = "0123456789abcdef" * 4
+
+
+def create(es: Client, index: str, **field: object) -> None:
+    es.indices.create(
+        index=index,
+        body={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": {"properties": {"hash": {"type": "hamming_code", **field}, "tag": {"type": "keyword"}}},
+        },
+    )
+
+
+def reason_chain(error: dict) -> str:
+    """The error's reason with every cause's, as one text."""
+    node, parts = error.get("error", error), []
+    parts += [str(cause.get("reason", "")) for cause in node.get("root_cause", [])]
+    while isinstance(node, dict):
+        parts.append(str(node.get("reason", "")))
+        node = node.get("caused_by")
+    return " / ".join(parts)
+
+
+def test_the_mapping_is_one_field_with_its_bits(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    mapping = es.indices.get_mapping(index=scratch_index)[scratch_index]["mappings"]["properties"]
+    assert mapping["hash"] == {"type": "hamming_code", "bits": 256}
+
+
+BAD_VALUES = {
+    "too short": ("abc", "the code must be 64 hex characters (256 bits: 16 per 64-bit word), got 3"),
+    "not hex": ("g" * 64, "the code is not hex: character 'g' at position 0"),
+    "a number": (12345, "takes one code as a string of 64 hex characters, got a number [12345]"),
+    "an array": ([HEX, HEX], "takes one code per document, got an array"),
+    "an object": ({"hex": HEX}, "takes one code as a string of 64 hex characters, got an object"),
+    "a boolean": (True, "takes one code as a string of 64 hex characters, got a boolean [true]"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_a_bad_value_is_a_400_naming_the_field_and_the_problem(es: Client, scratch_index: str, case: str) -> None:
+    create(es, scratch_index)
+    value, message = BAD_VALUES[case]
+    status, error = refusal(lambda: es.index(index=scratch_index, id="x", body={"hash": value}))
+    assert status == 400, error
+    text = reason_chain(error)
+    assert "field [hash] of type [hamming_code]" in text and message in text, text
+
+
+def test_bulk_indexes_the_good_documents_and_names_each_bad_one(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    actions = [{"_index": scratch_index, "_id": f"good-{i}", "hash": f"{i:064x}"} for i in range(5)]
+    actions.insert(2, {"_index": scratch_index, "_id": "short", "hash": "ff"})
+    actions.insert(4, {"_index": scratch_index, "_id": "twice", "hash": [HEX, HEX]})
+    ok, errors = bulk(es, actions, raise_on_error=False, refresh=True)
+    assert ok == 5
+    failed = {item["index"]["_id"]: reason_chain(item["index"]) for item in errors}
+    assert set(failed) == {"short", "twice"}
+    assert "got 2" in failed["short"] and "one code per document" in failed["twice"]
+    assert es.count(index=scratch_index)["count"] == 5
+
+
+def test_a_document_without_a_code_is_kept_found_by_no_search_and_scored_zero(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    es.index(index=scratch_index, id="coded", body={"hash": HEX, "tag": "a"})
+    es.index(index=scratch_index, id="null", body={"hash": None, "tag": "a"})
+    es.index(index=scratch_index, id="absent", body={"tag": "a"}, refresh=True)
+    assert es.count(index=scratch_index)["count"] == 3
+    hits = es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": HEX, "k": 10}}})
+    assert [hit["_id"] for hit in hits["hits"]["hits"]] == ["coded"]
+    script = {"lang": "elastichash", "source": "hamming", "params": {"code": HEX, "field": "hash"}}
+    scored = es.search(
+        index=scratch_index, body={"query": {"script_score": {"query": {"match_all": {}}, "script": script}}}
+    )
+    assert {hit["_id"]: hit["_score"] for hit in scored["hits"]["hits"]} == {"coded": 256, "null": 0, "absent": 0}
+    exists = es.search(index=scratch_index, body={"query": {"exists": {"field": "hash"}}})
+    assert [hit["_id"] for hit in exists["hits"]["hits"]] == ["coded"]
+
+
+def test_source_fields_and_doc_values_hold_the_hex_and_nothing_derived(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    es.index(index=scratch_index, id="1", body={"hash": HEX.upper(), "tag": "a"}, refresh=True)
+    hit = es.search(index=scratch_index, body={"query": {"match_all": {}}, "docvalue_fields": ["tag", "hash"]})
+    hit = hit["hits"]["hits"][0]
+    assert hit["_source"] == {"hash": HEX.upper(), "tag": "a"}
+    assert hit["fields"] == {"hash": [HEX], "tag": ["a"]}  # doc values: the canonical lowercase hex
+    # The fields API reads _source, as for other types.
+    only = es.search(index=scratch_index, body={"query": {"match_all": {}}, "fields": ["hash"], "_source": False})
+    assert only["hits"]["hits"][0]["fields"]["hash"] == [HEX.upper()]
+
+
+def test_update_replaces_the_code_and_search_follows(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    es.index(index=scratch_index, id="1", body={"hash": "0" * 64, "tag": "a"}, refresh=True)
+    es.update(index=scratch_index, id="1", body={"doc": {"hash": "f" * 64}}, refresh=True)
+    hits = es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": "f" * 64, "k": 1}}})
+    assert hits["hits"]["hits"][0]["_score"] == 256
+    assert hits["hits"]["hits"][0]["_source"] == {"hash": "f" * 64, "tag": "a"}
+    status, error = refusal(lambda: es.update(index=scratch_index, id="1", body={"doc": {"hash": "z"}}))
+    assert status == 400 and "field [hash] of type [hamming_code]" in reason_chain(error)
+    kept = es.get(index=scratch_index, id="1")["_source"]
+    assert kept["hash"] == "f" * 64, "a refused update must leave the document as it was"
+
+
+def test_identical_codes_are_counted_by_a_terms_aggregation(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    bulk(es, [{"_index": scratch_index, "_id": str(i), "hash": HEX if i < 3 else f"{i:064x}"} for i in range(6)])
+    es.indices.refresh(index=scratch_index)
+    answer = es.search(index=scratch_index, body={"size": 0, "aggs": {"codes": {"terms": {"field": "hash"}}}})
+    buckets = {b["key"]: b["doc_count"] for b in answer["aggregations"]["codes"]["buckets"]}
+    assert buckets[HEX] == 3 and len(buckets) == 4
+
+
+def test_terms_on_sub_codes_are_the_paper_s_first_stage(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    bulk(es, [{"_index": scratch_index, "_id": "a", "hash": HEX}, {"_index": scratch_index, "_id": "b", "hash": "0" * 64}])
+    es.indices.refresh(index=scratch_index)
+    # Sub-code 0 of HEX is 0x0123; sub-code 15 of the zero code is 0x0000.
+    hits = es.search(index=scratch_index, body={"query": {"terms": {"hash": ["00123", "f0000"]}}})["hits"]["hits"]
+    assert sorted(hit["_id"] for hit in hits) == ["a", "b"]
+    status, error = refusal(lambda: es.search(index=scratch_index, body={"query": {"term": {"hash": HEX}}}))
+    assert status == 400 and "a term query on it takes a sub-code" in reason_chain(error), error
+
+
+MAPPING_ERRORS = {
+    "bits not a multiple of 64": ({"bits": 100}, "[bits] of field [hash] must be a multiple of 64 from 64 to 1024, got 100"),
+    "bits too large": ({"bits": 2048}, "must be a multiple of 64 from 64 to 1024, got 2048"),
+    "bits a word": ({"bits": "many"}, "[bits] of field [hash] must be an integer"),
+    "unknown parameter": ({"bitz": 64}, "unknown parameter [bitz]"),
+}
+
+
+@pytest.mark.parametrize("case", list(MAPPING_ERRORS))
+def test_mapping_errors_are_400s_naming_the_parameter(es: Client, scratch_index: str, case: str) -> None:
+    field, message = MAPPING_ERRORS[case]
+    status, error = refusal(lambda: create(es, scratch_index, **field))
+    assert status == 400 and message in reason_chain(error), error
+
+
+def test_bits_cannot_change_on_an_existing_field(es: Client, scratch_index: str) -> None:
+    create(es, scratch_index)
+    status, error = refusal(
+        lambda: es.indices.put_mapping(
+            index=scratch_index, body={"properties": {"hash": {"type": "hamming_code", "bits": 128}}}
+        )
+    )
+    assert status == 400 and "bits" in reason_chain(error), error
+
+
+@pytest.mark.parametrize("bits", [64, 1024])
+def test_other_code_lengths_are_searched_and_scored_exactly(es: Client, scratch_index: str, bits: int) -> None:
+    create(es, scratch_index, bits=bits)
+    rng = np.random.default_rng(bits)
+    words = bits // 64
+    codes = rng.integers(-(2**63), 2**63 - 1, size=(400, words), dtype=np.int64)
+    codes[200:] = codes[:200] ^ (rng.random((200, words)) < 0.05).astype(np.int64)  # near copies
+    bulk(es, ({"_index": scratch_index, "_id": str(i), "hash": words_to_hex(c)} for i, c in enumerate(codes)))
+    es.indices.refresh(index=scratch_index)
+    for row in (3, 250):
+        query = codes[row] ^ np.int64(5)
+        distances = hamming(query, codes)
+        answer = es.search(
+            index=scratch_index,
+            body={"size": 20, "query": {"hamming": {"field": "hash", "code": words_to_hex(query), "k": 20}}},
+        )
+        got = [bits - hit["_score"] for hit in answer["hits"]["hits"]]
+        assert got == sorted(distances)[:20]
+        assert all(distances[int(hit["_id"])] == bits - hit["_score"] for hit in answer["hits"]["hits"])
+        script = {"lang": "elastichash", "source": "hamming", "params": {"code": words_to_hex(query), "field": "hash"}}
+        scored = es.search(
+            index=scratch_index,
+            body={"size": 400, "query": {"script_score": {"query": {"match_all": {}}, "script": script}}},
+        )
+        assert all(bits - hit["_score"] == distances[int(hit["_id"])] for hit in scored["hits"]["hits"])
+    status, error = refusal(
+        lambda: es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": HEX[:16] * (words * 2 if words < 16 else 8)}}})
+    )
+    assert status == 400 and f"field [hash] holds {bits}-bit codes" in reason_chain(error), error
