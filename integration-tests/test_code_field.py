@@ -191,3 +191,82 @@ def test_other_code_lengths_are_searched_and_scored_exactly(es: Client, scratch_
         lambda: es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": HEX[:16] * (words * 2 if words < 16 else 8)}}})
     )
     assert status == 400 and f"field [hash] holds {bits}-bit codes" in reason_chain(error), error
+
+
+# --- other writers: _reindex, _update_by_query, ingest pipelines ---------------------------------
+# OpenSearch's test distribution ships the reindex, ingest-common and lang-painless modules;
+# Elasticsearch's integ-test zip has none of them (and no registry serves them), so there these
+# writers cannot run at all.
+
+
+@pytest.fixture(scope="module")
+def modules(es: Client) -> set[str]:
+    nodes = es.nodes.info(metric="plugins")["nodes"].values()
+    return {module["name"] for node in nodes for module in node.get("modules", [])}
+
+
+def needs(modules: set[str], *names: str) -> None:
+    missing = [name for name in names if name not in modules]
+    if missing:
+        pytest.skip(f"this node's distribution lacks the {', '.join(missing)} module(s) (Elasticsearch's integ-test zip)")
+
+
+def search_hits(es: Client, index: str, code: str) -> dict[str, float]:
+    answer = es.search(index=index, body={"size": 100, "query": {"hamming": {"field": "hash", "code": code, "k": 100}}})
+    return {hit["_id"]: hit["_score"] for hit in answer["hits"]["hits"]}
+
+
+def test_reindex_derives_the_code_in_the_new_index(es: Client, modules: set[str], scratch_index: str) -> None:
+    needs(modules, "reindex")
+    source = scratch_index + "-source"
+    es.indices.create(index=source, body={"mappings": {"properties": {"hex": {"type": "keyword"}}}})
+    try:
+        codes = {str(i): f"{i * 7919:064x}" for i in range(20)}
+        bulk(es, [{"_index": source, "_id": i, "hex": h} for i, h in codes.items()], refresh=True)
+        create(es, scratch_index)
+        es.reindex(
+            body={
+                "source": {"index": source},
+                "dest": {"index": scratch_index},
+                "script": {"lang": "painless", "source": "ctx._source.hash = ctx._source.remove('hex')"},
+            },
+            refresh=True,
+        )
+        hits = search_hits(es, scratch_index, codes["5"])
+        assert len(hits) == 20 and hits["5"] == 256
+        query = np.frombuffer(bytes.fromhex(codes["5"]), dtype=">u8").astype(np.uint64).view(np.int64)
+        for doc_id, score in hits.items():
+            words = np.frombuffer(bytes.fromhex(codes[doc_id]), dtype=">u8").astype(np.uint64).view(np.int64)
+            assert score == 256 - hamming(query, words[None, :])[0]
+    finally:
+        es.indices.delete(index=source, ignore_unavailable=True)
+
+
+def test_update_by_query_rewrites_codes(es: Client, modules: set[str], scratch_index: str) -> None:
+    needs(modules, "reindex", "lang-painless")
+    create(es, scratch_index)
+    bulk(es, [{"_index": scratch_index, "_id": str(i), "hash": "0" * 64, "tag": "a"} for i in range(5)], refresh=True)
+    es.update_by_query(
+        index=scratch_index,
+        body={"script": {"lang": "painless", "source": "ctx._source.hash = params.h", "params": {"h": "f" * 64}}},
+        refresh=True,
+    )
+    assert search_hits(es, scratch_index, "f" * 64) == {str(i): 256.0 for i in range(5)}
+
+
+def test_an_ingest_pipeline_may_set_the_code(es: Client, modules: set[str], scratch_index: str) -> None:
+    needs(modules, "ingest-common")
+    pipeline = scratch_index + "-pipeline"
+    es.ingest.put_pipeline(id=pipeline, body={"processors": [{"set": {"field": "hash", "value": "{{code}}"}}]})
+    try:
+        create(es, scratch_index)
+        actions = [
+            {"_index": scratch_index, "_id": "good", "code": HEX},
+            {"_index": scratch_index, "_id": "bad", "code": "not a code"},
+        ]
+        ok, errors = bulk(es, actions, pipeline=pipeline, raise_on_error=False, refresh=True)
+        assert ok == 1 and [item["index"]["_id"] for item in errors] == ["bad"]
+        assert "field [hash] of type [hamming_code]" in reason_chain(errors[0]["index"])
+        assert search_hits(es, scratch_index, HEX) == {"good": 256.0}
+    finally:
+        es.ingest.delete_pipeline(id=pipeline)

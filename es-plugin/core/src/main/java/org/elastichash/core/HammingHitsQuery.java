@@ -87,6 +87,8 @@ final class HammingHitsQuery extends Query {
         private final int from;
         private final int to;
         private final float boost;
+        /** The best score of the segment's hits: an upper bound for any range of them. */
+        private final float maxScore;
         private int index;
 
         HitsScorer(Weight weight, int docBase, int from, int to, float boost) {
@@ -96,6 +98,11 @@ final class HammingHitsQuery extends Query {
             this.to = to;
             this.boost = boost;
             this.index = from - 1;
+            float max = 0;
+            for (int i = from; i < to; i++) {
+                max = Math.max(max, scoreAt(i));
+            }
+            this.maxScore = max * boost;
         }
 
         @Override
@@ -111,13 +118,10 @@ final class HammingHitsQuery extends Query {
             return scoreAt(index) * boost;
         }
 
+        /** Constant time: the segment's best score, computed once (as Lucene's DocAndScoreQuery does). */
         @Override
         public float getMaxScore(int upTo) {
-            float max = 0;
-            for (int i = Math.max(index, from); i < to && result.docs()[i] - docBase <= upTo; i++) {
-                max = Math.max(max, scoreAt(i));
-            }
-            return max * boost;
+            return maxScore;
         }
 
         @Override

@@ -1,7 +1,6 @@
 package org.elastichash.core;
 
 import java.io.IOException;
-import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.IndexSearcher;
@@ -16,22 +15,22 @@ import org.apache.lucene.search.QueryVisitor;
 public final class HammingQuery extends Query {
 
     private final HammingRequest request;
-    private final Function<IndexSearcher, Executor> scanThreads;
+    private final Function<IndexSearcher, HammingSearch.Runtime> runtime;
 
     /**
      * @param request what to search for
-     * @param scanThreads for the searcher that rewrites the query, the threads that may share a
-     *     large segment's scan (the calling thread takes part), or null to use the searcher's own
-     *     executor. Engines differ in which searchers already run on several threads.
+     * @param runtime for the searcher that rewrites the query, how the search runs in the
+     *     engine: the threads that may share a large segment's scan (engines differ in which
+     *     searchers already run on several threads) and the engine's cancellation and timeout
      */
-    public HammingQuery(HammingRequest request, Function<IndexSearcher, Executor> scanThreads) {
+    public HammingQuery(HammingRequest request, Function<IndexSearcher, HammingSearch.Runtime> runtime) {
         this.request = request;
-        this.scanThreads = scanThreads;
+        this.runtime = runtime;
     }
 
-    /** The search as it would run, scans on the searcher's executor. */
+    /** The search as it would run, scans on the searcher's executor, never cancelled. */
     public HammingQuery(HammingRequest request) {
-        this(request, searcher -> null);
+        this(request, searcher -> HammingSearch.Runtime.DEFAULT);
     }
 
     public HammingRequest request() {
@@ -40,7 +39,7 @@ public final class HammingQuery extends Query {
 
     @Override
     public Query rewrite(IndexSearcher searcher) throws IOException {
-        HammingResult result = HammingSearch.search(searcher, request, scanThreads.apply(searcher));
+        HammingResult result = HammingSearch.search(searcher, request, runtime.apply(searcher));
         return new HammingHitsQuery(result, request, searcher.getIndexReader());
     }
 

@@ -18,8 +18,9 @@ public record HammingResult(int[] docs, int[] distances, Stats stats) {
      * @param candidates documents whose code was compared with the query's
      * @param segments segments searched
      * @param segmentsScanned segments whose codes were read in full instead (small, or cheaper to scan)
+     * @param scanSlices the parts those scans were cut into, each run as a task of its own
      */
-    public record Stats(int radius, long termLookups, long candidates, int segments, int segmentsScanned) {
+    public record Stats(int radius, long termLookups, long candidates, int segments, int segmentsScanned, int scanSlices) {
         @Override
         public String toString() {
             return "radius "

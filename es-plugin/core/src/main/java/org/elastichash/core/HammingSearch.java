@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executor;
 import org.apache.lucene.index.LeafReader;
@@ -53,10 +54,36 @@ public final class HammingSearch {
     static final int SCAN_BELOW = 4096;
     /** Documents per scan task. */
     static final int SCAN_SLICE = 1 << 18;
+    /** Cores the scan slices of one search may run on at once. */
+    private static final int PARALLELISM = java.lang.Runtime.getRuntime().availableProcessors();
     private static final int BUFFER = 4096;
+
+    /**
+     * How a search runs inside its engine.
+     *
+     * @param scanThreads the threads that may share a large segment's scan (the calling thread
+     *     takes part, so a busy pool only slows a scan down), or null for the searcher's executor
+     * @param checkCancelled called between units of work (a ring's lookups of one position, a
+     *     buffer of candidates, a block of a scan) on every thread of the search; it throws when
+     *     the engine's timeout has passed or the search was cancelled, which ends the search there
+     */
+    public record Runtime(Executor scanThreads, Runnable checkCancelled) {
+
+        /** The searcher's own executor, never cancelled. */
+        public static final Runtime DEFAULT = new Runtime(null, () -> {});
+
+        public Runtime {
+            Objects.requireNonNull(checkCancelled, "checkCancelled");
+        }
+    }
+
+    /** Blocks of a scan between two {@link Runtime#checkCancelled} calls: 16K documents. */
+    private static final int BLOCKS_PER_CHECK = 16;
 
     private final IndexSearcher searcher;
     private final TaskExecutor scanExecutor;
+    private final Runnable checkCancelled;
+    private final int sliceSize;
     private final HammingRequest request;
     private final CodeLayout layout;
     private final long[] code;
@@ -75,9 +102,11 @@ public final class HammingSearch {
     private long candidates;
     private int segments;
 
-    private HammingSearch(IndexSearcher searcher, HammingRequest request, Executor scanThreads) throws IOException {
+    private HammingSearch(IndexSearcher searcher, HammingRequest request, Runtime runtime, int sliceSize) throws IOException {
         this.searcher = searcher;
-        this.scanExecutor = scanThreads == null ? searcher.getTaskExecutor() : new TaskExecutor(scanThreads);
+        this.scanExecutor = runtime.scanThreads() == null ? searcher.getTaskExecutor() : new TaskExecutor(runtime.scanThreads());
+        this.checkCancelled = runtime.checkCancelled();
+        this.sliceSize = sliceSize;
         this.request = request;
         this.code = request.code();
         this.positions = request.positions();
@@ -98,22 +127,39 @@ public final class HammingSearch {
 
     /** Finds the nearest documents of {@code searcher}'s index; scans run on the searcher's executor. */
     public static HammingResult search(IndexSearcher searcher, HammingRequest request) throws IOException {
-        return search(searcher, request, null);
+        return search(searcher, request, Runtime.DEFAULT);
+    }
+
+    /** Finds the nearest documents of {@code searcher}'s index, as {@code runtime} says. */
+    public static HammingResult search(IndexSearcher searcher, HammingRequest request, Runtime runtime) throws IOException {
+        return search(searcher, request, runtime, SCAN_SLICE);
+    }
+
+    /** As {@link #search(IndexSearcher, HammingRequest, Runtime)}, with scan slices of {@code sliceSize} documents. */
+    static HammingResult search(IndexSearcher searcher, HammingRequest request, Runtime runtime, int sliceSize) throws IOException {
+        return new HammingSearch(searcher, request, runtime, sliceSize).run();
     }
 
     /**
-     * Finds the nearest documents of {@code searcher}'s index; scan slices run on {@code
-     * scanThreads} (the calling thread takes part, so a busy pool only slows a scan down), or on
-     * the searcher's executor when null.
+     * An upper bound of the memory a search of these segments holds at once, for circuit
+     * breakers: the k best pairs once for the search and once per scan slice (every slice of
+     * every segment may be scanned, each keeping its own k best until they are merged), the
+     * postings buffer, and with a filter one bit per document of the largest segment (segments
+     * are hashed one after the other).
      */
-    public static HammingResult search(IndexSearcher searcher, HammingRequest request, Executor scanThreads) throws IOException {
-        return new HammingSearch(searcher, request, scanThreads).run();
+    public static long bytesNeeded(HammingRequest request, List<LeafReaderContext> leaves) {
+        return bytesNeeded(request, leaves, SCAN_SLICE);
     }
 
-    /** An upper bound of the memory a search holds at once, for circuit breakers. */
-    public static long bytesNeeded(HammingRequest request, int maxDocPerSegment, int segmentCount) {
-        long slices = segmentCount + (long) maxDocPerSegment / SCAN_SLICE + 1;
-        long filterBits = request.filter() == null ? 0 : maxDocPerSegment / 8 + 64;
+    static long bytesNeeded(HammingRequest request, List<LeafReaderContext> leaves, int sliceSize) {
+        long slices = 0;
+        int largest = 0;
+        for (LeafReaderContext leaf : leaves) {
+            int maxDoc = leaf.reader().maxDoc();
+            slices += (maxDoc + (long) sliceSize - 1) / sliceSize;
+            largest = Math.max(largest, maxDoc);
+        }
+        long filterBits = request.filter() == null ? 0 : largest / 8 + 64;
         return (slices + 1) * TopK.bytesFor(request.k()) + (long) BUFFER * Long.BYTES + filterBits;
     }
 
@@ -134,7 +180,7 @@ public final class HammingSearch {
             docs[i] = (int) (byDoc[i] >>> 32);
             distances[i] = (int) byDoc[i];
         }
-        return new HammingResult(docs, distances, new HammingResult.Stats(radius, termLookups, candidates, segments, scanned));
+        return new HammingResult(docs, distances, new HammingResult.Stats(radius, termLookups, candidates, segments, scanned, scans.size()));
     }
 
     private void searchSegment(LeafReaderContext leaf) throws IOException {
@@ -204,6 +250,7 @@ public final class HammingSearch {
             int buffered = 0;
             int probed = exact ? probedPositions(r, top.bound(limit)) : positions;
             for (int p = 0; p < probed; p++) {
+                checkCancelled.run();
                 for (int i = 0; i < masks.length; i++) {
                     values[i] = querySubCodes[p] ^ masks[i];
                 }
@@ -219,6 +266,7 @@ public final class HammingSearch {
                         segmentPostings++;
                         buffer[buffered++] = (long) doc << 8 | p;
                         if (buffered == BUFFER) {
+                            checkCancelled.run();
                             compareBuffered(buffered, r, codes, live, filterBits, leaf.docBase);
                             buffered = 0;
                         }
@@ -252,7 +300,16 @@ public final class HammingSearch {
             double lookups = (double) probedPositions(j, bound) * SubCodeNeighbours.ringSize(j);
             cost += lookups * (TERM_COST + background * POSTING_COST) + postingsSoFar * POSTING_COST;
         }
-        return cost > candidateBound;
+        return cost > candidateBound / scanParallelism(candidateBound);
+    }
+
+    /**
+     * How many cores share a scan of {@code docs} documents: its slices run as tasks of their
+     * own, as many at once as the machine has cores; the rings run on the calling thread alone.
+     */
+    private double scanParallelism(long docs) {
+        long slices = Math.max(1, (docs + sliceSize - 1) / sliceSize);
+        return Math.max(1, Math.min(slices, PARALLELISM));
     }
 
     /**
@@ -308,8 +365,8 @@ public final class HammingSearch {
 
     private void queueScan(LeafReaderContext leaf, int fromRing) {
         int maxDoc = leaf.reader().maxDoc();
-        for (int from = 0; from < maxDoc; from += SCAN_SLICE) {
-            scans.add(new Slice(leaf, fromRing, from, (int) Math.min(maxDoc, (long) from + SCAN_SLICE)));
+        for (int from = 0; from < maxDoc; from += sliceSize) {
+            scans.add(new Slice(leaf, fromRing, from, (int) Math.min(maxDoc, (long) from + sliceSize)));
         }
     }
 
@@ -348,7 +405,11 @@ public final class HammingSearch {
         int[] block = new int[SegmentCodes.BLOCK];
         int[] distances = new int[SegmentCodes.BLOCK];
         int doc = docs == null ? slice.from() : docs.advance(slice.from());
+        int blocks = 0;
         while (doc < slice.to()) {
+            if (blocks++ % BLOCKS_PER_CHECK == 0) {
+                checkCancelled.run();
+            }
             int n = 0;
             while (n < block.length && doc < slice.to()) {
                 if (live == null || live.get(doc)) {

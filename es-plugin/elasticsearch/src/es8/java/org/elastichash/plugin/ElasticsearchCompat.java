@@ -33,6 +33,15 @@ public final class ElasticsearchCompat {
         return searcher.getExecutor() != null;
     }
 
+    /**
+     * What the hamming query calls between units of work: nothing on Elasticsearch 8, whose
+     * searcher has no public check of its timeout and cancellation (its reader checks them only
+     * while terms are enumerated); a search there runs to its end.
+     */
+    public static Runnable cancellation(IndexSearcher searcher) {
+        return () -> {};
+    }
+
     /** A query builder whose Lucene query is made by {@code doToQuery(context)}, Elasticsearch 8's own method. */
     public abstract static class BaseQueryBuilder<QB extends BaseQueryBuilder<QB>> extends AbstractQueryBuilder<QB> {
 

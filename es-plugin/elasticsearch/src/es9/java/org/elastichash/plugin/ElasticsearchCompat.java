@@ -33,6 +33,15 @@ public final class ElasticsearchCompat {
     }
 
     /**
+     * What the hamming query calls between units of work: Elasticsearch 9's searcher throws there
+     * once the search's {@code timeout} has passed (the shard then answers {@code timed_out}) or
+     * its task was cancelled.
+     */
+    public static Runnable cancellation(IndexSearcher searcher) {
+        return searcher instanceof ContextIndexSearcher c ? c::checkCancelled : () -> {};
+    }
+
+    /**
      * A query builder whose Lucene query is made by {@code doToQuery(context)}, as in
      * Elasticsearch 8; Elasticsearch 9 also hands over a clause counter, which the hamming query
      * has no use for (it adds no boolean clauses).

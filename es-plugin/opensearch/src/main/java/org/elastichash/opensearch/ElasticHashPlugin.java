@@ -2,7 +2,9 @@ package org.elastichash.opensearch;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
+import org.elastichash.opensearch.mapper.HammingCodeFieldMapper;
 import org.elastichash.opensearch.query.HammingQueryBuilder;
 import org.elastichash.opensearch.script.HammingScriptEngine;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
@@ -12,6 +14,8 @@ import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.mapper.Mapper;
+import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.ScriptPlugin;
 import org.opensearch.plugins.SearchPlugin;
@@ -24,11 +28,17 @@ import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
 
 /**
- * Entry point of the ElasticHash plugin for OpenSearch: registers the {@code hamming} query (exact
- * Hamming k-nearest search) and the {@code elastichash} script language (Hamming scoring), the
- * same as the Elasticsearch plugin, over the same core.
+ * Entry point of the ElasticHash plugin for OpenSearch: registers the {@code hamming_code} field
+ * type (codes written as hex), the {@code hamming} query (exact Hamming k-nearest search) and the
+ * {@code elastichash} script language (Hamming scoring), the same as the Elasticsearch plugin,
+ * over the same core.
  */
-public class ElasticHashPlugin extends Plugin implements ScriptPlugin, SearchPlugin {
+public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin {
+
+    @Override
+    public Map<String, Mapper.TypeParser> getMappers() {
+        return Map.of(HammingCodeFieldMapper.CONTENT_TYPE, HammingCodeFieldMapper.PARSER);
+    }
 
     @Override
     public ScriptEngine getScriptEngine(Settings settings, Collection<ScriptContext<?>> contexts) {

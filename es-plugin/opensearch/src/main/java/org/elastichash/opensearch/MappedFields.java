@@ -1,6 +1,7 @@
 package org.elastichash.opensearch;
 
 import org.elastichash.core.CodeFields;
+import org.elastichash.opensearch.mapper.HammingCodeFieldMapper;
 import org.opensearch.index.mapper.DerivedFieldType;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.mapper.MapperService;
@@ -22,7 +23,8 @@ public final class MappedFields {
                 type.typeName(),
                 type.hasDocValues(),
                 type.isSearchable(),
-                type instanceof DerivedFieldType
+                type instanceof DerivedFieldType,
+                type.unwrap() instanceof HammingCodeFieldMapper.CodeFieldType code ? code.bits() : 0
             );
         };
     }

@@ -156,11 +156,16 @@ public final class HammingQueryBuilder extends ElasticsearchCompat.BaseQueryBuil
         );
         IndexReader reader = context.searcher() == null ? null : context.searcher().getIndexReader();
         if (reader != null) {
-            int largest = reader.leaves().stream().mapToInt(leaf -> leaf.reader().maxDoc()).max().orElse(0);
-            context.addCircuitBreakerMemory(HammingSearch.bytesNeeded(request, largest, reader.leaves().size()), "hamming query");
+            context.addCircuitBreakerMemory(HammingSearch.bytesNeeded(request, reader.leaves()), "hamming query");
         }
         // A searcher with its own executor already spreads the search; otherwise lend the scan the search pool.
-        return new HammingQuery(request, searcher -> ElasticsearchCompat.hasExecutor(searcher) ? null : searchThreads);
+        return new HammingQuery(
+            request,
+            searcher -> new HammingSearch.Runtime(
+                ElasticsearchCompat.hasExecutor(searcher) ? null : searchThreads,
+                ElasticsearchCompat.cancellation(searcher)
+            )
+        );
     }
 
     @Override

@@ -148,10 +148,11 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         );
         IndexReader reader = context.searcher() == null ? null : context.searcher().getIndexReader();
         if (reader != null) {
-            int largest = reader.leaves().stream().mapToInt(leaf -> leaf.reader().maxDoc()).max().orElse(0);
-            checkMemory(context, HammingSearch.bytesNeeded(request, largest, reader.leaves().size()));
+            checkMemory(context, HammingSearch.bytesNeeded(request, reader.leaves()));
         }
-        return new HammingQuery(request, searcher -> searchThreads);
+        // OpenSearch's searcher offers no check of its timeout and cancellation that a rewrite
+        // could call (its reader checks them while terms are enumerated): a search runs to its end.
+        return new HammingQuery(request, searcher -> new HammingSearch.Runtime(searchThreads, () -> {}));
     }
 
     /**

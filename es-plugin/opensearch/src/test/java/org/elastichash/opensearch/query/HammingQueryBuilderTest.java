@@ -92,7 +92,7 @@ class HammingQueryBuilderTest {
     void defaultsNeedNothingButTheCode() throws IOException {
         HammingQueryBuilder query = parse("{\"code\": \"" + CODE.toUpperCase(Locale.ROOT) + "\"}");
         String printed = print(query);
-        assertTrue(printed.contains("\"mode\":\"exact\"") && printed.contains("hash_mih") && printed.contains(CODE), printed);
+        assertTrue(printed.contains("\"mode\":\"exact\"") && printed.contains("field") == false && printed.contains(CODE), printed);
         assertEquals(10, query.parameters().hits(10_000));
     }
 
@@ -110,8 +110,11 @@ class HammingQueryBuilderTest {
 
     @Test
     void badInputNamesTheParameterAsOnElasticsearch() {
-        assertEquals("[code] is required: the query code as 64 hex characters", error("{\"k\": 3}"));
-        assertEquals("[code] must be 64 hex characters (256 bits: 16 per 64-bit word), got 3", error("{\"code\": \"abc\"}"));
+        assertEquals("[code] is required: the query code as hex (64 characters for a 256-bit code)", error("{\"k\": 3}"));
+        assertEquals(
+            "[code] must be the field's bits / 4 hex characters (64 for a 256-bit code; a multiple of 16 up to 256), got 3",
+            error("{\"code\": \"abc\"}")
+        );
         assertTrue(error("{\"code\": \"" + CODE.replace('a', 'x') + "\"}").startsWith("[code] is not hex"));
         assertEquals("[code] must be a string (the query code in hex), got an array", error("{\"code\": [1]}"));
         assertEquals("[k] must be at least 1, got 0", error("{\"code\": \"" + CODE + "\", \"k\": 0}"));
@@ -128,7 +131,7 @@ class HammingQueryBuilderTest {
         assertEquals("[filter] must be a query object, got null", error("{\"code\": \"" + CODE + "\", \"filter\": null}"));
         assertEquals("[boost] must be a number, got the string [x]", error("{\"code\": \"" + CODE + "\", \"boost\": \"x\"}"));
         assertEquals(
-            "[hamming] unknown parameter [nope]; it takes [code, k, max_distance, filter, mode, radius, fields, subcode_field]",
+            "[hamming] unknown parameter [nope]; it takes [code, field, k, max_distance, filter, mode, radius, fields, subcode_field]",
             error("{\"code\": \"" + CODE + "\", \"nope\": {\"a\": 1}}")
         );
     }
