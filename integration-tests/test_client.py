@@ -1,5 +1,6 @@
 """The Python library and CLI against a real node: exact k nearest, the MIH guarantee, batch
-search, ingest, reindex from the old layout, CLI round trip."""
+search, ingest, the index layout (v3: the hamming_code field), reindex from the earlier layouts,
+CLI round trip."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import bulk
-from elastichash import ClusterError, Code, ElasticHash, codes, queries
+from elastichash import ClusterError, Code, ElasticHash, LayoutError, codes, queries
 from elastichash.engines import Client
 from elastichash.testing import make_tiny_model
 from PIL import Image
@@ -165,7 +166,10 @@ def test_filter_applies_in_every_mode(code_engine: tuple[ElasticHash, np.ndarray
     hits = engine.search(Code.from_bits(bits[0]), k=30, mode=mode, filter={"term": {"group": 1}}, source=True)
     assert hits and all(hit.source["group"] == 1 for hit in hits)
     assert all(int(hit.id) % 3 == 1 for hit in hits)
-    assert all("hash_mih" not in hit.source and "hash" in hit.source for hit in hits)
+    # _source holds what was sent: the hex code, the id and the user's fields; nothing derived.
+    for hit in hits:
+        sent = {"hash": codes.to_hex(bits[int(hit.id)]), "image_id": hit.id, "group": 1, "path": f"p/{hit.id}.png"}
+        assert hit.source == sent
 
 
 # --- batch search ------------------------------------------------------------------------------
@@ -205,23 +209,134 @@ def test_docvalue_fields_of_unmapped_names_are_no_error(es: Client) -> None:
         es.indices.delete(index=engine.index)
 
 
-@pytest.mark.usefixtures("needs_painless")
-def test_painless_scorer_gives_the_same_ranking(code_engine: tuple[ElasticHash, np.ndarray]) -> None:
+# --- the index layout: v3 written, earlier layouts refused, Painless on layout v2 only ------------
+
+
+def test_a_created_index_has_exactly_the_v3_mapping(code_engine: tuple[ElasticHash, np.ndarray], es: Client) -> None:
+    engine, _ = code_engine
+    properties = es.indices.get_mapping(index=engine.index)[engine.index]["mappings"]["properties"]
+    assert properties.pop("group") == {"type": "long"}  # dynamically mapped from the documents
+    if properties["hash"].get("bits") == 256:  # the node may state the default
+        del properties["hash"]["bits"]
+    assert {"properties": properties} == queries.mapping({"path": {"type": "keyword"}})
+    assert properties["hash"] == {"type": "hamming_code"}
+
+
+def test_a_document_s_source_holds_only_the_code_the_id_and_the_user_s_fields(
+    code_engine: tuple[ElasticHash, np.ndarray], es: Client
+) -> None:
     engine, bits = code_engine
-    for row in (0, 100, 2000):
-        plugin = engine.search(Code.from_bits(bits[row]), k=100, mode="two_stage", scorer="plugin")
-        painless = engine.search(Code.from_bits(bits[row]), k=100, mode="two_stage", scorer="painless")
-        assert [(h.distance, h.id) for h in plugin] == [(h.distance, h.id) for h in painless]
+    document = es.get(index=engine.index, id="00007")["_source"]
+    assert document == {"hash": codes.to_hex(bits[7]), "image_id": "00007", "group": 1, "path": "p/00007.png"}
+    # The field reads back as the hex code, from doc values and through `fields`.
+    answer = es.search(
+        index=engine.index,
+        body={
+            "query": {"ids": {"values": ["00007"]}},
+            "_source": False,
+            "docvalue_fields": ["hash"],
+            "fields": ["hash"],
+        },
+    )
+    assert answer["hits"]["hits"][0]["fields"] == {"hash": [codes.to_hex(bits[7])]}
+
+
+def create_v2_index(es: Client, name: str, bits: np.ndarray, ids: list[str]) -> None:
+    """An index of layout v2 (hash_mih, hash_r0..3), as the library wrote it before the field type."""
+    es.indices.create(
+        index=name,
+        body={
+            "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+            "mappings": queries.v2_mapping({"path": {"type": "keyword"}, "group": {"type": "integer"}}),
+        },
+    )
+    actions = (
+        {
+            "_index": name,
+            "_id": doc_id,
+            **fields,
+            "image_id": doc_id,
+            "path": f"photos/{i:04d}.jpg",
+            "group": i % 5,
+        }
+        for i, (doc_id, fields) in enumerate(zip(ids, queries.v2_code_fields_batch(bits), strict=True))
+    )
+    bulk(es, actions, refresh=True)
+
+
+@pytest.fixture(scope="module")
+def v2_index(es: Client) -> Iterator[tuple[str, np.ndarray, list[str]]]:
+    bits = clustered_bits(600, 31)
+    ids = [f"v2-{i:04d}" for i in range(len(bits))]
+    name = f"it-v2-{uuid.uuid4().hex[:8]}"
+    create_v2_index(es, name, bits, ids)
+    yield name, bits, ids
+    es.indices.delete(index=name, ignore_unavailable=True)
+
+
+def test_ingest_into_and_search_of_a_v2_index_are_refused_with_the_reindex_command(
+    es: Client, es_url: str, tiny_model: str, tmp_path: Path, v2_index: tuple[str, np.ndarray, list[str]]
+) -> None:
+    name, bits, _ = v2_index
+    sentence = f"`elastichash reindex --from {name} --index NEW`"
+    engine = ElasticHash(es, index=name, model=tiny_model)
+    for mode in ("exact", "paper", "two_stage"):
+        with pytest.raises(LayoutError, match=f"has an earlier ElasticHash layout .*{sentence}$"):
+            engine.search(Code.from_bits(bits[0]), mode=mode)
+    with pytest.raises(LayoutError, match=sentence):
+        engine.search_codes(bits[:3])
+    with pytest.raises(LayoutError, match=sentence):
+        engine.index_codes(["new-one"], bits[:1])
+    sample_images(tmp_path / "pics", n=2)
+    with pytest.raises(LayoutError, match=sentence):
+        engine.index_directory(tmp_path / "pics", progress=False)
+    assert engine.count() == len(bits)  # nothing was written
+    for argv in (["search", "0" * 64], ["index", str(tmp_path / "pics"), "--no-progress"]):
+        result = run_cli(es_url, "--index", name, "--model", tiny_model, *argv)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.strip().endswith(sentence) and "Traceback" not in result.stderr
+    assert engine.count() == len(bits)
+
+
+def test_painless_on_a_v3_index_is_refused(code_engine: tuple[ElasticHash, np.ndarray], es_url: str) -> None:
+    engine, bits = code_engine
+    for mode in ("two_stage", "long", "short"):
+        with pytest.raises(LayoutError, match="which Painless cannot read; only the plugin scorer searches it$"):
+            engine.search(Code.from_bits(bits[0]), mode=mode, scorer="painless")
+    result = run_cli(es_url, "--index", engine.index, "search", "0" * 64, "--mode", "long", "--scorer", "painless")
+    assert result.returncode == 1
+    hint = "Painless cannot read; only the plugin scorer searches it (--scorer plugin, the default)"
+    assert result.stderr.strip().endswith(hint)
+
+
+@pytest.mark.usefixtures("needs_painless")
+@pytest.mark.parametrize("mode", ["two_stage", "long", "short"])
+def test_painless_scorer_on_a_v2_index_is_numpy_s_ranking(
+    es: Client, v2_index: tuple[str, np.ndarray, list[str]], mode: str
+) -> None:
+    name, bits, ids = v2_index
+    engine = ElasticHash(es, index=name)
+    words = codes.to_words(bits)
+    for row in (0, 100, 400):
+        code = Code.from_bits(bits[row])
+        hits = engine.search(code, k=50, mode=mode, scorer="painless")
+        distances = codes.hamming(code.words[:1], words[:, :1]) if mode == "short" else codes.hamming(code.words, words)
+        assert hits[0].distance == 0
+        for hit in hits:
+            assert hit.distance == distances[ids.index(hit.id)], hit
+        assert [hit.distance for hit in hits] == sorted(hit.distance for hit in hits)
+        if mode == "long":
+            assert_exact_top_k(hits, distances, 50, row_of=ids.index)
 
 
 def test_painless_scorer_without_painless_is_a_clear_error(
-    painless: bool, engine_name: str, code_engine: tuple[ElasticHash, np.ndarray]
+    painless: bool, engine_name: str, es: Client, v2_index: tuple[str, np.ndarray, list[str]]
 ) -> None:
     if painless:
         pytest.skip(f"this {engine_name} node has Painless: the error cannot happen here")
-    engine, bits = code_engine
+    name, bits, _ = v2_index
     with pytest.raises(ClusterError, match="no Painless scripting; use --scorer plugin"):
-        engine.search(Code.from_bits(bits[0]), mode="two_stage", scorer="painless")
+        ElasticHash(es, index=name).search(Code.from_bits(bits[0]), mode="two_stage", scorer="painless")
 
 
 # --- ingest --------------------------------------------------------------------------------------
@@ -269,7 +384,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_indexed(engine: ElasticHash
     assert engine.count() == 5
 
 
-# --- reindex from the old layout ----------------------------------------------------------------
+# --- reindex from the earlier layouts ------------------------------------------------------------
 
 
 def create_v1_index(es: Client, name: str, bits: np.ndarray) -> list[str]:
@@ -307,41 +422,77 @@ def create_v1_index(es: Client, name: str, bits: np.ndarray) -> list[str]:
     return ids
 
 
-def test_reindex_moves_an_old_layout_index(es: Client, es_url: str, tiny_model: str) -> None:
-    old, new = f"it-v1-{uuid.uuid4().hex[:8]}", f"it-v2-{uuid.uuid4().hex[:8]}"
+def check_reindexed(es: Client, new: str, bits: np.ndarray, ids: list[str]) -> None:
+    """The new index has layout v3 with the old index's own fields, each document its code, id and
+    fields, and an exact search answers as numpy on the old codes."""
+    engine = ElasticHash(es, index=new)
+    properties = es.indices.get_mapping(index=new)[new]["mappings"]["properties"]
+    assert properties["hash"]["type"] == "hamming_code"
+    assert set(properties) == {"hash", "image_id", "path", "group"}  # no hash_f*, hash_mih, hash_r*
+    assert properties["group"] == {"type": "integer"} and properties["path"] == {"type": "keyword"}
+    settings = es.indices.get_settings(index=new)[new]["settings"]["index"]
+    assert settings["number_of_shards"] == "2"
+    assert engine.count() == len(bits)
+
+    document = es.get(index=new, id=ids[7])["_source"]
+    assert document == {"hash": codes.to_hex(bits[7]), "image_id": ids[7], "path": "photos/0007.jpg", "group": 2}
+    words = codes.to_words(bits)
+    for code in query_codes(bits, 5, seed=8):
+        hits = engine.search(code, k=20)
+        assert_exact_top_k(hits, codes.hamming(code.words, words), 20, row_of=ids.index)
+        assert all(h.source["path"] == f"photos/{ids.index(h.id):04d}.jpg" for h in hits)
+    # Filters on the extra fields that came along.
+    code = Code.from_bits(bits[3])
+    filtered = engine.search(code, k=10, filter={"term": {"group": 3}}, source=True)
+    assert filtered and all(h.source["group"] == 3 for h in filtered)
+    group = np.array([ids.index(i) % 5 == 3 for i in ids])
+    assert_exact_top_k(filtered, np.where(group, codes.hamming(code.words, words), 10_000), 10, row_of=ids.index)
+
+
+def test_reindex_moves_a_v1_index(es: Client, es_url: str, tiny_model: str) -> None:
+    old, new = f"it-v1-{uuid.uuid4().hex[:8]}", f"it-v3-{uuid.uuid4().hex[:8]}"
     bits = clustered_bits(1500, 21)
     try:
         ids = create_v1_index(es, old, bits)
         result = run_cli(es_url, "reindex", "--from", old, "--index", new, "--no-progress", "--model", tiny_model)
         assert result.returncode == 0, result.stderr
         assert f"reindexed '{old}' into '{new}': indexed 1500, already indexed 0, failed 0" in result.stdout
-        engine = ElasticHash(es, index=new)
-        again = engine.reindex_from(old, progress=False)  # runs again safely
+        again = ElasticHash(es, index=new).reindex_from(old, progress=False)  # runs again safely
         assert (again.indexed, again.already_indexed, again.failed) == (0, 1500, {})
-
-        properties = es.indices.get_mapping(index=new)[new]["mappings"]["properties"]
-        assert properties["hash_mih"] == {"type": "keyword", "doc_values": False}
-        assert properties["group"] == {"type": "integer"} and properties["path"] == {"type": "keyword"}
-        assert not any(name.startswith("hash_f") for name in properties)
-        settings = es.indices.get_settings(index=new)[new]["settings"]["index"]
-        assert settings["number_of_shards"] == "2"
-        assert engine.count() == 1500
-
-        document = es.get(index=new, id=ids[7])["_source"]
-        assert document == {
-            **queries.code_fields(Code.from_bits(bits[7])),
-            "image_id": ids[7],
-            "path": "photos/0007.jpg",
-            "group": 2,
-        }
-        words = codes.to_words(bits)
-        for code in query_codes(bits, 5, seed=8):
-            hits = engine.search(code, k=20)
-            assert_exact_top_k(hits, codes.hamming(code.words, words), 20, row_of=ids.index)
-            assert all(h.source["path"] == f"photos/{ids.index(h.id):04d}.jpg" for h in hits)
+        check_reindexed(es, new, bits, ids)
     finally:
         es.indices.delete(index=old, ignore_unavailable=True)
         es.indices.delete(index=new, ignore_unavailable=True)
+
+
+def test_reindex_moves_a_v2_index(es: Client, v2_index: tuple[str, np.ndarray, list[str]]) -> None:
+    old, bits, ids = v2_index
+    new = f"it-v3-{uuid.uuid4().hex[:8]}"
+    try:
+        report = ElasticHash(es, index=new).reindex_from(old, progress=False)
+        assert (report.indexed, report.already_indexed, report.failed) == (len(bits), 0, {})
+        check_reindexed(es, new, bits, ids)
+        # The paper's two stages on the reindexed field find what the old sub-code terms found.
+        engine = ElasticHash(es, index=new)
+        subcodes = codes.to_subcodes(bits)[:, : codes.N_SUBCODES].astype(np.int64)
+        for code in query_codes(bits, 4, seed=12):
+            query_subcodes = code.subcodes[: codes.N_SUBCODES].astype(np.int64)
+            expected = np.flatnonzero((codes.popcount(subcodes ^ query_subcodes) <= 2).any(axis=1))
+            for mode in ("paper", "two_stage"):
+                hits = engine.search(code, k=len(expected) + 5, mode=mode)
+                assert {ids.index(h.id) for h in hits} == set(expected.tolist()), mode
+    finally:
+        es.indices.delete(index=new, ignore_unavailable=True)
+
+
+def test_reindex_refuses_a_target_of_an_earlier_layout(
+    es: Client, code_engine: tuple[ElasticHash, np.ndarray], v2_index: tuple[str, np.ndarray, list[str]]
+) -> None:
+    engine, _ = code_engine
+    name, bits, _ = v2_index
+    with pytest.raises(LayoutError, match=f"index '{name}' exists without the hamming_code field `hash`"):
+        ElasticHash(es, index=name).reindex_from(engine.index, progress=False)
+    assert es.count(index=name)["count"] == len(bits)
 
 
 def test_reindex_from_a_missing_index_is_a_sentence(es_url: str, tiny_model: str) -> None:
@@ -385,7 +536,8 @@ def test_cli_round_trip(es_url: str, engine: ElasticHash, tiny_model: str, tmp_p
         assert "passed the multi-index-hashing filter; --mode exact finds all k" in two_stage.stderr
     console = run_cli(es_url, "--index", engine.index, "--model", tiny_model, "console", str(query))
     assert console.stdout.startswith(f"GET {engine.index}/_search\n")
-    assert json.loads(console.stdout.split("\n", 1)[1])["query"]["hamming"]["k"] == 10
+    hamming = json.loads(console.stdout.split("\n", 1)[1])["query"]["hamming"]
+    assert (hamming["field"], hamming["k"]) == ("hash", 10)
 
 
 def test_cli_missing_index_is_a_sentence(es_url: str, tiny_model: str) -> None:

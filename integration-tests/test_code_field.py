@@ -128,7 +128,10 @@ def test_identical_codes_are_counted_by_a_terms_aggregation(es: Client, scratch_
 
 def test_terms_on_sub_codes_are_the_paper_s_first_stage(es: Client, scratch_index: str) -> None:
     create(es, scratch_index)
-    bulk(es, [{"_index": scratch_index, "_id": "a", "hash": HEX}, {"_index": scratch_index, "_id": "b", "hash": "0" * 64}])
+    bulk(
+        es,
+        [{"_index": scratch_index, "_id": "a", "hash": HEX}, {"_index": scratch_index, "_id": "b", "hash": "0" * 64}],
+    )
     es.indices.refresh(index=scratch_index)
     # Sub-code 0 of HEX is 0x0123; sub-code 15 of the zero code is 0x0000.
     hits = es.search(index=scratch_index, body={"query": {"terms": {"hash": ["00123", "f0000"]}}})["hits"]["hits"]
@@ -138,7 +141,10 @@ def test_terms_on_sub_codes_are_the_paper_s_first_stage(es: Client, scratch_inde
 
 
 MAPPING_ERRORS = {
-    "bits not a multiple of 64": ({"bits": 100}, "[bits] of field [hash] must be a multiple of 64 from 64 to 1024, got 100"),
+    "bits not a multiple of 64": (
+        {"bits": 100},
+        "[bits] of field [hash] must be a multiple of 64 from 64 to 1024, got 100",
+    ),
     "bits too large": ({"bits": 2048}, "must be a multiple of 64 from 64 to 1024, got 2048"),
     "bits a word": ({"bits": "many"}, "[bits] of field [hash] must be an integer"),
     "unknown parameter": ({"bitz": 64}, "unknown parameter [bitz]"),
@@ -188,7 +194,10 @@ def test_other_code_lengths_are_searched_and_scored_exactly(es: Client, scratch_
         )
         assert all(bits - hit["_score"] == distances[int(hit["_id"])] for hit in scored["hits"]["hits"])
     status, error = refusal(
-        lambda: es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": HEX[:16] * (words * 2 if words < 16 else 8)}}})
+        lambda: es.search(
+            index=scratch_index,
+            body={"query": {"hamming": {"field": "hash", "code": HEX[:16] * (words * 2 if words < 16 else 8)}}},
+        )
     )
     assert status == 400 and f"field [hash] holds {bits}-bit codes" in reason_chain(error), error
 
@@ -208,7 +217,9 @@ def modules(es: Client) -> set[str]:
 def needs(modules: set[str], *names: str) -> None:
     missing = [name for name in names if name not in modules]
     if missing:
-        pytest.skip(f"this node's distribution lacks the {', '.join(missing)} module(s) (Elasticsearch's integ-test zip)")
+        pytest.skip(
+            f"this node's distribution lacks the {', '.join(missing)} module(s) (Elasticsearch's integ-test zip)"
+        )
 
 
 def search_hits(es: Client, index: str, code: str) -> dict[str, float]:
@@ -270,3 +281,50 @@ def test_an_ingest_pipeline_may_set_the_code(es: Client, modules: set[str], scra
         assert search_hits(es, scratch_index, HEX) == {"good": 256.0}
     finally:
         es.ingest.delete_pipeline(id=pipeline)
+
+
+# --- timeout -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def million(es: Client, engine_name: str) -> object:
+    """1M random codes in one shard: a query code far from all of them scans every one."""
+    version = next(iter(es.nodes.info(metric="process")["nodes"].values()))["version"]
+    if engine_name != "Elasticsearch" or not version.startswith("9."):
+        pytest.skip(
+            f"{engine_name} {version}: only Elasticsearch 9's searcher lets a query's own work check the search's "
+            "timeout and cancellation (docs/hamming-query.md)"
+        )
+    name = "it-million"
+    if not es.indices.exists(index=name) or es.count(index=name)["count"] != 1_000_000:
+        es.indices.delete(index=name, ignore_unavailable=True)
+        es.indices.create(
+            index=name,
+            body={
+                "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": -1},
+                "mappings": {"_source": {"enabled": False}, "properties": {"hash": {"type": "hamming_code"}}},
+            },
+        )
+        rng = np.random.default_rng(1_000_000)
+        for _ in range(0, 1_000_000, 50_000):
+            rows = rng.integers(0, 256, size=(50_000, 32), dtype=np.uint8)
+            bulk(es, ({"_index": name, "hash": row.tobytes().hex()} for row in rows), chunk_size=10_000)
+        es.indices.refresh(index=name)
+    yield name
+    es.indices.delete(index=name)
+
+
+def test_a_scan_of_a_million_codes_stops_at_the_search_timeout(es: Client, million: str) -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        code = rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()
+        body = {"timeout": "1ms", "size": 10, "query": {"hamming": {"field": "hash", "code": code, "k": 10}}}
+        answer = es.search(index=million, body=body)
+        assert answer["timed_out"] is True, answer
+        assert answer["_shards"]["failed"] == 0
+    # The node is free at once: nothing left running on the search threads, and a search without
+    # a timeout scans the million codes and answers whole.
+    active = sum(int(row["active"]) for row in es.cat.thread_pool(thread_pool_patterns="search", format="json"))
+    assert active <= 1, active  # the request asking is one
+    whole = es.search(index=million, body={"size": 10, "query": {"hamming": {"field": "hash", "code": code, "k": 10}}})
+    assert whole["timed_out"] is False and len(whole["hits"]["hits"]) == 10

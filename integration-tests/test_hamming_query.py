@@ -220,9 +220,7 @@ def test_paper_mode_ranks_exactly_the_fixed_radius_candidates(es: Client, mixed:
         for radius in (0, 2):
             near = np.bitwise_count(subcodes(mixed.words) ^ subcodes(query)) <= radius
             accept = mixed.alive & near.any(axis=1)
-            response = search(
-                es, mixed, {"code": hex_of(query), "k": 50, "mode": "paper", "radius": radius}, size=50
-            )
+            response = search(es, mixed, {"code": hex_of(query), "k": 50, "mode": "paper", "radius": radius}, size=50)
             assert_exact(response, mixed.distances(query), accept, 50)
 
 
@@ -294,7 +292,7 @@ BAD_QUERIES = {
     "filter not an object": ({"code": "0" * 64, "filter": "label:1"}, "[filter]"),
     "field not a string": ({"code": "0" * 64, "field": 5}, "[field]"),
     "field and the earlier fields": ({"code": "0" * 64, "field": "hash", "subcode_field": "x"}, "[field]"),
-    "field of the wrong type": ({"code": "0" * 64, "field": "label"}, "[field]"),
+    "hamming_code field of the wrong type": ({"code": "0" * 64, "field": "label"}, "[field]"),
     "unknown parameter": ({"code": "0" * 64, "kk": 3}, "[kk]"),
 }
 
@@ -335,7 +333,10 @@ def test_bad_input_reasons_are_the_documented_sentences(
 
 
 FIELD_REASONS = [
-    ({"code": "0" * 128, "field": "hash"}, "[code] must be 64 hex characters: field [hash] holds 256-bit codes, got 128"),
+    (
+        {"code": "0" * 128, "field": "hash"},
+        "[code] must be 64 hex characters: field [hash] holds 256-bit codes, got 128",
+    ),
     ({"code": "0" * 64, "field": "label"}, "[field] field [label] must be of type [hamming_code], but it is [keyword]"),
     ({"code": "0" * 64, "field": "nope"}, "[field] names unknown field [nope]: it is not in the index mapping"),
 ]

@@ -121,3 +121,56 @@ def test_console_prints_the_short_exact_query(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out.startswith('GET pics/_search\n{\n  "size": 3,\n  "query": {\n    "hamming": {')
     assert '"docvalue_fields": [\n    "image_id",\n    "path"\n  ]' in out
+
+
+class FieldCapsOnly:
+    """A cluster that only says what its index's `hash` is; a search would fail the test."""
+
+    def __init__(self, hash_type: str) -> None:
+        self.hash_type = hash_type
+
+    def field_caps(self, index: str, fields: list[str]) -> dict:
+        caps = {"hash": {self.hash_type: {"type": self.hash_type}}}
+        if self.hash_type == "keyword":
+            caps["hash_mih"] = {"keyword": {"type": "keyword"}}
+        return {"indices": [index], "fields": caps}
+
+    def close(self) -> None:
+        pass
+
+
+def test_painless_on_a_hamming_code_index_names_the_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("elastichash.cli.connect", lambda *a, **k: FieldCapsOnly("hamming_code"))
+    argv = ["search", "0" * 64, "--mode", "two_stage", "--scorer", "painless", "--index", "pics"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "elastichash: error: index 'pics' keeps its codes in the hamming_code field `hash`, "
+        "which Painless cannot read; only the plugin scorer searches it "
+        "(--scorer plugin, the default)\n"
+    )
+
+
+def test_an_earlier_layout_index_names_the_reindex_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("elastichash.cli.connect", lambda *a, **k: FieldCapsOnly("keyword"))
+    assert main(["search", "0" * 64, "--index", "old-pics"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("elastichash: error: index 'old-pics' has an earlier ElasticHash layout")
+    assert err.endswith("`elastichash reindex --from old-pics --index NEW`\n")
+
+
+def test_help_says_which_layouts_reindex_moves_and_painless_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reindex", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "hash_f0..hash_f3" in text and "hash_mih with hash_r0..hash_r3" in text
+    assert "hamming_code" in text
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "only an index of the earlier layout" in text

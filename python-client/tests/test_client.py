@@ -6,8 +6,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from elastichash import ClusterError, Code, codes, queries
-from elastichash.client import ElasticHash, Hit, assemble_results
+from elastichash import ClusterError, Code, LayoutError, codes, queries
+from elastichash.client import ElasticHash, Hit, Layout, assemble_results
 from elastichash.ingest import IngestReport, _copy_batch, _stored_code
 
 RNG = np.random.default_rng(7)
@@ -29,12 +29,37 @@ def answer(*hits: dict[str, Any], failed: int = 0) -> dict[str, Any]:
     return {"_shards": shards, "hits": {"hits": list(hits)}}
 
 
-class StubES:
-    """Answers searches from a function of the request body; records every request."""
+# What `_field_caps` answers for the layout fields of an index of each layout.
+V3_CAPS = {"hash": {"hamming_code": {"type": "hamming_code"}}}
+V2_CAPS = {
+    "hash": {"keyword": {"type": "keyword"}},
+    "hash_mih": {"keyword": {"type": "keyword"}},
+    "hash_r0": {"long": {"type": "long"}},
+}
+V1_CAPS = {
+    "hash": {"keyword": {"type": "keyword"}},
+    "hash_f0": {"keyword": {"type": "keyword"}},
+    "hash_r0": {"long": {"type": "long"}},
+}
 
-    def __init__(self, respond: Any) -> None:
+
+class StubES:
+    """Answers searches from a function of the request body; records every request.
+
+    `caps`: the field capabilities of the index (layout v3 unless given); an exception is
+    raised instead when it is one."""
+
+    def __init__(self, respond: Any, caps: Any = None) -> None:
         self.respond = respond
+        self.caps = V3_CAPS if caps is None else caps
         self.requests: list[dict[str, Any]] = []
+        self.caps_asked: list[tuple[str, str]] = []
+
+    def field_caps(self, index: str, fields: list[str]) -> dict[str, Any]:
+        self.caps_asked.append((index, ",".join(fields)))
+        if isinstance(self.caps, Exception):
+            raise self.caps
+        return {"indices": [index], "fields": self.caps}
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         # Both clients take the request body as `body=` (engines.py): nothing else may be sent.
@@ -118,7 +143,7 @@ def test_search_with_source_reads_id_and_source() -> None:
     engine = ElasticHash(es)  # type: ignore[arg-type]
     hits = engine.search(Code.from_bits(BITS[0]), mode="long", source=True)
     assert hits == [Hit("a1", 250.0, 6, {"path": "x.png", "hash": "00"})]
-    assert es.requests[0]["_source"] == {"excludes": ["hash_mih", "hash_r*"]}
+    assert es.requests[0]["_source"] is True
 
 
 def test_search_refuses_a_partial_answer() -> None:
@@ -167,6 +192,203 @@ def test_search_codes_other_modes_and_bad_batch_size() -> None:
     assert engine.search_codes([], k=3)[0].shape == (0, 3)
 
 
+# --- the index's layout: asked once, refused before anything is sent -----------------------------
+
+
+def test_layout_is_asked_once_per_index_and_engine() -> None:
+    es = StubES(by_code)
+    engine = ElasticHash(es, index="pics")  # type: ignore[arg-type]
+    engine.search(Code.from_bits(BITS[0]))
+    engine.search_codes(BITS[:2])
+    engine.search(Code.from_bits(BITS[1]), mode="paper")
+    assert es.caps_asked == [("pics", "hash,hash_mih,hash_r0,hash_f0")]
+    engine.index = "other"
+    engine.search(Code.from_bits(BITS[0]))
+    assert [index for index, _ in es.caps_asked] == ["pics", "other"]
+
+
+@pytest.mark.parametrize("caps", [V2_CAPS, V1_CAPS])
+@pytest.mark.parametrize("mode", ["exact", "paper", "two_stage", "long", "short"])
+def test_searching_an_earlier_layout_is_refused_with_the_reindex_command(
+    caps: dict[str, Any], mode: queries.Mode
+) -> None:
+    es = StubES(by_code, caps)
+    engine = ElasticHash(es, index="old-pics")  # type: ignore[arg-type]
+    with pytest.raises(LayoutError) as raised:
+        engine.search(Code.from_bits(BITS[0]), mode=mode)
+    assert isinstance(raised.value, ClusterError)
+    assert (raised.value.index, raised.value.layout) == ("old-pics", "earlier")
+    message = str(raised.value)
+    assert message.startswith("index 'old-pics' has an earlier ElasticHash layout")
+    assert message.endswith("`elastichash reindex --from old-pics --index NEW`")
+    assert "\n" not in message
+    with pytest.raises(LayoutError, match="reindex --from old-pics"):
+        engine.search_codes(BITS[:2])
+    assert es.requests == []  # nothing searched
+
+
+def test_a_hash_of_another_type_is_not_an_elastichash_index() -> None:
+    es = StubES(by_code, {"hash": {"text": {"type": "text"}}})
+    with pytest.raises(LayoutError) as raised:
+        ElasticHash(es, index="notes").search(Code.from_bits(BITS[0]))  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "index 'notes' is not an ElasticHash index: its `hash` is a text field, not a "
+        "hamming_code field"
+    )
+    assert raised.value.layout == "other" and es.requests == []
+
+
+def test_an_index_name_over_old_and_new_indices_is_refused() -> None:
+    mixed = {
+        "hash": {"hamming_code": {"type": "hamming_code"}, "keyword": {"type": "keyword"}},
+        "hash_mih": {"keyword": {"type": "keyword"}},
+    }
+    es = StubES(by_code, mixed)
+    with pytest.raises(LayoutError, match="earlier ElasticHash layout"):
+        ElasticHash(es, index="all-pics").search(Code.from_bits(BITS[0]))  # type: ignore[arg-type]
+
+
+def test_without_a_visible_hash_the_search_is_left_to_the_node() -> None:
+    """Field-level security may hide `hash` from field_caps: the node decides, in its words."""
+    es = StubES(by_code, {})
+    hits = ElasticHash(es).search(Code.from_bits(BITS[0]))  # type: ignore[arg-type]
+    assert len(hits) == 1 and len(es.requests) == 1
+
+
+def test_a_field_caps_refusal_leaves_the_answer_to_the_search() -> None:
+    """A 403 or 404 from field_caps is not the caller's error: the search meets the reason."""
+    from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+    from elasticsearch import AuthorizationException
+
+    meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 9200))
+    refused = AuthorizationException("forbidden", meta, {"error": {"reason": "forbidden"}})
+    es = StubES(by_code, refused)
+    engine = ElasticHash(es)  # type: ignore[arg-type]
+    assert len(engine.search(Code.from_bits(BITS[0]))) == 1
+    engine.search(Code.from_bits(BITS[0]))
+    assert len(es.caps_asked) == 2  # not known: asked again next time
+    assert len(es.requests) == 2
+
+
+def test_painless_on_a_hamming_code_index_is_refused_before_sending() -> None:
+    es = StubES(by_code)
+    engine = ElasticHash(es, index="pics")  # type: ignore[arg-type]
+    with pytest.raises(LayoutError) as raised:
+        engine.search(Code.from_bits(BITS[0]), mode="two_stage", scorer="painless")
+    assert str(raised.value) == (
+        "index 'pics' keeps its codes in the hamming_code field `hash`, which Painless cannot "
+        "read; only the plugin scorer searches it"
+    )
+    assert raised.value.layout == "hamming_code" and es.requests == []
+
+
+def test_painless_searches_an_index_of_layout_v2() -> None:
+    es = StubES(lambda body: answer(hit("a", 4)), V2_CAPS)
+    engine = ElasticHash(es, index="old")  # type: ignore[arg-type]
+    (found,) = engine.search(Code.from_bits(BITS[0]), mode="two_stage", scorer="painless")
+    assert (found.id, found.distance) == ("a", 4)
+    sent = es.requests[0]["query"]["script_score"]
+    assert sent["script"]["lang"] == "painless"
+    assert list(sent["query"]["bool"]["filter"][0]["terms"]) == ["hash_mih"]
+
+
+@pytest.mark.parametrize(
+    ("caps", "kind"),
+    [
+        (V3_CAPS, "hamming_code"),
+        (V2_CAPS, "earlier"),
+        (V1_CAPS, "earlier"),
+        ({"hash_r0": {"long": {"type": "long"}}}, "earlier"),
+        ({"hash": {"keyword": {"type": "keyword"}}}, "other"),
+        ({}, "none"),
+    ],
+)
+def test_layout_of_field_caps(caps: dict[str, Any], kind: str) -> None:
+    assert Layout.of(caps).kind == kind
+
+
+class StubIndices:
+    def __init__(self, exists: bool) -> None:
+        self._exists = exists
+        self.created: list[dict[str, Any]] = []
+
+    def exists(self, index: str) -> bool:
+        return self._exists
+
+    def create(self, index: str, body: dict[str, Any]) -> None:
+        self.created.append(body)
+        self._exists = True
+
+    def refresh(self, index: str) -> None:
+        pass
+
+    def get(self, index: str) -> dict[str, Any]:
+        mappings = queries.v2_mapping({"path": {"type": "keyword"}})
+        settings = {"index": {"number_of_shards": "2", "number_of_replicas": "0"}}
+        return {index: {"settings": settings, "mappings": mappings}}
+
+
+class StubWriter(StubES):
+    """A cluster that holds the index already (or not), with field capabilities `caps`."""
+
+    def __init__(self, exists: bool, caps: Any = None) -> None:
+        super().__init__(by_code, caps)
+        self.indices = StubIndices(exists)
+
+    def count(self, index: str) -> dict[str, int]:
+        return {"count": 0}
+
+
+@pytest.mark.parametrize("caps", [V2_CAPS, V1_CAPS, {}])
+def test_ingest_into_an_index_of_another_layout_is_refused(
+    caps: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("elastichash.client.send_codes", lambda *a: pytest.fail("sent"))
+    es = StubWriter(exists=True, caps=caps)
+    engine = ElasticHash(es, index="old")  # type: ignore[arg-type]
+    expected = "reindex --from old --index NEW" if caps else "index: it has no `hash` field$"
+    with pytest.raises(LayoutError, match=expected):
+        engine.index_codes(["a"], BITS[:1])
+    with pytest.raises(LayoutError, match=expected):
+        engine.index_images([("a", b"not read")], progress=False)
+    assert es.indices.created == []
+
+
+def test_ingest_into_a_new_index_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[Any] = []
+    monkeypatch.setattr("elastichash.client.send_codes", lambda *a: sent.append(a))
+    es = StubWriter(exists=False, caps=V2_CAPS)  # field_caps would refuse: never asked
+    ElasticHash(es, index="new").index_codes(["a"], BITS[:1])  # type: ignore[arg-type]
+    (created,) = es.indices.created
+    assert created["mappings"] == queries.mapping({"path": {"type": "keyword"}})
+    assert es.caps_asked == [] and len(sent) == 1
+
+
+def test_reindex_refuses_a_target_of_another_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("elastichash.client.copy_codes", lambda *a: pytest.fail("copied"))
+    es = StubWriter(exists=True, caps=V2_CAPS)
+    with pytest.raises(LayoutError) as raised:
+        ElasticHash(es, index="taken").reindex_from("old", progress=False)  # type: ignore[arg-type]
+    assert str(raised.value).startswith(
+        "index 'taken' exists without the hamming_code field `hash` (it has an earlier "
+        "ElasticHash layout: hash_mih and hash_r0..3, or hash_f0..3), so it cannot take"
+    )
+    assert str(raised.value).endswith("reindex into an index that does not exist yet")
+
+
+def test_reindex_creates_layout_v3_with_the_old_index_s_own_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copied: list[Any] = []
+    monkeypatch.setattr("elastichash.client.copy_codes", lambda *a: copied.append(a))
+    es = StubWriter(exists=False)
+    ElasticHash(es, index="new").reindex_from("old", progress=False)  # type: ignore[arg-type]
+    (created,) = es.indices.created
+    assert created["mappings"] == queries.mapping({"path": {"type": "keyword"}})
+    assert created["settings"] == {"number_of_shards": 2, "number_of_replicas": 0}
+    assert copied[0][1:3] == ("old", "new")
+
+
 # --- reindex: documents of an older layout ------------------------------------------------------
 
 
@@ -203,13 +425,26 @@ def test_copy_batch_rebuilds_code_fields_and_keeps_the_rest(
         {"_id": "b", "_source": {"path": "b.png"}},
         {"_id": "c", "_source": {"hash": "xyz"}},
         old_document("d", BITS[3]),
+        # Layout v2: hash, hash_mih, hash_r0..3 and image_id; only `path` is the user's.
+        {
+            "_id": "e",
+            "_source": {
+                **queries.v2_code_fields(Code.from_bits(BITS[4])),
+                "image_id": "e",
+                "path": "e.png",
+            },
+        },
     ]
     report = IngestReport()
     _copy_batch(None, "new", hits, report)  # type: ignore[arg-type]
     ((index, items, bits),) = sent
     assert index == "new"
-    assert items == [("a", "a", {"path": "a.png", "group": 2}), ("d", "d", {})]
-    np.testing.assert_array_equal(bits, BITS[[0, 3]])
+    assert items == [
+        ("a", "a", {"path": "a.png", "group": 2}),
+        ("d", "d", {}),
+        ("e", "e", {"path": "e.png"}),
+    ]
+    np.testing.assert_array_equal(bits, BITS[[0, 3, 4]])
     assert set(report.failed) == {"b", "c"}
     assert "neither `hash` nor hash_r0/hash_r1/hash_r2/hash_r3" in report.failed["b"]
     assert "is not a code" in report.failed["c"]

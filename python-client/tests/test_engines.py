@@ -285,11 +285,13 @@ def test_opensearch_round_trip_through_the_library(fake: Fake) -> None:
     report = engine.index_codes(["a", "b", "c"], bits, [{"path": f"{i}.png"} for i in "abc"])
     assert (report.indexed, report.failed) == (3, {})
     (create,) = [s for s in fake.seen if s.method == "PUT"]
-    assert json.loads(create.body)["mappings"]["properties"]["hash_mih"]["type"] == "keyword"
+    assert json.loads(create.body)["mappings"]["properties"]["hash"] == {"type": "hamming_code"}
     (bulk,) = [s for s in fake.seen if s.path.startswith("/_bulk")]
     documents = [json.loads(line) for line in bulk.body.decode().splitlines()][1::2]
-    assert [d["image_id"] for d in documents] == ["a", "b", "c"]
-    assert documents[1]["hash"] == Code.from_bits(bits[1]).hex
+    assert documents == [
+        {"path": f"{i}.png", "image_id": i, "hash": Code.from_bits(row).hex}
+        for i, row in zip("abc", bits, strict=True)
+    ]
     with pytest.raises(ClusterError, match=f"index 'pics' does not exist at {fake.url}"):
         engine.search(Code.from_bits(bits[0]))
 

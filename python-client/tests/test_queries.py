@@ -20,8 +20,22 @@ def script_score(body: dict[str, Any]) -> dict[str, Any]:
 # --- index and documents ---------------------------------------------------------------------
 
 
-def test_mapping_v2() -> None:
+def test_mapping_v3_is_the_hamming_code_field() -> None:
     properties = queries.mapping({"title": {"type": "text"}})["properties"]
+    assert properties == {
+        "hash": {"type": "hamming_code"},
+        "image_id": {"type": "keyword", "index": False},
+        "title": {"type": "text"},
+    }
+    assert queries.mapping() == queries.mapping(None)
+    # Neither this layout's fields nor the earlier layouts' may be redefined.
+    for taken in ("hash", "image_id", "hash_r0", "hash_mih", "hash_f3"):
+        with pytest.raises(ValueError, match=taken):
+            queries.mapping({taken: {"type": "keyword"}})
+
+
+def test_mapping_v2_is_kept_for_tests_and_benchmarks() -> None:
+    properties = queries.v2_mapping({"title": {"type": "text"}})["properties"]
     assert properties == {
         "hash": {"type": "keyword", "index": False, "doc_values": False},
         "hash_mih": {"type": "keyword", "doc_values": False},
@@ -29,11 +43,8 @@ def test_mapping_v2() -> None:
         "image_id": {"type": "keyword", "index": False},
         "title": {"type": "text"},
     }
-    assert not any(name.startswith("hash_f") for name in properties)
-    assert queries.mapping() == queries.mapping(None)
-    for taken in ("hash_r0", "hash_mih", "image_id"):
-        with pytest.raises(ValueError, match=taken):
-            queries.mapping({taken: {"type": "keyword"}})
+    with pytest.raises(ValueError, match="hash_mih"):
+        queries.v2_mapping({"hash_mih": {"type": "keyword"}})
 
 
 def test_index_body() -> None:
@@ -44,9 +55,20 @@ def test_index_body() -> None:
         queries.index_settings(0, 0)
 
 
-def test_code_fields_example_of_the_docs() -> None:
-    fields = queries.code_fields(CODE)
-    assert fields == queries.code_fields(CODE.hex.upper())  # a hex string works as well
+def test_code_fields_are_the_hex_code_only() -> None:
+    assert queries.code_fields(CODE) == {"hash": CODE.hex}
+    assert queries.code_fields(CODE.hex.upper()) == {"hash": CODE.hex}  # kept lowercase
+    bits = np.random.default_rng(5).integers(0, 2, size=(3, 256), dtype=np.uint8)
+    batch = queries.code_fields_batch(bits)
+    assert batch == [{"hash": Code.from_bits(row).hex} for row in bits]
+    assert queries.code_fields_batch(codes.pack_bits(bits)) == batch
+    assert queries.code_fields_batch([Code.from_bits(row).hex for row in bits]) == batch
+    assert all(type(fields["hash"]) is str for fields in batch)  # JSON-ready, not numpy
+
+
+def test_v2_code_fields_example_of_the_docs() -> None:
+    fields = queries.v2_code_fields(CODE)
+    assert fields == queries.v2_code_fields(CODE.hex.upper())  # a hex string works as well
     assert fields["hash"] == CODE.hex
     assert fields["hash_mih"] == [
         f"{p:x}{part}" for p in range(16) for part in [["0123", "4567", "89ab", "cdef"][p % 4]]
@@ -68,10 +90,10 @@ def test_code_fields_example_of_the_docs() -> None:
         ("0" * 63 + "1", ["00000", "10000"], "f0001", [0, 0, 0, 1]),
     ],
 )
-def test_code_fields_edge_codes(
+def test_v2_code_fields_edge_codes(
     hex_code: str, first_terms: list[str], last_term: str, words: list[int]
 ) -> None:
-    fields = queries.code_fields(hex_code)
+    fields = queries.v2_code_fields(hex_code)
     assert fields["hash_mih"][:2] == first_terms and fields["hash_mih"][-1] == last_term
     assert [fields[f] for f in queries.WORD_FIELDS] == words
 
@@ -80,9 +102,9 @@ def test_code_fields_edge_codes(
 def test_terms_follow_the_bit_order(raw: list[bytes]) -> None:
     """Term p is p in hex, then bits 16p..16p+15 as 4 hex digits: the code's hex at 4p..4p+3."""
     bits = codes.unpack_bits(np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), 32))
-    batch = queries.code_fields_batch(bits)
+    batch = queries.v2_code_fields_batch(bits)
     for fields, row in zip(batch, bits, strict=True):
-        assert fields == queries.code_fields(Code.from_bits(row))
+        assert fields == queries.v2_code_fields(Code.from_bits(row))
         for position, term in enumerate(fields["hash_mih"]):
             piece = row[16 * position : 16 * position + 16]
             assert term == f"{position:x}{int(''.join(map(str, piece)), 2):04x}"
@@ -114,10 +136,12 @@ def test_bad_code_is_named() -> None:
 
 
 def test_mih_filter_has_137_terms_per_short_subcode_at_radius_2() -> None:
-    terms = queries.mih_filter(CODE)["terms"]["hash_mih"]
+    terms = queries.mih_filter(CODE)["terms"]["hash"]
     assert terms == queries.neighbour_terms(CODE)
     assert len(terms) == len(set(terms)) == 4 * 137
-    assert [terms[137 * p] for p in range(4)] == queries.code_fields(CODE)["hash_mih"][:4]
+    assert [terms[137 * p] for p in range(4)] == queries.v2_code_fields(CODE)["hash_mih"][:4]
+    # Layout v2 held the same terms in its own field.
+    assert queries.mih_filter(CODE, field="hash_mih") == {"terms": {"hash_mih": terms}}
     for position in range(4):
         block = terms[137 * position : 137 * (position + 1)]
         value = int(CODE.subcodes[position])
@@ -127,7 +151,7 @@ def test_mih_filter_has_137_terms_per_short_subcode_at_radius_2() -> None:
 
 @pytest.mark.parametrize(("radius", "count"), [(0, 1), (1, 17), (3, 697)])
 def test_mih_filter_radius(radius: int, count: int) -> None:
-    assert len(queries.mih_filter(CODE, radius)["terms"]["hash_mih"]) == 4 * count
+    assert len(queries.mih_filter(CODE, radius)["terms"]["hash"]) == 4 * count
     with pytest.raises(CodeError, match="radius"):
         queries.mih_filter(CODE, 17)
 
@@ -143,8 +167,8 @@ def test_mih_finds_every_code_within_short_distance_11(query: bytes, flips: set[
     query_code = Code(query.hex())
     bits = query_code.bits.copy()
     bits[list(flips)] ^= 1
-    document = queries.code_fields(Code.from_bits(bits))
-    terms = set(queries.mih_filter(query_code)["terms"]["hash_mih"])
+    document = queries.v2_code_fields(Code.from_bits(bits))
+    terms = set(queries.mih_filter(query_code)["terms"]["hash"])
     assert terms & set(document["hash_mih"])
 
 
@@ -154,8 +178,8 @@ def test_mih_filter_ignores_sub_codes_beyond_the_short_code(query: bytes, positi
     query_code = Code(query.hex())
     bits = 1 - query_code.bits
     bits[16 * position : 16 * position + 16] = query_code.bits[16 * position : 16 * position + 16]
-    document = queries.code_fields(Code.from_bits(bits))
-    assert not set(queries.mih_filter(query_code)["terms"]["hash_mih"]) & set(document["hash_mih"])
+    document = queries.v2_code_fields(Code.from_bits(bits))
+    assert not set(queries.mih_filter(query_code)["terms"]["hash"]) & set(document["hash_mih"])
 
 
 # --- stage 2: scorers ------------------------------------------------------------------------
@@ -165,17 +189,22 @@ def test_plugin_script_is_the_public_api() -> None:
     assert queries.hamming_script(CODE) == {
         "lang": "elastichash",
         "source": "hamming",
-        "params": {"code": CODE.hex, "fields": ["hash_r0", "hash_r1", "hash_r2", "hash_r3"]},
+        "params": {"code": CODE.hex, "field": "hash"},
     }
-    short = queries.hamming_script(CODE, ("hash_r0",))
-    assert short["params"] == {"code": CODE.hex[:16], "fields": ["hash_r0"]}
+    short = queries.hamming_script(CODE, short=True)
+    assert short["params"] == {"code": CODE.hex[:16], "field": "hash"}
+    other = queries.hamming_script(CODE.hex.upper(), field="photo_code")
+    assert other["params"] == {"code": CODE.hex, "field": "photo_code"}
 
 
 def test_painless_script_carries_signed_words() -> None:
     code = Code.from_hex("8" + "0" * 15 + "f" * 16 + "0" * 31 + "1")
     script = queries.hamming_script(code, scorer="painless")
+    assert script == queries.v2_painless_script(code)
     assert script["lang"] == "painless"
     assert script["params"] == {"words": [LONG_MIN, -1, 0, 1], "fields": list(queries.WORD_FIELDS)}
+    short = queries.hamming_script(code, short=True, scorer="painless")
+    assert short["params"] == {"words": [LONG_MIN], "fields": ["hash_r0"]}
     assert all(type(w) is int for w in script["params"]["words"])
     source = script["source"]
     assert "64 - Long.bitCount(params.words.get(i) ^ values.value)" in source
@@ -185,18 +214,20 @@ def test_painless_script_carries_signed_words() -> None:
 def test_script_errors() -> None:
     with pytest.raises(ValueError, match="scorer"):
         queries.hamming_script(CODE, scorer="lucene")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="1 to 4 long fields, got 5"):
-        queries.hamming_script(CODE, ("a", "b", "c", "d", "e"))
-    with pytest.raises(ValueError, match="got 0"):
-        queries.hamming_script(CODE, ())
+    with pytest.raises(CodeError, match="64 hex characters"):
+        queries.hamming_script(CODE.hex[:16])  # the short code is asked for with short=True
 
 
 # --- the hamming query (exact, paper) ---------------------------------------------------------
 
 
 def test_hamming_query_leaves_defaults_out() -> None:
-    assert queries.hamming_query(CODE) == {"hamming": {"code": CODE.hex, "k": 10}}
-    assert queries.hamming_query(CODE.hex.upper(), k=3) == {"hamming": {"code": CODE.hex, "k": 3}}
+    assert queries.hamming_query(CODE) == {"hamming": {"field": "hash", "code": CODE.hex, "k": 10}}
+    assert queries.hamming_query(CODE.hex.upper(), k=3) == {
+        "hamming": {"field": "hash", "code": CODE.hex, "k": 3}
+    }
+    assert list(queries.hamming_query(CODE)["hamming"]) == ["field", "code", "k"]
+    assert queries.hamming_query(CODE, field="photo_code")["hamming"]["field"] == "photo_code"
 
 
 def test_hamming_query_options() -> None:
@@ -206,6 +237,7 @@ def test_hamming_query_options() -> None:
     )
     assert query == {
         "hamming": {
+            "field": "hash",
             "code": CODE.hex,
             "k": 5,
             "mode": "paper",
@@ -215,6 +247,7 @@ def test_hamming_query_options() -> None:
         }
     }
     assert queries.hamming_query(CODE, mode="paper")["hamming"] == {
+        "field": "hash",
         "code": CODE.hex,
         "k": 10,
         "mode": "paper",
@@ -251,7 +284,7 @@ def test_default_body_is_the_exact_hamming_query_without_stored_fields() -> None
     body = queries.search_body(CODE)
     assert body == {
         "size": 10,
-        "query": {"hamming": {"code": CODE.hex, "k": 10}},
+        "query": {"hamming": {"field": "hash", "code": CODE.hex, "k": 10}},
         **DOCVALUES_ONLY,
     }
     assert list(body) == ["size", "query", "_source", "stored_fields", "docvalue_fields"]
@@ -277,14 +310,17 @@ def test_script_modes_structure(mode: queries.Mode, scorer: queries.Scorer) -> N
     assert body["size"] == 7
     assert {key: body[key] for key in DOCVALUES_ONLY} == DOCVALUES_ONLY
     filters = script_score(body)["query"]["bool"]["filter"]
+    # The Painless scorer reads layout v2: its sub-code terms are in hash_mih.
+    terms_field = "hash_mih" if scorer == "painless" else "hash"
     if mode == "long":
         assert filters == [user_filter]
     else:
-        assert filters == [queries.mih_filter(CODE), user_filter]
+        assert filters == [queries.mih_filter(CODE, field=terms_field), user_filter]
     script = script_score(body)["script"]
-    assert script == queries.hamming_script(
-        CODE, ("hash_r0",) if mode == "short" else queries.WORD_FIELDS, scorer
-    )
+    assert script == queries.hamming_script(CODE, short=mode == "short", scorer=scorer)
+    if scorer == "plugin":
+        assert script["params"]["field"] == "hash"
+        assert len(script["params"]["code"]) == (16 if mode == "short" else 64)
     assert "min_score" not in script_score(body)
     assert json.loads(json.dumps(body)) == body
 
@@ -310,12 +346,10 @@ def test_max_distance_in_script_modes_is_a_min_score(mode: queries.Mode, min_sco
 def test_source_options_and_defaults_are_not_shared() -> None:
     assert queries.search_body(CODE, source=["path"])["_source"] == ["path"]
     body = queries.search_body(CODE, source=True)
-    assert body["_source"] == {"excludes": ["hash_mih", "hash_r*"]}
+    assert body["_source"] is True  # layout v3's _source holds only what was sent
     assert "stored_fields" not in body and "docvalue_fields" not in body
-    body["_source"]["excludes"].append("path")
-    assert queries.search_body(CODE, source=True)["_source"] == {
-        "excludes": ["hash_mih", "hash_r*"]
-    }
+    body["docvalue_fields"] = ["path"]
+    assert "docvalue_fields" not in queries.search_body(CODE, source=True)
     only_ids = queries.search_body(CODE, docvalue_fields=["image_id"])
     assert only_ids["docvalue_fields"] == ["image_id"]
 

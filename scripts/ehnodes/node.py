@@ -58,6 +58,10 @@ class NodeSpec:
             "transport.port": str(self.transport_port),
             # A development node on a shared disk: never stop allocating shards because the disk is full-ish.
             "cluster.routing.allocation.disk.threshold_enabled": "false",
+            # Search timeouts are checked against a clock the node refreshes this often (default
+            # 200 ms, so a search shorter than that never times out); 0: read it each time, so that
+            # a development node honours a `timeout` of a few milliseconds as a user would expect.
+            "thread_pool.estimated_time_interval": "0",
         }
         if engine.has_security:
             settings |= security_settings(self.secure)

@@ -13,7 +13,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .codes import Code, CodeError
-from .errors import ClusterError, ElasticHashError, ImageError, ModelError, PartialResultError
+from .errors import (
+    ClusterError,
+    ElasticHashError,
+    ImageError,
+    LayoutError,
+    ModelError,
+    PartialResultError,
+)
 from .model import HashModel, ModelSpec
 
 if TYPE_CHECKING:
@@ -34,6 +41,7 @@ __all__ = [
     "Hit",
     "ImageError",
     "IngestReport",
+    "LayoutError",
     "ModelError",
     "ModelSpec",
     "PartialResultError",

@@ -14,7 +14,7 @@ from types import FrameType
 from . import __version__, codes, queries
 from .client import ElasticHash, connect
 from .engines import ENGINES
-from .errors import ElasticHashError
+from .errors import ElasticHashError, LayoutError
 from .ingest import IngestReport
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
@@ -39,7 +39,8 @@ examples:
   elastichash index photos/ --index photos
   elastichash search photos/cat.jpg -k 5
   elastichash search photos/cat.jpg --max-distance 20 --json
-  elastichash search photos/cat.jpg --mode two_stage --scorer painless
+  elastichash search photos/cat.jpg --mode two_stage
+  elastichash search photos/cat.jpg --mode two_stage --scorer painless --index old-images
   elastichash console photos/cat.jpg > query.txt     # paste into Kibana Dev Tools
   elastichash reindex --from old-images --index images
   elastichash serve photos/ --index photos          # a web page: search by example
@@ -138,11 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     reindex = command(
         "reindex",
-        "copy an index of an older layout into --index, with the current layout",
-        "Copy every image of the index --from (any earlier ElasticHash layout, such as the\n"
-        "hash_f0..hash_f3 fields) into the new index --index with the current mapping: the code\n"
-        "fields are rebuilt from each document's `hash`; ids and other fields (path, ...) are\n"
-        "kept. The old index is left as it is; running again copies only what is missing.",
+        "copy an index of an earlier layout into --index, with the hamming_code field",
+        "Copy every image of the index --from into the new index --index with the current\n"
+        "layout, where each code is one field of the plugin's type hamming_code (`hash`). Both\n"
+        "earlier layouts move: hash_f0..hash_f3 (the first release) and hash_mih with\n"
+        "hash_r0..hash_r3. Each code comes from the document's `hash` (else its hash_r0..3);\n"
+        "ids and other fields (path, ...) are kept, the old code fields left behind. The old\n"
+        "index is left as it is; running again copies only what is missing.",
     )
     reindex.add_argument(
         "--from", dest="source", required=True, metavar="OLD_INDEX", help="the index to copy"
@@ -165,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
             choices=SCORERS,
             default="plugin",
             help="the script of two_stage, long and short: plugin (the native elastichash "
-            "script; default) or painless (no plugin needed)",
+            "script; default) or painless (no plugin needed, but only an index of the earlier "
+            "layout with hash_mih and hash_r0..3: Painless cannot read a hamming_code field)",
         )
         sub.add_argument(
             "--radius",
@@ -267,7 +271,7 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
             return 0
         return _search(engine, args, options)
     except (ElasticHashError, OSError, ValueError) as error:
-        print(f"elastichash: error: {error}", file=sys.stderr)
+        print(f"elastichash: error: {error}{_hint(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("elastichash: interrupted", file=sys.stderr)
@@ -275,6 +279,13 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
     finally:
         if es is not None:
             es.close()
+
+
+def _hint(error: Exception) -> str:
+    """What to type next, for the library's errors that have a flag for it."""
+    if isinstance(error, LayoutError) and error.layout == queries.FIELD_TYPE:
+        return " (--scorer plugin, the default)"
+    return ""
 
 
 #: The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.

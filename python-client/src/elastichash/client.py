@@ -11,7 +11,7 @@ import numpy as np
 
 from . import codes, engines, queries
 from .engines import Client, Engine
-from .errors import ClusterError, PartialResultError
+from .errors import ClusterError, LayoutError, PartialResultError
 from .images import ImageSource
 from .ingest import (
     ImageItem,
@@ -83,6 +83,8 @@ class ElasticHash:
         self.es = es
         self.index = index
         self._model = model
+        # What each index keeps its codes in (`_layout`), asked once per index.
+        self._layouts: dict[str, Layout] = {}
 
     @property
     def model(self) -> HashModel:
@@ -96,7 +98,8 @@ class ElasticHash:
     def create_index(
         self, shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None
     ) -> bool:
-        """Creates the index with the ElasticHash mapping; False when it exists already."""
+        """Creates the index with the ElasticHash mapping (layout v3); False when it exists
+        already (whatever its layout: ingest and search look at that)."""
         with _cluster_errors(self.es):
             if self.es.indices.exists(index=self.index):
                 return False
@@ -106,7 +109,51 @@ class ElasticHash:
                     shards, replicas, {"path": {"type": "keyword"}, **(extra_properties or {})}
                 ),
             )
+        self._layouts[self.index] = Layout(queries.FIELD_TYPE, (queries.FIELD_TYPE,))
         return True
+
+    def _layout(self) -> Layout | None:
+        """What the index keeps its codes in, asked once per index through the field
+        capabilities API (which the `read` privilege allows, unlike the mapping API). None when
+        the cluster does not say (no such index, not allowed): the request itself then meets
+        the reason, in its own words."""
+        if self.index in self._layouts:
+            return self._layouts[self.index]
+        try:
+            # A list: Elasticsearch's client sends it in the body, OpenSearch's joins it.
+            answer = self.es.field_caps(index=self.index, fields=list(LAYOUT_FIELDS))
+        except Exception as error:
+            found = engines.failure(error)
+            if found is None:
+                raise
+            if found.kind == "answer":
+                return None
+            raise cluster_error(found, self.es, self.index) from error
+        layout = Layout.of(answer.get("fields", {}))
+        self._layouts[self.index] = layout
+        return layout
+
+    def _check_layout(self, *, writing: bool = False, scorer: Scorer = "plugin") -> None:
+        """A LayoutError, before anything is sent, when the index cannot take the request:
+        documents or plugin searches need the hamming_code field `hash`; the Painless scorer
+        needs an index of layout v2 (it cannot read a hamming_code field). An index without
+        any `hash` is searched (field-level security may hide it) but takes no documents."""
+        layout = self._layout()
+        if layout is None:
+            return
+        if scorer == "painless":
+            if layout.kind == queries.FIELD_TYPE:
+                raise LayoutError(
+                    f"index '{self.index}' keeps its codes in the hamming_code field "
+                    f"`{queries.HEX_FIELD}`, which Painless cannot read; only the plugin scorer "
+                    "searches it",
+                    self.index,
+                    layout.kind,
+                )
+            return
+        if layout.kind == queries.FIELD_TYPE or (layout.kind == "none" and not writing):
+            return
+        raise LayoutError(layout.refusal(self.index), self.index, layout.kind)
 
     def index_directory(
         self,
@@ -155,6 +202,7 @@ class ElasticHash:
         bits = np.asarray(bits, dtype=np.uint8)
         if len(ids) != len(bits):
             raise ValueError(f"{len(ids)} ids for {len(bits)} codes")
+        self._check_layout(writing=True)
         report = IngestReport()
         items = [(doc_id, doc_id, (fields[i] if fields else {})) for i, doc_id in enumerate(ids)]
         with _cluster_errors(self.es, self.index):
@@ -167,6 +215,7 @@ class ElasticHash:
         self, items, report, total, progress, batch_size, should_stop=None
     ) -> IngestReport:
         self.create_index()
+        self._check_layout(writing=True)
         with _cluster_errors(self.es, self.index):
             return ingest(
                 self.es,
@@ -192,12 +241,13 @@ class ElasticHash:
         progress: bool = True,
         batch_size: int = 1000,
     ) -> IngestReport:
-        """Moves the images of `old_index` (any earlier layout) into this index, mapping v2.
+        """Moves the images of `old_index` (layout v1 or v2, or v3) into this index, layout v3.
 
-        Creates this index with the old index's own fields (path, ...) and, unless given, its
-        shard and replica counts; then copies every document under its id, the code fields
-        rebuilt from its `hash`. Runs again safely: documents already copied are counted as
-        such. The old index is left as it is.
+        Creates this index with the old index's own fields (path, ...; not the earlier layouts'
+        code fields) and, unless given, its shard and replica counts; then copies every document
+        under its id, its code the hamming_code field `hash` (from its hex `hash`, else its
+        words `hash_r0..3`). Runs again safely: documents already copied are counted as such.
+        An existing index of another layout is refused. The old index is left as it is.
         """
         if old_index == self.index:
             raise ValueError(
@@ -214,12 +264,14 @@ class ElasticHash:
             {name: spec for name, spec in properties.items() if name not in queries.CODE_FIELDS},
         )
         if not created:
-            with _cluster_errors(self.es, self.index):
-                target = next(iter(self.es.indices.get_mapping(index=self.index).values()))
-            if queries.MIH_FIELD not in target["mappings"].get("properties", {}):
-                raise ClusterError(
-                    f"index '{self.index}' exists without the current layout "
-                    f"(no {queries.MIH_FIELD} field); reindex into a new --index"
+            layout = self._layout()
+            if layout is not None and layout.kind != queries.FIELD_TYPE:
+                raise LayoutError(
+                    f"index '{self.index}' exists without the hamming_code field "
+                    f"`{queries.HEX_FIELD}` ({layout.description()}), so it cannot take the "
+                    "reindexed images; reindex into an index that does not exist yet",
+                    self.index,
+                    layout.kind,
                 )
         with _cluster_errors(self.es, self.index):
             return copy_codes(self.es, old_index, self.index, None, batch_size, total, progress)
@@ -267,6 +319,7 @@ class ElasticHash:
         Hits carry the doc-value fields (`path`) as `source`; `source=True` fetches `_source`.
         """
         body = self.search_body(query, k, mode, scorer, filter, radius, max_distance, source)
+        self._check_layout(scorer=scorer)
         with _cluster_errors(self.es, self.index, scorer):
             response = self.es.search(index=self.index, body=body)
         _check_shards(response, self.es, self.index)
@@ -304,6 +357,8 @@ class ElasticHash:
             )
             for code in hexes
         ]
+        if bodies:
+            self._check_layout()
         responses: list[dict[str, Any]] = []
         for start in range(0, len(bodies), batch_size):
             searches = [part for body in bodies[start : start + batch_size] for part in ({}, body)]
@@ -319,6 +374,54 @@ class ElasticHash:
     def console(self, query: ImageSource | codes.Code, **options: Any) -> str:
         """The search as Kibana Dev Tools text."""
         return queries.to_console(self.index, self.search_body(query, **options))
+
+
+# The fields whose types tell the layouts apart: `hash` (a hamming_code field in layout v3, a
+# keyword in v1 and v2) and one field of each earlier layout.
+EARLIER_FIELDS = (queries.MIH_FIELD, queries.WORD_FIELDS[0], queries.LEGACY_SUBCODE_FIELDS[0])
+LAYOUT_FIELDS = (queries.HEX_FIELD, *EARLIER_FIELDS)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an index keeps its codes in, read from its field capabilities.
+
+    `kind`: "hamming_code" (layout v3), "earlier" (layout v1 or v2), "other" (a `hash` of
+    another type) or "none" (no `hash`); `types`: the types `hash` has (several when the name
+    covers several indices).
+    """
+
+    kind: str
+    types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Layout:
+        """The layout of a field capabilities answer's `fields` (for LAYOUT_FIELDS)."""
+        types = tuple(sorted(fields.get(queries.HEX_FIELD, {})))
+        if types == (queries.FIELD_TYPE,):
+            return cls(queries.FIELD_TYPE, types)
+        if any(name in fields for name in EARLIER_FIELDS):
+            return cls("earlier", types)
+        return cls("other" if types else "none", types)
+
+    def description(self) -> str:
+        """What the index holds instead of a hamming_code field, as a clause."""
+        if self.kind == "earlier":
+            return "it has an earlier ElasticHash layout: hash_mih and hash_r0..3, or hash_f0..3"
+        if self.kind == "none":
+            return f"it has no `{queries.HEX_FIELD}` field"
+        return f"its `{queries.HEX_FIELD}` is a {' and '.join(self.types)} field"
+
+    def refusal(self, index: str) -> str:
+        """Why an index of this layout takes neither documents nor plugin searches."""
+        if self.kind == "earlier":
+            return (
+                f"index '{index}' has an earlier ElasticHash layout (hash_mih and hash_r0..3, "
+                f"or hash_f0..3) without the hamming_code field `{queries.HEX_FIELD}`; move it "
+                f"to the current layout with `elastichash reindex --from {index} --index NEW`"
+            )
+        instead = "" if self.kind == "none" else f", not a {queries.FIELD_TYPE} field"
+        return f"index '{index}' is not an ElasticHash index: {self.description()}{instead}"
 
 
 # What `search_codes` reads of an `_msearch` answer (smaller answers, faster JSON).
@@ -461,17 +564,22 @@ def _error_sentence(
         return (
             f"the cluster at {url} does not know the hamming query: the elastichash plugin is "
             "not installed or older than the query; install or upgrade it (see the README), "
-            "or search with --mode two_stage --scorer painless, which needs no plugin"
+            "or search an index of the earlier layout v2 with --mode two_stage --scorer "
+            "painless, which needs no plugin"
         )
     if "script_lang not supported [elastichash]" in text or (
         "[elastichash]" in text and "not supported" in text
     ):
         return (
             f"the elastichash plugin is not installed on the cluster at {url}; install it "
-            "(see the README), or search with --scorer painless, which needs no plugin"
+            "(see the README), or search an index of the earlier layout v2 with --scorer "
+            "painless, which needs no plugin"
         )
     if "script_lang not supported [painless]" in text:
-        return f"the cluster at {url} has no Painless scripting; use --scorer plugin"
+        return (
+            f"the cluster at {url} has no Painless scripting; use --scorer plugin (on an index "
+            "of the current layout: `elastichash reindex` moves an earlier one)"
+        )
     reason = _reason(body) or message or text
     return f"{engines.product_name(es)} at {url} answered {status}: {reason}"
 

@@ -35,6 +35,22 @@ class ClusterError(ElasticHashError):
     """Elasticsearch is unreachable, lacks the index or the plugin, or refused a request."""
 
 
+class LayoutError(ClusterError):
+    """An index whose fields are not the layout the request needs: an index of an earlier
+    ElasticHash layout (no hamming_code field `hash`) asked to take documents or plugin
+    searches, or an index of the current layout asked for a Painless search.
+
+    `index` is the index named; `layout` what it was found to hold: "hamming_code" (the
+    current layout), "earlier" (layout v1 or v2), "other" (a `hash` of another type) or
+    "none" (no `hash` field).
+    """
+
+    def __init__(self, message: str, index: str, layout: str) -> None:
+        super().__init__(message, reason=message)
+        self.index = index
+        self.layout = layout
+
+
 class PartialResultError(ClusterError):
     """Some shards failed to answer a search: what came back would be incomplete.
 

@@ -4,8 +4,10 @@ Document ids are content hashes, and documents are sent with `op_type: create`, 
 same ingest twice indexes nothing the second time. Each batch first asks which of its ids the
 index holds already (a real-time `mget`) and skips those before decoding or hashing: a run that
 was stopped (Ctrl-C, kill -9, a crash) is finished by running it again, which encodes only the
-rest; a batch left half-sent finds its sent half there. `copy_codes` moves the documents of an
-index with an older layout into one with the current layout (`ElasticHash.reindex_from`).
+rest; a batch left half-sent finds its sent half there. A document is the user's fields, its id
+again as `image_id`, and its code once, as hex, in the hamming_code field `hash` (layout v3:
+`queries.mapping`). `copy_codes` moves the documents of an index of an earlier layout into one
+of the current layout (`ElasticHash.reindex_from`).
 """
 
 from __future__ import annotations
@@ -256,8 +258,9 @@ def send_codes(
 ) -> None:
     """Bulk-creates one document per (id, name, fields) with the code in the same row of `bits`.
 
-    Each document gets the code fields and `image_id` (its id again, read from doc values by
-    searches); an id that exists already counts as already indexed. Documents refused with 429
+    Each document is `{**fields, "image_id": id, "hash": hex}`: `image_id` (its id again) is
+    read from doc values by searches, and the plugin derives from `hash` all that search reads.
+    An id that exists already counts as already indexed. Documents refused with 429
     or 502-504, and those whose request lost its connection, are sent again after each of
     `waits`: creating by id is idempotent, so a document that did arrive before the connection
     broke comes back as 409 (already indexed), never twice.
@@ -336,11 +339,13 @@ def copy_codes(
     progress: bool = True,
     refresh: bool = True,
 ) -> IngestReport:
-    """Writes every document of `source_index` into `target_index` with the current code fields.
+    """Writes every document of `source_index` into `target_index` in the current layout.
 
-    The code comes from each document's `hash` hex in `_source` (or, lacking it, its words
-    `hash_r0..3`); the id and every other field (path, ...) are kept as they are. Documents
-    without a code are named in the report; shards that fail to answer raise (helpers.scan).
+    The code comes from each document's `hash` hex in `_source` (or, lacking it, its layout-v2
+    words `hash_r0..3`); the id and every other field (path, ...) are kept as they are, but the
+    earlier layouts' code fields (`queries.CODE_FIELDS`: hash_mih, hash_r0..3, hash_f0..3) are
+    left behind. Documents without a code are named in the report; shards that fail to answer
+    raise (helpers.scan).
     """
     report = report or IngestReport()
     bar = tqdm(

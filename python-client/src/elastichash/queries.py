@@ -1,9 +1,18 @@
 """Elasticsearch request bodies for ElasticHash, as plain dicts (no client needed).
 
-The index layout (mapping v2: docs/code-format.md), the documents' code fields, the plugin's
-`hamming` query (docs/hamming-query.md), the multi-index hashing terms filter and the
-`hamming` score script. Every body here can be sent with the official client or pasted into
-Kibana's console (`to_console`).
+The index layout (v3: docs/code-format.md), the documents' code field, the plugin's `hamming`
+query (docs/hamming-query.md), the multi-index hashing terms filter and the `hamming` score
+script. Every body here can be sent with the official client or pasted into Kibana's console
+(`to_console`).
+
+Layout v3 is one field: `hash`, of the plugin's type `hamming_code`. A document carries its
+code once, as 64 hex characters, and the plugin derives what search needs (the sub-code terms,
+the 64-bit words). Earlier layouts kept those derived fields in the documents: v2 the sub-code
+terms in the keyword field `hash_mih` and the words in the long fields `hash_r0..3`, v1
+sub-codes 0..3 in the keyword fields `hash_f0..3`. `elastichash reindex` moves either into
+layout v3. Layout v2 is still written from one place, the `v2_` names (`v2_mapping`,
+`v2_code_fields`, `v2_painless_script`), for tests and benchmarks of `reindex` and of the
+paper's Painless baseline: Painless cannot read a hamming_code field.
 """
 
 from __future__ import annotations
@@ -16,19 +25,20 @@ import numpy as np
 
 from . import codes
 
+# The hex code, in every layout; in layout v3 a field of the plugin's type FIELD_TYPE.
 HEX_FIELD = "hash"
+FIELD_TYPE = "hamming_code"
+ID_FIELD = "image_id"
+# Layout v2 (the hamming query before the field type): sub-code terms and 64-bit words.
 MIH_FIELD = "hash_mih"
 WORD_FIELDS = tuple(f"hash_r{i}" for i in range(codes.N_WORDS))
-ID_FIELD = "image_id"
 # Layout v1 (before the hamming query): the short code's sub-codes in four keyword fields.
-# Only `reindex` reads them, to move such an index to the current layout.
 LEGACY_SUBCODE_FIELDS = tuple(f"hash_f{i}" for i in range(codes.N_SUBCODES))
 DEFAULT_RADIUS = 2
-# Every field the library writes (and layout v1's), as opposed to the user's own.
+# Every field the library writes, in any layout, as opposed to the user's own.
 CODE_FIELDS = frozenset({HEX_FIELD, MIH_FIELD, ID_FIELD, *WORD_FIELDS, *LEGACY_SUBCODE_FIELDS})
 # What a search fetches by default: doc values only, no stored fields (`_source`, `_id`).
 DOCVALUE_FIELDS = (ID_FIELD, "path")
-SOURCE_WITHOUT_CODE_FIELDS: dict[str, list[str]] = {"excludes": [MIH_FIELD, "hash_r*"]}
 
 Mode = Literal["exact", "paper", "two_stage", "long", "short"]
 Scorer = Literal["plugin", "painless"]
@@ -38,8 +48,10 @@ SCRIPT_MODES: tuple[str, ...] = ("two_stage", "long", "short")  # a query + the 
 RADIUS_MODES: tuple[str, ...] = ("paper", "two_stage", "short")  # multi-index hashing filters
 SCORERS: tuple[str, ...] = ("plugin", "painless")
 
-# The same number as the plugin's `hamming` script: 64 * fields - distance, 0 when a word is
-# missing. Painless ships with every full Elasticsearch distribution and hosted cluster.
+# The same number as the plugin's `hamming` script on layout v2's long fields: 64 * fields -
+# distance, 0 when a word is missing. Painless ships with every full Elasticsearch distribution
+# and hosted cluster, but cannot read a hamming_code field: this is the paper's baseline on
+# indices of layout v2 (`v2_mapping`).
 PAINLESS_HAMMING = (
     "double score = 0; "
     "for (int i = 0; i < params.fields.size(); ++i) { "
@@ -58,14 +70,36 @@ def as_code(code: CodeLike) -> codes.Code:
     return code if isinstance(code, codes.Code) else codes.Code.from_hex(code)
 
 
-def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The index mapping (layout v2, docs/code-format.md), plus the user's own fields.
+def _with_extra(
+    properties: dict[str, Any], extra_properties: dict[str, Any] | None
+) -> dict[str, Any]:
+    clash = CODE_FIELDS & set(extra_properties or {})
+    if clash:
+        raise ValueError(f"extra properties may not redefine ElasticHash fields: {sorted(clash)}")
+    return {"properties": {**properties, **(extra_properties or {})}}
 
-    Each field keeps only the structure its reader needs: the sub-code terms `hash_mih` are
-    searched (no doc values), the code words `hash_r0..3` are read as doc values (no points
-    index), `image_id` (the document id again) is read as a doc value so that hits need no
-    stored fields, and the hex code `hash` lives in `_source` only, for display and `reindex`.
-    `extra_properties` may not redefine these.
+
+def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The index mapping (layout v3, docs/code-format.md), plus the user's own fields.
+
+    `hash` is the plugin's `hamming_code` field: it takes the hex code and derives the sub-code
+    terms and the words that search reads. `image_id` (the document id again) is read as a doc
+    value, so that hits need no stored fields. `extra_properties` may not name these, nor the
+    fields of the earlier layouts (`CODE_FIELDS`).
+    """
+    properties = {
+        HEX_FIELD: {"type": FIELD_TYPE},
+        ID_FIELD: {"type": "keyword", "index": False},
+    }
+    return _with_extra(properties, extra_properties)
+
+
+def v2_mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mapping of the earlier layout v2, written by hand without the field type.
+
+    The sub-code terms `hash_mih` are searched (no doc values), the words `hash_r0..3` read as
+    doc values (no points index), and the hex code `hash` lives in `_source` only. For tests
+    and benchmarks of `reindex` and of the Painless scorer; the library writes layout v3.
     """
     properties: dict[str, Any] = {
         HEX_FIELD: {"type": "keyword", "index": False, "doc_values": False},
@@ -73,11 +107,7 @@ def mapping(extra_properties: dict[str, Any] | None = None) -> dict[str, Any]:
         **{field: {"type": "long", "index": False} for field in WORD_FIELDS},
         ID_FIELD: {"type": "keyword", "index": False},
     }
-    clash = set(properties) & set(extra_properties or {})
-    if clash:
-        raise ValueError(f"extra properties may not redefine ElasticHash fields: {sorted(clash)}")
-    properties.update(extra_properties or {})
-    return {"properties": properties}
+    return _with_extra(properties, extra_properties)
 
 
 def index_settings(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
@@ -97,11 +127,12 @@ def index_body(
 def subcode_terms(
     subcodes: np.ndarray | Sequence[int], positions: np.ndarray | Sequence[int] | None = None
 ) -> list[Any]:
-    """Sub-codes (..., s) → their `hash_mih` terms, as nested lists of the same shape.
+    """Sub-codes (..., s) → their terms, as nested lists of the same shape.
 
     A term is the sub-code's position in one hex digit and its value in four lowercase hex
-    digits (`"%x%04x" % (position, value)`): sub-code 0x4567 at position 1 is `"14567"`.
-    `positions` (broadcast against `subcodes`) defaults to 0, 1, ... along the last axis.
+    digits (`"%x%04x" % (position, value)`): sub-code 0x4567 at position 1 is `"14567"`. The
+    `hamming_code` field's `term`/`terms` queries take this text, as layout v2's `hash_mih`
+    held it. `positions` (broadcast against `subcodes`) defaults to 0, 1, ... along the last axis.
     """
     values = np.asarray(subcodes)
     if values.dtype.kind not in "iu" or values.min(initial=0) < 0 or values.max(initial=0) > 0xFFFF:
@@ -119,7 +150,17 @@ def subcode_terms(
 
 
 def code_fields_batch(batch: np.ndarray | Sequence[str]) -> list[dict[str, Any]]:
-    """The ElasticHash fields of many documents at once (any form `codes.bit_rows` takes)."""
+    """The code field `{"hash": hex}` of many documents (any form `codes.bit_rows` takes)."""
+    return [{HEX_FIELD: hex_code} for hex_code in codes.to_hex(codes.bit_rows(batch))]
+
+
+def code_fields(code: CodeLike) -> dict[str, Any]:
+    """One document's code field: `{"hash": "<64 hex characters>"}` (layout v3)."""
+    return {HEX_FIELD: as_code(code).hex}
+
+
+def v2_code_fields_batch(batch: np.ndarray | Sequence[str]) -> list[dict[str, Any]]:
+    """Layout v2's code fields of many documents: `hash` hex, `hash_mih` terms, `hash_r0..3`."""
     bits = codes.bit_rows(batch)
     terms = subcode_terms(codes.to_subcodes(bits))
     words = codes.to_words(bits).tolist()
@@ -133,15 +174,15 @@ def code_fields_batch(batch: np.ndarray | Sequence[str]) -> list[dict[str, Any]]
     ]
 
 
-def code_fields(code: CodeLike) -> dict[str, Any]:
-    """One document's code fields: `hash` hex, `hash_mih` (16 terms), `hash_r0..3` longs."""
-    return code_fields_batch([as_code(code).hex])[0]
+def v2_code_fields(code: CodeLike) -> dict[str, Any]:
+    """One layout-v2 document's code fields: `hash` hex, `hash_mih` (16 terms), `hash_r0..3`."""
+    return v2_code_fields_batch([as_code(code).hex])[0]
 
 
 def neighbour_terms(
     code: CodeLike, radius: int = DEFAULT_RADIUS, positions: Sequence[int] | None = None
 ) -> list[str]:
-    """The `hash_mih` terms of every sub-code within `radius` of the code's, at `positions`.
+    """The terms (`subcode_terms`) of every sub-code within `radius` of the code's, at `positions`.
 
     Positions default to 0..3, the short code: 137 terms each at radius 2.
     """
@@ -157,40 +198,55 @@ def neighbour_terms(
     ]
 
 
-def mih_filter(code: CodeLike, radius: int = DEFAULT_RADIUS) -> dict[str, Any]:
+def mih_filter(
+    code: CodeLike, radius: int = DEFAULT_RADIUS, *, field: str = HEX_FIELD
+) -> dict[str, Any]:
     """Multi-index hashing: documents with some short-code sub-code within `radius` of the query's.
 
-    One `terms` query on `hash_mih` with the neighbour terms of positions 0..3 (4 x 137 at
-    radius 2), any of them enough: every document within 64-bit distance 4r + 3 is found.
+    One `terms` query on `field` (the hamming_code field `hash`; layout v2's `hash_mih` reads
+    the same terms) with the neighbour terms of positions 0..3 (4 x 137 at radius 2), any of
+    them enough: every document within 64-bit distance 4r + 3 is found.
     """
-    return {"terms": {MIH_FIELD: neighbour_terms(code, radius)}}
+    return {"terms": {field: neighbour_terms(code, radius)}}
 
 
 def hamming_script(
-    code: CodeLike, fields: Sequence[str] = WORD_FIELDS, scorer: Scorer = "plugin"
+    code: CodeLike, *, short: bool = False, scorer: Scorer = "plugin", field: str = HEX_FIELD
 ) -> dict[str, Any]:
-    """A score script: 64 * len(fields) - Hamming distance over the code's first len(fields) words.
+    """A score script: 256 - the Hamming distance to the code (`short`: 64 - the distance of the
+    short code, the first 64 bits).
 
-    `plugin` is the elastichash plugin's `hamming` script (its public API); `painless` computes
-    the same score on any cluster with Painless. A document lacking a field scores 0 in both.
+    `plugin` is the elastichash plugin's `hamming` script (its public API) on the hamming_code
+    `field`; a 16-character code compares the short code. `painless` computes the same score
+    on layout v2's long fields `hash_r0..3` (Painless cannot read a hamming_code field). A
+    document lacking the code scores 0 in both.
     """
     code = as_code(code)
-    if not 1 <= len(fields) <= codes.N_WORDS:
-        raise ValueError(f"fields must name 1 to {codes.N_WORDS} long fields, got {len(fields)}")
-    words = code.words[: len(fields)]
     if scorer == "plugin":
+        hex_code = code.hex[: codes.SHORT_BITS // 4] if short else code.hex
         return {
             "lang": "elastichash",
             "source": "hamming",
-            "params": {"code": code.hex[: len(fields) * 16], "fields": list(fields)},
+            "params": {"code": hex_code, "field": field},
         }
     if scorer == "painless":
-        return {
-            "lang": "painless",
-            "source": PAINLESS_HAMMING,
-            "params": {"words": [int(w) for w in words], "fields": list(fields)},
-        }
+        return v2_painless_script(code, short=short)
     raise ValueError(f"scorer must be one of {SCORERS}, got {scorer!r}")
+
+
+def v2_painless_script(code: CodeLike, *, short: bool = False) -> dict[str, Any]:
+    """The Painless score script on layout v2's long fields: the paper's baseline.
+
+    Scores 64 * fields - distance over `hash_r0..3` (`short`: `hash_r0` only), as the plugin's
+    script does on the hamming_code field.
+    """
+    fields = WORD_FIELDS[:1] if short else WORD_FIELDS
+    words = as_code(code).words[: len(fields)]
+    return {
+        "lang": "painless",
+        "source": PAINLESS_HAMMING,
+        "params": {"words": [int(w) for w in words], "fields": list(fields)},
+    }
 
 
 def max_score(mode: Mode) -> int:
@@ -222,9 +278,12 @@ def hamming_query(
     filter: dict[str, Any] | None = None,  # noqa: A002 - the Elasticsearch word
     mode: Literal["exact", "paper"] = "exact",
     radius: int | None = None,
+    *,
+    field: str = HEX_FIELD,
 ) -> dict[str, Any]:
-    """The plugin's `hamming` query (docs/hamming-query.md); parameters left at their defaults
-    are left out, so the console text stays short: `{"hamming": {"code": "...", "k": 10}}`.
+    """The plugin's `hamming` query (docs/hamming-query.md) on the hamming_code `field`;
+    parameters left at their defaults are left out, so the console text stays short:
+    `{"hamming": {"field": "hash", "code": "...", "k": 10}}`.
 
     `exact`: the true k nearest; `paper`: the paper's two stages, candidates whose sub-codes
     0..3 lie within `radius` (default 2) of the query's. `max_distance`: only documents within
@@ -240,7 +299,7 @@ def hamming_query(
     if radius is not None and mode != "paper":
         raise ValueError("radius applies to the paper mode only, not to exact")
     _check_filter(filter)
-    params: dict[str, Any] = {"code": as_code(code).hex, "k": k}
+    params: dict[str, Any] = {"field": field, "code": as_code(code).hex, "k": k}
     optional = {
         "mode": None if mode == "exact" else mode,
         "radius": radius,
@@ -259,12 +318,14 @@ def _script_query(
     radius: int,
     max_distance: int | None,
 ) -> dict[str, Any]:
-    clauses = [] if mode == "long" else [mih_filter(code, radius)]
+    # The Painless scorer reads layout v2, whose sub-code terms are in `hash_mih`.
+    terms_field = MIH_FIELD if scorer == "painless" else HEX_FIELD
+    clauses = [] if mode == "long" else [mih_filter(code, radius, field=terms_field)]
     if filter is not None:
         clauses.append(filter)
     candidates = {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
-    fields = WORD_FIELDS[:1] if mode == "short" else WORD_FIELDS
-    scored: dict[str, Any] = {"query": candidates, "script": hamming_script(code, fields, scorer)}
+    script = hamming_script(code, short=mode == "short", scorer=scorer)
+    scored: dict[str, Any] = {"query": candidates, "script": script}
     if max_distance is not None:
         scored["min_score"] = max_score(mode) - max_distance
     return {"script_score": scored}
@@ -278,8 +339,9 @@ def fetch_options(
 
     False: only `docvalue_fields` (by default `image_id`, the hit's id, and `path`), no stored
     fields at all, which a large search would spend most of its time loading. True: `_id` and
-    `_source` without the code's terms and words. A list or dict: `_id` and that `_source`
-    filter. Names that the index does not map are left out of the hits, not an error.
+    `_source` (what was sent: `hash`, `image_id` and the user's fields). A list or dict: `_id`
+    and that `_source` filter. Names that the index does not map are left out of the hits, not
+    an error.
     """
     if source is False:
         return {
@@ -287,8 +349,6 @@ def fetch_options(
             "stored_fields": "_none_",
             "docvalue_fields": list(docvalue_fields),
         }
-    if source is True:
-        return {"_source": {key: list(value) for key, value in SOURCE_WITHOUT_CODE_FIELDS.items()}}
     return {"_source": source}
 
 
@@ -307,9 +367,11 @@ def search_body(
 
     - exact (default), paper: the plugin's `hamming` query (`hamming_query`);
     - two_stage: a terms filter on sub-codes 0..3 within `radius` (default 2), re-ranked on the
-      256-bit code by the `hamming` script (`scorer` plugin, or painless: no plugin needed);
+      256-bit code by the `hamming` script;
     - long: every document ranked on the 256-bit code by the script (brute force);
-    - short: the two_stage filter's documents ranked on the 64-bit short code (`hash_r0`).
+    - short: the two_stage filter's documents ranked on the 64-bit short code.
+    `scorer`: the script modes' script, `plugin` on the hamming_code field `hash` (layout v3),
+    or `painless`, which needs no plugin but reads only layout v2 (`hash_mih`, `hash_r0..3`).
     `filter` is any Elasticsearch query the hits must match; `max_distance` keeps hits within
     that Hamming distance (in the mode's bits). paper, two_stage and short return fewer than k
     hits when fewer documents pass the sub-code filter, and every mode when fewer lie within
