@@ -2,6 +2,7 @@ package org.elastichash.core;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.util.BytesRef;
 
@@ -65,10 +66,19 @@ public sealed interface CodeLayout {
             term.bytes[term.offset + 2] = (byte) value;
         }
 
+        /**
+         * Field-level security grants or hides the field as a whole: its word columns hold the
+         * same code as its terms and its {@code _source}, so a user who may see the field reads
+         * them, even under a role that names the field alone (and so hides its derived columns'
+         * Lucene names). A hidden field is refused.
+         */
         @Override
         public SegmentCodes open(LeafReader reader) throws IOException {
             HiddenFields.requireVisible(reader, parameter(), fieldsRead());
-            return new WordCodes(reader, HammingCodeField.wordFields(field, words), "[" + field + "]");
+            String[] columns = HammingCodeField.wordFields(field, words);
+            boolean visible = reader.getFieldInfos().fieldInfo(columns[0]) != null;
+            LeafReader source = visible ? reader : FilterLeafReader.unwrap(reader);
+            return new WordCodes(source, columns, "[" + field + "]");
         }
 
         @Override
@@ -78,9 +88,7 @@ public sealed interface CodeLayout {
 
         @Override
         public String[] fieldsRead() {
-            String[] all = java.util.Arrays.copyOf(HammingCodeField.wordFields(field, words), words + 1);
-            all[words] = field;
-            return all;
+            return new String[] {field};
         }
     }
 

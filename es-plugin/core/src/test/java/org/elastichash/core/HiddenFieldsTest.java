@@ -2,6 +2,7 @@ package org.elastichash.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -23,11 +24,15 @@ import org.junit.jupiter.api.Test;
 /** A wrapper that hides a field, as Elasticsearch's field-level security does, is refused by name. */
 class HiddenFieldsTest {
 
-    /** Hides one field's info and doc values; everything else passes through. */
+    /** Hides fields' infos, terms and doc values, as field-level security does; everything else passes through. */
     private static final class Hiding extends FilterLeafReader {
-        private final String hidden;
+        private final java.util.function.Predicate<String> hidden;
 
         Hiding(LeafReader in, String hidden) {
+            this(in, hidden::equals);
+        }
+
+        Hiding(LeafReader in, java.util.function.Predicate<String> hidden) {
             super(in);
             this.hidden = hidden;
         }
@@ -36,7 +41,7 @@ class HiddenFieldsTest {
         public FieldInfos getFieldInfos() {
             List<FieldInfo> kept = new ArrayList<>();
             for (FieldInfo info : in.getFieldInfos()) {
-                if (info.name.equals(hidden) == false) {
+                if (hidden.test(info.name) == false) {
                     kept.add(info);
                 }
             }
@@ -45,7 +50,17 @@ class HiddenFieldsTest {
 
         @Override
         public SortedNumericDocValues getSortedNumericDocValues(String field) throws IOException {
-            return field.equals(hidden) ? null : in.getSortedNumericDocValues(field);
+            return hidden.test(field) ? null : in.getSortedNumericDocValues(field);
+        }
+
+        @Override
+        public org.apache.lucene.index.NumericDocValues getNumericDocValues(String field) throws IOException {
+            return hidden.test(field) ? null : in.getNumericDocValues(field);
+        }
+
+        @Override
+        public org.apache.lucene.index.Terms terms(String field) throws IOException {
+            return hidden.test(field) ? null : in.terms(field);
         }
 
         @Override
@@ -85,6 +100,29 @@ class HiddenFieldsTest {
                 // A field the segment never held is not hidden: it reads as missing, wrapped or not.
                 assertEquals(SegmentCodes.MISSING, SegmentCodes.open(hiding, new String[] {"a", "c"}).distance(0, new long[] {0L, 0L}));
                 assertEquals(2 + 1, SegmentCodes.open(segment, new String[] {"a", "b"}).distance(0, new long[] {0L, 0L}));
+            }
+        }
+    }
+
+    @Test
+    void aHammingCodeFieldIsGrantedOrHiddenAsAWhole() throws IOException {
+        try (ByteBuffersDirectory directory = new ByteBuffersDirectory()) {
+            long[] code = {1L, 2L, 3L, 4L};
+            try (IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig())) {
+                Document doc = new Document();
+                HammingCodeField.luceneFields("hash", code).forEach(doc::add);
+                writer.addDocument(doc);
+            }
+            try (DirectoryReader reader = DirectoryReader.open(directory)) {
+                LeafReader segment = reader.leaves().get(0).reader();
+                CodeLayout column = new CodeLayout.Column("hash", 4);
+                // A role naming the field alone hides its derived columns' Lucene names: still read.
+                LeafReader grantsTheField = new Hiding(segment, name -> name.startsWith("hash#"));
+                assertEquals(0, column.open(grantsTheField).distance(0, code));
+                // A role that hides the field is refused, whatever it does with the columns.
+                LeafReader hidesTheField = new Hiding(segment, "hash");
+                IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> column.open(hidesTheField));
+                assertTrue(error.getMessage().startsWith("[field] field [hash] is hidden from this user by field-level security"));
             }
         }
     }
