@@ -157,7 +157,7 @@ bench-uniform: $(PLUGIN_ZIP) $(PY_STAMP) ## The worst case: BENCH_N uniformly ra
 
 bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard indices on the 3-node cluster: still exact
 	@url=$$($(NODES) start --engine es9 --cluster | tail -n1); \
-	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_CLUSTER_N) --shards 3 --skip 'paper_*' 'dense_vector_*' $(BENCH_ARGS)
+	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_CLUSTER_N) --shards 3 --skip 'paper_*' 'dense_vector_*' elastichash_v2 $(BENCH_ARGS)
 
 bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
 	$(BENCH_RUN).report

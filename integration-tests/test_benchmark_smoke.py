@@ -1,7 +1,9 @@
 """The benchmark's smoke mode: every system answers, and the exact ones are exact.
 
-Checks the machinery only (answers, recall, the report's parts), never a time. On OpenSearch the
-dense_vector systems (e) are not run (it has no dense_vector) and the Painless ones are.
+Checks the machinery only (answers, recall, candidates, the report's parts), never a time. On
+OpenSearch the dense_vector systems (e) are not run (it has no dense_vector) and the Painless ones
+are. ElasticHash's systems search layout v3 (the hamming_code field), the Painless ones and
+`eh_exact_v2` layout v2; the v2 index exists only where a system on it runs.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from elastichash import codes, queries
 from elastichash.engines import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from ehbench.run import main  # noqa: E402
+from ehbench import data, indices, measure  # noqa: E402
+from ehbench.run import line_up, main, parse  # noqa: E402
 
 KS = (10, 100)
 
@@ -34,7 +39,7 @@ def _rows(result: dict[str, Any]) -> dict[tuple[str, int | None], dict[str, Any]
 
 def test_exact_systems_are_exact(smoke: tuple[dict[str, Any], str]) -> None:
     rows = _rows(smoke[0])
-    exact = ["eh_exact", "long_native", "faiss_flat"]
+    exact = ["eh_exact", "eh_exact_v2", "long_native", "faiss_flat"]
     exact += ["dense_vector_flat"] if smoke[0]["vectors"] else []
     exact += ["long_painless", "paper_long_painless"] if smoke[0]["painless"] else []
     for k in KS:
@@ -46,14 +51,17 @@ def test_exact_systems_are_exact(smoke: tuple[dict[str, Any], str]) -> None:
 
 def test_paper_forms_share_one_candidate_set(smoke: tuple[dict[str, Any], str]) -> None:
     rows = _rows(smoke[0])
+    # The same first stage in every form: inline terms or the paper's terms lookup, on the
+    # hamming_code field `hash` (v3) or, for the Painless forms, on `hash_mih` (v2).
+    forms = ["two_stage_native", "paper_lookup_native"]
+    forms += ["paper_painless", "two_stage_painless"] if smoke[0]["painless"] else []
     for k in KS:
         paper = rows[("eh_paper", k)]
-        assert paper["recall"] == rows[("two_stage_native", k)]["recall"] == rows[("paper_lookup_native", k)]["recall"]
-        assert paper["candidates_mean"] == rows[("two_stage_native", k)]["candidates_mean"] > k
+        assert paper["candidates_mean"] > k
+        for form in forms:
+            assert rows[(form, k)]["candidates_mean"] == paper["candidates_mean"], (form, k)
+            assert rows[(form, k)]["recall"] == paper["recall"], (form, k)
         assert rows[("faiss_multihash", k)]["recall"] >= 0.99
-        if smoke[0]["painless"]:  # the paper's own Painless forms: the same candidates
-            assert rows[("paper_painless", k)]["recall"] == paper["recall"]
-            assert rows[("two_stage_painless", k)]["recall"] == paper["recall"]
         if smoke[0]["vectors"]:
             assert 0 < rows[("dense_vector_hnsw_100", k)]["recall"] <= 1
 
@@ -76,14 +84,29 @@ def test_batch_search_and_profile(smoke: tuple[dict[str, Any], str]) -> None:
 
 def test_ingest_figures(smoke: tuple[dict[str, Any], str]) -> None:
     ingest = smoke[0]["ingest"]
-    assert set(ingest) == ({"elastichash", "hnsw", "flat"} if smoke[0]["vectors"] else {"elastichash"})
+    kinds = {"elastichash", "elastichash_v2"} | ({"hnsw", "flat"} if smoke[0]["vectors"] else set())
+    assert set(ingest) == kinds
     assert all(entry["docs_per_s"] > 0 and entry["bytes"] > 0 for entry in ingest.values())
+    assert ingest["elastichash"]["layout"].startswith("layout v3")
+    assert ingest["elastichash_v2"]["layout"].startswith("layout v2")
+    # v3 documents carry the code once, v2 documents hex, 16 terms and 4 words in `_source`.
+    assert ingest["elastichash"]["bytes"] < ingest["elastichash_v2"]["bytes"]
     if smoke[0]["engine"] != "Elasticsearch":
         pytest.skip(f"{smoke[0]['engine']} has no _disk_usage API: no per-field sizes to check")
     vectors = {kind: ingest[kind]["fields"]["vec"]["knn_vectors_in_bytes"] for kind in ("hnsw", "flat")}
     assert vectors["flat"] >= smoke[0]["n"] * 32  # the raw bit vectors
     assert vectors["hnsw"] > vectors["flat"]  # plus the graph
-    assert ingest["elastichash"]["fields"]["hash_mih"]["total_in_bytes"] > 0
+    # The hamming_code field's Lucene fields: `hash` its sub-code terms, `hash#0..3` its words
+    # (8 bytes per document each, at least).
+    v3 = ingest["elastichash"]["fields"]
+    assert v3["hash"]["inverted_index_in_bytes"] > 0
+    for word in range(4):
+        assert v3[f"hash#{word}"]["doc_values_in_bytes"] >= smoke[0]["n"] * 8, word
+    assert not {"hash_mih", "hash_r0"} & set(v3)
+    v2 = ingest["elastichash_v2"]["fields"]
+    assert v2["hash_mih"]["inverted_index_in_bytes"] > 0
+    assert all(v2[f"hash_r{word}"]["doc_values_in_bytes"] >= smoke[0]["n"] * 8 for word in range(4))
+    assert "hash#0" not in v2
 
 
 def test_report_and_cleanup(es: Client, smoke: tuple[dict[str, Any], str]) -> None:
@@ -91,6 +114,11 @@ def test_report_and_cleanup(es: Client, smoke: tuple[dict[str, Any], str]) -> No
     for part in ("### Targets", "### Ingest", "### k = 10", "### k = 100", "`max_distance`", "search_codes"):
         assert part in table, part
     assert "| (a) ElasticHash `hamming` query, exact |" in table
+    assert "| (a) `hamming` query, exact, on layout v2 (`hash_mih`, `hash_r0..3`) |" in table
+    assert "| elastichash | layout v3: the hamming_code field `hash` |" in table
+    assert "| elastichash_v2 | layout v2: keyword `hash_mih`, long `hash_r0..3` |" in table
+    if smoke[0]["engine"] == "Elasticsearch":
+        assert "the fields `_disk_usage` listed: " in table and "`hash#0` " in table
     assert f"{smoke[0]['engine']} {smoke[0]['es_version']}" in table
     assert "× vs long_native" in table
     assert ("× vs HNSW num_candidates=100" in table) == smoke[0]["vectors"]
@@ -111,3 +139,46 @@ def test_floor_rows_return_k_hits_and_the_report_sets_them_against_b(smoke: tupl
     if result["painless"]:
         assert "### The floor: the same k hits, the same response, no search work" in table
         assert "best × vs (b) any query could reach" in table
+
+
+def _tiny_dataset() -> tuple[data.Dataset, measure.Truth]:
+    dataset = data.clustered(500, 5, 5, 0.04)
+    return dataset, measure.Truth.compute(dataset, 10, 24)
+
+
+@pytest.mark.parametrize("painless", [True, False])
+def test_skipping_every_system_on_layout_v2_leaves_its_index_out(painless: bool) -> None:
+    dataset, truth = _tiny_dataset()
+
+    def kinds(*skip: str) -> set[str | None]:
+        args = parse(["--smoke", "--skip", *skip])
+        return {s.index_kind for s in line_up(args, dataset, truth, painless, "neighbours", vectors=False)}
+
+    assert indices.ELASTICHASH_V2 in kinds()
+    assert indices.ELASTICHASH_V2 not in kinds(indices.ELASTICHASH_V2)  # an index kind as a pattern
+    by_name = ("eh_exact_v2", "paper_painless", "two_stage_painless", "*long_painless")
+    assert indices.ELASTICHASH_V2 not in kinds(*by_name)
+    assert (indices.ELASTICHASH_V2 in kinds("eh_exact_v2")) == painless  # Painless reads layout v2
+
+
+def test_reuse_takes_only_the_same_codes_in_the_same_layout(es: Client) -> None:
+    dataset, _ = _tiny_dataset()
+    other = data.clustered(500, 5, 5, 0.08).database  # --flip 0.08: as many codes, other ones
+    index = "ehbench-reuse-check-v2"
+    try:
+        indices.create(es, index, indices.ELASTICHASH_V2, 1)
+        indices.load(es, index, indices.ELASTICHASH_V2, dataset.database)
+        assert indices.holds(es, index, indices.ELASTICHASH_V2, dataset.database)
+        assert not indices.holds(es, index, indices.ELASTICHASH, dataset.database)  # a v2 index is not v3
+        assert not indices.holds(es, index, indices.ELASTICHASH_V2, other)
+        # What was loaded is layout v2 as earlier clients wrote it: the terms in `hash_mih`, the
+        # words in `hash_r0..3`; the hamming query without `field` reads them.
+        code = codes.to_hex(codes.unpack_bits(dataset.database[:1]))[0]
+        assert es.count(index=index, body={"query": queries.mih_filter(code, field=queries.MIH_FIELD)})["count"] >= 1
+        hamming = queries.hamming_query(code, k=1)["hamming"]
+        del hamming["field"]
+        hit = es.search(index=index, body={"query": {"hamming": hamming}})["hits"]["hits"][0]
+        assert (hit["_id"], hit["_score"]) == ("0", 256.0)
+        assert np.array_equal(codes.from_hex([hit["_source"]["hash"]]), codes.unpack_bits(dataset.database[:1]))
+    finally:
+        es.indices.delete(index=index, ignore_unavailable=True)

@@ -1,13 +1,17 @@
 """The benchmark's indices: created, loaded, force-merged and measured.
 
-ElasticHash documents are written by the client (`ElasticHash.index_codes`: the layout of
-`queries.mapping`, documents of `queries.code_fields_batch`). The `dense_vector` indices hold the
-same codes as bit vectors and the same `image_id` doc-values field, so that every system fetches
-its hits the same way. The paper's neighbours index serves (b')'s terms lookup.
+ElasticHash's index (kind `elastichash`) is what users get: the client writes it
+(`ElasticHash.index_codes`: layout v3, the hamming_code field `hash` of `queries.mapping`). The
+earlier layout v2 (kind `elastichash_v2`: `queries.v2_mapping`, sub-code terms `hash_mih` and
+words `hash_r0..3` in the documents, `queries.v2_code_fields_batch`) is what Painless can read:
+the paper's baselines run on it. The `dense_vector` indices hold the same codes as bit vectors
+and the same `image_id` doc-values field, so that every system fetches its hits the same way.
+The paper's neighbours index serves the terms lookups of (b) and (b').
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +24,19 @@ from tqdm import tqdm
 
 VECTOR_FIELD = "vec"
 NEIGHBOURS_FIELD = "neighbours"
-ELASTICHASH, HNSW, FLAT = "elastichash", "hnsw", "flat"
-KINDS = (ELASTICHASH, HNSW, FLAT)
+ELASTICHASH, ELASTICHASH_V2, HNSW, FLAT = "elastichash", "elastichash_v2", "hnsw", "flat"
+KINDS = (ELASTICHASH, ELASTICHASH_V2, HNSW, FLAT)
+# What each kind keeps the codes in, for the report.
+LAYOUTS = {
+    ELASTICHASH: "layout v3: the hamming_code field `hash`",
+    ELASTICHASH_V2: "layout v2: keyword `hash_mih`, long `hash_r0..3`",
+    HNSW: "dense_vector bit, HNSW",
+    FLAT: "dense_vector bit, flat",
+}
 BULK_CHUNK = 1000  # documents per bulk request, as the client's ingest sends them
 ROWS_PER_ROUND = 20_000  # codes turned into documents at a time
 INGEST_META = "ehbench_ingest"  # the mapping `_meta` key under which `load` records its cost
+CODES_META = "ehbench_codes"  # ... and the fingerprint of the codes it loaded (`fingerprint`)
 
 
 @dataclass(frozen=True)
@@ -46,28 +58,42 @@ def _settings(shards: int) -> dict[str, Any]:
     return {**queries.index_settings(shards, 0), "refresh_interval": "-1"}
 
 
+def mappings(kind: str) -> dict[str, Any]:
+    """The mapping of an index of `kind` (KINDS)."""
+    if kind == ELASTICHASH:
+        return queries.mapping()
+    if kind == ELASTICHASH_V2:
+        return queries.v2_mapping()
+    if kind not in (HNSW, FLAT):
+        raise ValueError(f"index kind must be one of {KINDS}, got {kind!r}")
+    id_spec = queries.mapping()["properties"][queries.ID_FIELD]
+    vector = {
+        "type": "dense_vector",
+        "element_type": "bit",
+        "dims": codes.CODE_BITS,
+        "index": True,
+        "similarity": "l2_norm",
+        "index_options": {"type": kind},
+    }
+    return {"properties": {VECTOR_FIELD: vector, queries.ID_FIELD: id_spec}}
+
+
 def create(es: Client, index: str, kind: str, shards: int) -> None:
     es.indices.delete(index=index, ignore_unavailable=True)
-    if kind == ELASTICHASH:
-        mappings = queries.mapping()
-    else:
-        id_spec = queries.mapping()["properties"][queries.ID_FIELD]
-        vector = {
-            "type": "dense_vector",
-            "element_type": "bit",
-            "dims": codes.CODE_BITS,
-            "index": True,
-            "similarity": "l2_norm",
-            "index_options": {"type": kind},
-        }
-        mappings = {"properties": {VECTOR_FIELD: vector, queries.ID_FIELD: id_spec}}
-    es.indices.create(index=index, body={"settings": _settings(shards), "mappings": mappings})
+    es.indices.create(index=index, body={"settings": _settings(shards), "mappings": mappings(kind)})
 
 
 def _vector_actions(index: str, packed: np.ndarray, start: int) -> Iterator[dict[str, Any]]:
     # A bit vector may be given as hex: the same 64 characters as the ElasticHash code.
     for i, hex_code in enumerate(codes.to_hex(codes.unpack_bits(packed)), start):
         yield {"_op_type": "create", "_index": index, "_id": str(i), VECTOR_FIELD: hex_code, queries.ID_FIELD: str(i)}
+
+
+def _v2_actions(index: str, packed: np.ndarray, start: int) -> Iterator[dict[str, Any]]:
+    # Layout v2's documents as the client wrote them before the field type: the hex code, the
+    # 16 sub-code terms and the 4 words, and the id again as a doc value.
+    for i, fields in enumerate(queries.v2_code_fields_batch(packed), start):
+        yield {"_op_type": "create", "_index": index, "_id": str(i), **fields, queries.ID_FIELD: str(i)}
 
 
 def _load_rows(es: Client, index: str, kind: str, packed: np.ndarray, start: int) -> None:
@@ -77,8 +103,9 @@ def _load_rows(es: Client, index: str, kind: str, packed: np.ndarray, start: int
         if report.indexed != len(ids):
             raise RuntimeError(f"ingest into {index}: {report.summary()}")
         return
+    actions = (_v2_actions if kind == ELASTICHASH_V2 else _vector_actions)(index, packed, start)
     for ok, item in engines.helpers_of(es).streaming_bulk(
-        es, _vector_actions(index, packed, start), chunk_size=BULK_CHUNK, max_retries=5, raise_on_error=False
+        es, actions, chunk_size=BULK_CHUNK, max_retries=5, raise_on_error=False
     ):
         if not ok:
             raise RuntimeError(f"ingest into {index} failed: {item}")
@@ -99,8 +126,9 @@ def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any
     es.indices.refresh(index=index)
     merge_s = time.perf_counter() - merge_started
     cost = {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s}
-    # Kept with the index, so that a run that reuses it (--reuse) still reports what it cost.
-    es.indices.put_mapping(index=index, body={"_meta": {INGEST_META: cost}})
+    # Kept with the index, so that a run that reuses it (--reuse) still reports what it cost, and
+    # reuses it only for the same codes.
+    es.indices.put_mapping(index=index, body={"_meta": {INGEST_META: cost, CODES_META: fingerprint(packed)}})
     return {**cost, **storage(es, index)}
 
 
@@ -114,6 +142,8 @@ def storage(es: Client, index: str) -> dict[str, Any]:
     """Size on disk, and per field the bytes of `_disk_usage` (run_expensive_tasks=true; an
     Elasticsearch API: on OpenSearch `fields` stays empty).
 
+    The fields are Lucene's, as the API lists them: a hamming_code field `hash` is `hash` (its
+    sub-code terms) and `hash#0..3` (its word columns). A field's terms are `inverted_index`.
     For a dense_vector field, `knn_vectors` is everything its vector format wrote: the vectors
     and, for HNSW, the graph. The segment files by extension come from the index stats
     (`vex` is Lucene's HNSW graph file, when the segment is not a compound file).
@@ -125,10 +155,7 @@ def storage(es: Client, index: str) -> dict[str, Any]:
         usage = engines.request(
             engines.with_timeout(es, 3600), "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"}
         )
-        fields = {
-            name: {key: value for key, value in entry.items() if key.endswith("_in_bytes") and value}
-            for name, entry in usage[index]["fields"].items()
-        }
+        fields = {name: _field_bytes(entry) for name, entry in usage[index]["fields"].items()}
     files = {ext: entry["size_in_bytes"] for ext, entry in primaries["segments"].get("file_sizes", {}).items()}
     return {
         "bytes": primaries["store"]["size_in_bytes"],
@@ -138,16 +165,43 @@ def storage(es: Client, index: str) -> dict[str, Any]:
     }
 
 
+def _field_bytes(entry: dict[str, Any]) -> dict[str, int]:
+    """One field of `_disk_usage`: its non-zero byte counts (`total_in_bytes`, ...); the terms'
+    bytes, which the API nests under `inverted_index`, as `inverted_index_in_bytes`."""
+    sizes = {key: value for key, value in entry.items() if key.endswith("_in_bytes") and value}
+    terms = entry.get("inverted_index", {}).get("total_in_bytes")
+    return {**sizes, "inverted_index_in_bytes": terms} if terms else sizes
+
+
 def ready(es: Client, index: str, n: int) -> bool:
     return bool(es.indices.exists(index=index)) and es.count(index=index)["count"] == n
+
+
+def fingerprint(packed: np.ndarray) -> str:
+    """A short digest of the codes, row order included."""
+    return hashlib.sha256(np.ascontiguousarray(packed).tobytes()).hexdigest()[:16]
+
+
+def holds(es: Client, index: str, kind: str, packed: np.ndarray) -> bool:
+    """Whether `index` may be reused (--reuse) for `kind` and these codes: `load` loaded exactly
+    them (the same n, --flip, --centres, --uniform), and its fields have the kind's types, so that
+    an index of an earlier layout under the same name is not taken for the new one."""
+    if not ready(es, index, len(packed)):
+        return False
+    found = es.indices.get_mapping(index=index)[index]["mappings"]
+    types = {name: spec.get("type") for name, spec in found.get("properties", {}).items()}
+    wanted = {name: spec["type"] for name, spec in mappings(kind)["properties"].items()}
+    same_codes = found.get("_meta", {}).get(CODES_META) == fingerprint(packed)
+    return same_codes and all(types.get(name) == wanted_type for name, wanted_type in wanted.items())
 
 
 def create_neighbours(
     es: Client, index: str, radius: int = queries.DEFAULT_RADIUS, only: np.ndarray | None = None
 ) -> None:
-    """The paper's neighbour lists, for `hash_mih`: one document per (position 0..3, value),
-    whose id is that sub-code's term and whose `neighbours` are the terms of every value within
-    `radius` at the same position (4 x 65,536 documents of 137 terms at radius 2). `only`
+    """The paper's neighbour lists: one document per (position 0..3, value), whose id is that
+    sub-code's term and whose `neighbours` are the terms of every value within `radius` at the
+    same position, in the text that both the hamming_code field `hash` and layout v2's
+    `hash_mih` take (4 x 65,536 documents of 137 terms at radius 2). `only`
     (packed codes): just the documents these codes look up, for a quick run."""
     if only is None:
         per_position = [np.arange(1 << codes.SUBCODE_BITS, dtype=np.uint32)] * codes.N_SUBCODES

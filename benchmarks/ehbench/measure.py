@@ -13,12 +13,12 @@ from typing import Any
 
 import faiss
 import numpy as np
-from elastichash import ElasticHash, codes, queries
+from elastichash import ElasticHash, codes
 from elastichash.engines import Client
 from tqdm import tqdm
 
 from .data import Dataset
-from .systems import Query, System
+from .systems import FirstStage, Query, System
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,11 @@ def run(system: System, dataset: Dataset, truth: Truth, ks: list[int], warmup: i
     return measures
 
 
-def mih_candidates(es: Client, index: str, dataset: Dataset, n: int = 100) -> list[int]:
-    """How many documents pass the paper's first stage (radius 2 on sub-codes 0..3)."""
+def candidates(es: Client, index: str, dataset: Dataset, first_stage: FirstStage, n: int = 100) -> list[int]:
+    """How many documents pass a system's first stage (the paper's: radius 2 on sub-codes 0..3),
+    for the first `n` queries."""
     hexes = codes.to_hex(codes.unpack_bits(dataset.queries[:n]))
-    return [int(es.count(index=index, body={"query": queries.mih_filter(code)})["count"]) for code in hexes]
+    return [int(es.count(index=index, body={"query": first_stage(code)})["count"]) for code in hexes]
 
 
 def batch_exact(

@@ -65,6 +65,33 @@ def _header(result: Result) -> list[str]:
     return lines
 
 
+# What the kinds of runs before the hamming_code field kept their codes in (no `layout` recorded).
+EARLIER_LAYOUTS = {
+    "elastichash": "layout v2: keyword `hash_mih`, long `hash_r0..3` (run before the hamming_code field)",
+    "hnsw": "dense_vector bit, HNSW",
+    "flat": "dense_vector bit, flat",
+}
+
+
+def _layout(kind: str, entry: Result) -> str:
+    return entry.get("layout") or EARLIER_LAYOUTS.get(kind, "–")
+
+
+def _is_code_field(name: str) -> bool:
+    """Lucene fields that hold a code: the hamming_code field `hash` and its word columns
+    `hash#0..3` (v3), `hash_mih` and `hash_r0..3` (v2), `hash_f0..3` (v1), a bit vector `vec`."""
+    return name in ("hash", "vec") or name.startswith(("hash#", "hash_"))
+
+
+def _code_bytes(entry: Result) -> int | None:
+    sizes = [f.get("total_in_bytes", 0) for name, f in entry.get("fields", {}).items() if _is_code_field(name)]
+    return sum(sizes) if sizes else None
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / MiB:,.1f} MiB" if n_bytes >= MiB / 10 else f"{n_bytes / 1024:,.1f} KiB"
+
+
 def _ingest(result: Result) -> list[str]:
     ingest = result["ingest"]
     if not ingest:
@@ -72,25 +99,29 @@ def _ingest(result: Result) -> list[str]:
     lines = [
         "### Ingest",
         "",
-        "| index | docs/s | ingest s | force-merge s | on disk MiB | vectors (knn_vectors) MiB | HNSW graph MiB |",
-        "|---|---|---|---|---|---|---|",
+        "| index | codes in | docs/s | ingest s | force-merge s | on disk MiB | on disk MiB per 1M codes "
+        "| code fields MiB | vectors (knn_vectors) MiB | HNSW graph MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     knn = {
         kind: entry["fields"].get("vec", {}).get("knn_vectors_in_bytes")
         for kind, entry in ingest.items()
         if "fields" in entry
     }
+    millions = result["n"] / 1e6
     for kind, entry in ingest.items():
         graph = None
         if kind == "hnsw" and knn.get("hnsw") and knn.get("flat"):
             graph = (knn["hnsw"] - knn["flat"]) / MiB
         vectors = knn.get(kind)
+        code = _code_bytes(entry)
         speed = _fmt(entry.get("docs_per_s"), 0)
         if entry.get("reused"):  # reused: the figures of the run that loaded it, if it recorded them
             speed = f"{speed} (earlier run)" if entry.get("docs_per_s") else "reused"
         lines.append(
-            f"| {kind} | {speed} | {_fmt(entry.get('ingest_s'), 1)} | "
+            f"| {kind} | {_layout(kind, entry)} | {speed} | {_fmt(entry.get('ingest_s'), 1)} | "
             f"{_fmt(entry.get('merge_s'), 1)} | {_fmt(entry['bytes'] / MiB, 1)} | "
+            f"{_fmt(entry['bytes'] / MiB / millions, 1)} | {_fmt(code / MiB if code else None, 1)} | "
             f"{_fmt(vectors / MiB if vectors else None, 1)} | {_fmt(graph, 1)} |"
         )
     lines += ["", *_ingest_notes(result), ""]
@@ -99,12 +130,16 @@ def _ingest(result: Result) -> list[str]:
 
 def _ingest_notes(result: Result) -> list[str]:
     ingest = result["ingest"]
+    sized = any(entry.get("fields") for entry in ingest.values())
     notes = [
         "docs/s: the client's bulk requests (1,000 documents each) until the last refresh; then a "
-        "force-merge to one segment per shard."
+        "force-merge to one segment per shard. on disk: the primaries' store (every field, `_source` and "
+        "`_id` included)."
         + (
-            " Sizes from `_disk_usage?run_expensive_tasks=true`."
-            if any(entry.get("fields") for entry in ingest.values())
+            " Sizes from `_disk_usage?run_expensive_tasks=true`; code fields: the Lucene fields that hold "
+            "the codes (v3: `hash`, its sub-code terms, and `hash#0..3`, its word columns; v2: `hash_mih` "
+            "and `hash_r0..3`; dense_vector: `vec`)."
+            if sized
             else ""
         ),
     ]
@@ -118,15 +153,22 @@ def _ingest_notes(result: Result) -> list[str]:
             "of the vectors to search without reading the disk"
             + (f"; Lucene's graph file (.vex) is {vex / MiB:,.1f} MiB." if vex else ".")
         )
-    eh = ingest.get("elastichash", {}).get("fields")
-    if eh:
+    for kind, entry in ingest.items():
+        fields = entry.get("fields")
+        if not fields or not kind.startswith("elastichash"):
+            continue
         parts = []
-        for name in ("hash_mih", "hash_r0", "image_id", "_source", "_id"):
-            sizes = eh.get(name, {})
-            total = sizes.get("total_in_bytes")
-            if total:
-                parts.append(f"{name} {total / MiB:,.1f} MiB")
-        notes.append("ElasticHash fields: " + ", ".join(parts) + " (hash_r1..3 as hash_r0).")
+        for name, sizes in fields.items():  # every field the API listed, in its order
+            if sizes.get("total_in_bytes"):
+                terms = sizes.get("inverted_index_in_bytes")
+                parts.append(
+                    f"`{name}` {_size(sizes['total_in_bytes'])}" + (f" (terms {_size(terms)})" if terms else "")
+                )
+        code = _code_bytes(entry)
+        per_code = f"; code fields {_size(code)}, {code / result['n']:,.1f} bytes per code" if code else ""
+        notes.append(
+            f"{kind}, {_layout(kind, entry)}; the fields `_disk_usage` listed: " + ", ".join(parts) + per_code + "."
+        )
     return [f"- {note}" for note in notes]
 
 

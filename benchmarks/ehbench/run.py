@@ -4,6 +4,7 @@ python -m ehbench --es-url http://127.0.0.1:9200 --n 1000000      # 1M clustered
 python -m ehbench --n 1000000 --uniform      # uniformly random codes: hashing cannot prune
 python -m ehbench --es-url http://127.0.0.1:9201 --n 300000 --shards 3   # the 3-node cluster
 python -m ehbench --smoke         # 20k codes, 40 queries: checks the machinery, not speed
+python -m ehbench --skip elastichash_v2    # no layout-v2 index: no eh_exact_v2, no Painless systems
 """
 
 from __future__ import annotations
@@ -45,8 +46,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--num-candidates", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--faiss-threads", type=int, default=1, help="OpenMP threads of Faiss (default 1, as a shard)")
-    parser.add_argument("--skip", nargs="*", default=[], help="systems to leave out (names or patterns: 'dense_*')")
-    parser.add_argument("--reuse", action="store_true", help="keep benchmark indices that hold the same codes")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        help="systems to leave out (names or patterns: 'dense_*'); an index kind (elastichash_v2, hnsw, flat)\n"
+        "leaves out every system on it, and the index is not created",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep benchmark indices that hold the same codes in the same layout"
+    )
     parser.add_argument(
         "--ingest-only", action="store_true", help="create and load the indices, measure nothing (then --reuse)"
     )
@@ -75,8 +84,8 @@ def line_up(
     neighbours: str,
     vectors: bool,
 ) -> list[systems.System]:
-    def wanted(name: str) -> bool:
-        return not any(fnmatch.fnmatchcase(name, pattern) for pattern in args.skip)
+    def wanted(name: str, kind: str | None = None) -> bool:
+        return not any(fnmatch.fnmatchcase(name, pattern) or kind == pattern for pattern in args.skip)
 
     row_of = {code: i for i, code in enumerate(codes.to_hex(codes.unpack_bits(dataset.queries)))}
 
@@ -90,7 +99,7 @@ def line_up(
             *systems.elasticsearch_systems(args.num_candidates, painless, neighbours, WINDOW, vectors),
             *systems.floor_systems(nearest),
         ]
-        if wanted(s.name)
+        if wanted(s.name, s.index_kind)
     ]
     faiss.omp_set_num_threads(args.faiss_threads)
     if wanted("faiss_flat"):
@@ -103,18 +112,25 @@ def line_up(
 def prepare_indices(
     es: Client, args: argparse.Namespace, dataset: data.Dataset, kinds: set[str], tag: str
 ) -> dict[str, Any]:
-    """Creates and loads each index the systems need; returns what ingest cost."""
+    """Creates and loads each index the systems need (an index of layout v2 only where a system
+    on it is chosen); returns what ingest cost. With --reuse, an index is kept when it holds the
+    same codes in its kind's field types (`indices.holds`)."""
     ingest: dict[str, Any] = {}
     for kind in indices.KINDS:
         if kind not in kinds:
             continue
         index = indices.IndexNames(f"{tag}-{args.shards}s").of(kind)
-        if args.reuse and indices.ready(es, index, dataset.n):
+        if args.reuse and indices.holds(es, index, kind, dataset.database):
             print(f"  reusing {index}", flush=True)
-            ingest[kind] = {"reused": True, **indices.earlier_ingest(es, index), **indices.storage(es, index)}
+            ingest[kind] = {
+                "layout": indices.LAYOUTS[kind],
+                "reused": True,
+                **indices.earlier_ingest(es, index),
+                **indices.storage(es, index),
+            }
             continue
         indices.create(es, index, kind, args.shards)
-        ingest[kind] = indices.load(es, index, kind, dataset.database)
+        ingest[kind] = {"layout": indices.LAYOUTS[kind], **indices.load(es, index, kind, dataset.database)}
         entry = ingest[kind]
         print(
             f"  {kind}: {entry['docs_per_s']:,.0f} docs/s, force-merge {entry['merge_s']:.1f} s, "
@@ -167,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     reference = None
     if args.shards > 1 and any(s.name == "eh_exact" for s in chosen):
         reference = indices.IndexNames(f"{tag}-1s").of(indices.ELASTICHASH)
-        if not (args.reuse and indices.ready(es, reference, dataset.n)):
+        if not (args.reuse and indices.holds(es, reference, indices.ELASTICHASH, dataset.database)):
             indices.create(es, reference, indices.ELASTICHASH, 1)
             indices.load(es, reference, indices.ELASTICHASH, dataset.database)
     if any(s.name.startswith("paper_") for s in chosen):
@@ -198,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         # the slow systems more than their measured queries.
         warmup = min(args.warmup, max(5, n_queries // 10)) if brute else args.warmup
         found = measure.run(system, dataset, truth, args.k, warmup, n_queries)
-        if system.name in ("two_stage_native", "eh_paper"):
-            counts = measure.mih_candidates(es, system.index, dataset)
+        if system.first_stage is not None:
+            counts = measure.candidates(es, system.index, dataset, system.first_stage)
             for m in found:
                 m.candidates = counts
         measures += found

@@ -1,9 +1,12 @@
 """The systems compared, each behind one `search(query, k)` call.
 
 Elasticsearch systems share one node (or cluster) and differ only in index and query; ElasticHash's
-bodies are the client's (`queries.search_body`). Every one fetches its hits the same way: no
-stored fields, the `image_id` doc value, `track_total_hits: false`. Faiss runs in-process: the
-floor, with no HTTP, JSON or Lucene in the way.
+bodies are the client's (`queries.search_body`). ElasticHash's own systems search layout v3 (the
+hamming_code field `hash`), the paper's Painless ones layout v2 (`hash_mih`, `hash_r0..3`: Painless
+cannot read a hamming_code field), and `eh_exact_v2` the `hamming` query on layout v2, beside v3.
+Every one fetches its hits the same way: no stored fields, the `image_id` doc value,
+`track_total_hits: false`. Faiss runs in-process: the floor, with no HTTP, JSON or Lucene in the
+way.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Answer:
 
 
 Body = Callable[[str, int], dict[str, Any]]
+FirstStage = Callable[[str], dict[str, Any]]  # the query of a two-stage system's candidates
 
 
 @dataclass
@@ -49,6 +53,7 @@ class System:
     body: Body | None = None  # Elasticsearch systems: the `_search` body for (hex code, k)
     faiss_index: Any = None  # in-process systems
     within: int | None = None  # returns every document within this distance, whatever k
+    first_stage: FirstStage | None = None  # two-stage systems: whose candidates are counted
     es: Client | None = None
     index: str = ""
 
@@ -85,6 +90,19 @@ def client_body(mode: queries.Mode, scorer: queries.Scorer = "plugin", **options
     return body
 
 
+def v2_query_body(mode: queries.Mode) -> Body:
+    """The client's `hamming` query for `mode` without `field`, as clients sent it before the
+    field type: the plugin then reads layout v2's default fields `hash_mih` and `hash_r0..3`."""
+    plain = client_body(mode)
+
+    def body(code: str, k: int) -> dict[str, Any]:
+        sent = plain(code, k)
+        params = {name: value for name, value in sent["query"]["hamming"].items() if name != "field"}
+        return {**sent, "query": {"hamming": params}}
+
+    return body
+
+
 def max_distance_body(window: int) -> Body:
     """Every document within MAX_DISTANCE (up to `window` of them), whatever k is asked."""
 
@@ -107,21 +125,18 @@ def store_paper_script(es: Client) -> None:
     )
 
 
-def _paper_lookup(neighbours_index: str, code: codes.Code) -> dict[str, Any]:
+def _paper_lookup(neighbours_index: str, code: codes.Code, field: str) -> dict[str, Any]:
     """The paper's first stage: per short-code sub-code, its neighbour terms (radius 2) fetched
     by terms lookup from the neighbours index, whose document id is the sub-code's own term; any
-    of the four enough. Our layout keys the terms by position in one field (`hash_mih`) where
-    the paper had four fields f0..f3: each clause still matches exactly the documents whose
-    sub-code at that position is within the radius of the query's."""
+    of the four enough. Our layouts key the terms by position in one field (the hamming_code
+    field `hash` in v3, `hash_mih` in v2: the same text) where the paper had four fields
+    f0..f3: each clause still matches exactly the documents whose sub-code at that position is
+    within the radius of the query's."""
     own_terms = queries.subcode_terms(code.subcodes[: codes.N_SUBCODES])
     return {
         "bool": {
             "should": [
-                {
-                    "terms": {
-                        queries.MIH_FIELD: {"index": neighbours_index, "id": term, "path": indices.NEIGHBOURS_FIELD}
-                    }
-                }
+                {"terms": {field: {"index": neighbours_index, "id": term, "path": indices.NEIGHBOURS_FIELD}}}
                 for term in own_terms
             ],
             "minimum_should_match": 1,
@@ -151,20 +166,32 @@ def _paper_function_score(candidates: dict[str, Any], code: codes.Code, k: int) 
     return _no_totals({"size": k, "query": scored, **queries.fetch_options(False, FETCH)})
 
 
+def inline_terms(field: str) -> FirstStage:
+    """The client's first stage: the 4 x 137 neighbour terms inline (`queries.mih_filter`) on
+    `field`, the hamming_code field `hash` (v3) or `hash_mih` (v2)."""
+    return lambda code: queries.mih_filter(code, field=field)
+
+
+def lookup_terms(neighbours_index: str, field: str) -> FirstStage:
+    """The paper's first stage: the neighbour terms by terms lookup (`_paper_lookup`) on `field`."""
+    return lambda code: _paper_lookup(neighbours_index, codes.Code(code), field)
+
+
 def paper_painless_body(neighbours_index: str) -> Body:
-    """(b), the paper's two-stage query as its code sends it: the terms-lookup filter, scored by
-    the four `hd64` functions. Needs `store_paper_script` first."""
+    """(b), the paper's two-stage query as its code sends it, on layout v2: the terms-lookup
+    filter on `hash_mih`, scored by the four `hd64` functions on `hash_r0..3`. Needs
+    `store_paper_script` first."""
 
     def body(code: str, k: int) -> dict[str, Any]:
         c = codes.Code(code)
-        return _paper_function_score(_paper_lookup(neighbours_index, c), c, k)
+        return _paper_function_score(_paper_lookup(neighbours_index, c, queries.MIH_FIELD), c, k)
 
     return body
 
 
 def paper_long_painless_body() -> Body:
     """(d) in the paper's form (its "long", brute force): the four `hd64` functions over every
-    document."""
+    document of layout v2."""
 
     def body(code: str, k: int) -> dict[str, Any]:
         return _paper_function_score({"match_all": {}}, codes.Code(code), k)
@@ -173,11 +200,12 @@ def paper_long_painless_body() -> Body:
 
 
 def paper_lookup_native_body(neighbours_index: str) -> Body:
-    """(b'): the paper's terms-lookup first stage, re-ranked by the plugin's `hamming` script."""
+    """(b'): the paper's terms-lookup first stage on the hamming_code field `hash` (layout v3),
+    re-ranked by the plugin's `hamming` script."""
 
     def body(code: str, k: int) -> dict[str, Any]:
         c = codes.Code(code)
-        candidates = {"bool": {"filter": [_paper_lookup(neighbours_index, c)]}}
+        candidates = {"bool": {"filter": [_paper_lookup(neighbours_index, c, queries.HEX_FIELD)]}}
         scored = {"script_score": {"query": candidates, "script": queries.hamming_script(c)}}
         return _no_totals({"size": k, "query": scored, **queries.fetch_options(False, FETCH)})
 
@@ -237,17 +265,37 @@ def knn_body(num_candidates: int | None) -> Body:
 def elasticsearch_systems(
     num_candidates: list[int], painless: bool, neighbours_index: str, window: int, vectors: bool = True
 ) -> list[System]:
-    """The systems served by the node; `vectors`: whether it has `dense_vector` (Elasticsearch)."""
-    eh, hnsw, flat = indices.ELASTICHASH, indices.HNSW, indices.FLAT
+    """The systems served by the node; `vectors`: whether it has `dense_vector` (Elasticsearch).
+    ElasticHash's on layout v3 (`eh`), the Painless ones and `eh_exact_v2` on layout v2 (`v2`)."""
+    eh, v2, hnsw, flat = indices.ELASTICHASH, indices.ELASTICHASH_V2, indices.HNSW, indices.FLAT
     line_up = [
         System("eh_exact", "(a) ElasticHash `hamming` query, exact", eh, client_body("exact")),
-        System("eh_paper", "(a) `hamming` query, mode paper (radius 2)", eh, client_body("paper")),
-        System("two_stage_native", "ElasticHash two-stage, client-side (terms + script)", eh, client_body("two_stage")),
+        System(
+            "eh_exact_v2",
+            "(a) `hamming` query, exact, on layout v2 (`hash_mih`, `hash_r0..3`)",
+            v2,
+            v2_query_body("exact"),
+        ),
+        System(
+            "eh_paper",
+            "(a) `hamming` query, mode paper (radius 2)",
+            eh,
+            client_body("paper"),
+            first_stage=inline_terms(queries.HEX_FIELD),
+        ),
+        System(
+            "two_stage_native",
+            "ElasticHash two-stage, client-side (terms + script)",
+            eh,
+            client_body("two_stage"),
+            first_stage=inline_terms(queries.HEX_FIELD),
+        ),
         System(
             "paper_lookup_native",
             "(b') paper's terms lookup + native scorer",
             eh,
             paper_lookup_native_body(neighbours_index),
+            first_stage=lookup_terms(neighbours_index, queries.HEX_FIELD),
         ),
         System("long_native", "(c) long-only brute force, `hamming` script", eh, client_body("long")),
         *[
@@ -261,26 +309,28 @@ def elasticsearch_systems(
         ),
     ]
     if painless:
-        line_up[4:4] = [
+        line_up[5:5] = [
             System(
                 "paper_painless",
                 "(b) paper: terms lookup + 4 Painless bitCount scripts",
-                eh,
+                v2,
                 paper_painless_body(neighbours_index),
+                first_stage=lookup_terms(neighbours_index, queries.MIH_FIELD),
             ),
             System(
                 "two_stage_painless",
                 "two-stage, inline terms, Painless scorer",
-                eh,
+                v2,
                 client_body("two_stage", "painless"),
+                first_stage=inline_terms(queries.MIH_FIELD),
             ),
         ]
         line_up += [
-            System("long_painless", "(d) long-only brute force, Painless", eh, client_body("long", "painless")),
+            System("long_painless", "(d) long-only brute force, Painless", v2, client_body("long", "painless")),
             System(
                 "paper_long_painless",
                 "(d) paper's long-only brute force: 4 stored Painless bitCount functions",
-                eh,
+                v2,
                 paper_long_painless_body(),
             ),
         ]
