@@ -31,7 +31,7 @@ SUBCODE_BITS = 16  # one multi-index hashing sub-code
 WORD_BITS = 64  # one Elasticsearch `long`
 N_WORDS = CODE_BITS // WORD_BITS
 N_SUBCODES = SHORT_BITS // SUBCODE_BITS  # 4: the short code's sub-codes (positions 0..3)
-CODE_SUBCODES = CODE_BITS // SUBCODE_BITS  # 16: the whole code's sub-codes (field hash_mih)
+CODE_SUBCODES = CODE_BITS // SUBCODE_BITS  # 16: the whole code's sub-codes (the field's terms)
 PACKED_BYTES = CODE_BITS // 8
 HEX_CHARS = CODE_BITS // 4
 
