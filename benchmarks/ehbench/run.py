@@ -192,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.ingest_only:
         print(f"indices ready: {', '.join(sorted(kinds))}" + (f", {neighbours}" if painless else ""), flush=True)
         return 0
-    # Nothing may move under the measurements: a cluster rebalances shards after new indices.
+    # Nothing may move under the measurements: a cluster rebalances shards after new indices. The
+    # benchmark's own indices must be green; another index of the node (a replica on a single node
+    # keeps it yellow) is none of its business.
     engines.wait_for_health(
-        es, 600, wait_for_status="green", wait_for_no_relocating_shards=True, wait_for_no_initializing_shards=True
+        es,
+        600,
+        index="bench-*",
+        wait_for_status="green",
+        wait_for_no_relocating_shards=True,
+        wait_for_no_initializing_shards=True,
     )
     if ingest:
         settle(es)
