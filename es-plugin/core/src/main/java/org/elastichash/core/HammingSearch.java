@@ -33,15 +33,16 @@ import org.apache.lucene.util.FixedBitSet;
  * only the first (bound - m * r + 1) positions (see {@link #probedPositions}). Each document
  * is compared in the ring where it is first found (its nearest sub-code, first position), so no
  * document is counted twice and nothing is remembered per document. Where looking further would
- * cost more than reading every code of a segment, the segment is scanned instead, in slices
- * spread over the searcher's executor.
+ * cost more than reading every code of a segment (whose slices share the machine's cores), the
+ * segment is scanned instead, in slices spread over the engine's threads. Between units of work
+ * the search asks the engine whether it must stop ({@link Runtime#checkCancelled}).
  *
  * <p>Paper mode is the CAIP 2021 filter: documents with one of the short code's 4 sub-codes
  * within a fixed radius, ranked on the whole code.
  *
- * <p>Memory: the k best pairs (8 bytes each, once per scan slice), a fixed 32 KiB buffer of
- * postings, and with a filter one bit per document of the segment being searched
- * ({@link #bytesNeeded}).
+ * <p>Memory: the k best pairs (8 bytes each) for the search and for every scan slice, a fixed
+ * 32 KiB buffer of postings, and with a filter one bit per document of the segment being
+ * searched ({@link #bytesNeeded}).
  */
 public final class HammingSearch {
 
