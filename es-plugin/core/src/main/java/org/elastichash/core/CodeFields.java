@@ -56,9 +56,21 @@ public final class CodeFields {
      * @param subcodeField the {@code subcode_field} parameter, or null
      */
     public static CodeLayout layout(String field, List<String> words, String subcodeField, Mapping mapping) {
+        return layout(field, words, subcodeField, mapping, true);
+    }
+
+    /**
+     * As {@link #layout}, for a reader of the codes' words alone (the {@code hamming} script): the
+     * earlier layout's sub-code field is neither named nor checked.
+     */
+    public static CodeLayout wordsLayout(String field, List<String> words, Mapping mapping) {
+        return layout(field, words, null, mapping, false);
+    }
+
+    private static CodeLayout layout(String field, List<String> words, String subcodeField, Mapping mapping, boolean readsTerms) {
         checkOneLayout(field, words, subcodeField);
         if (words != null || subcodeField != null) {
-            return earlierLayout(words, subcodeField, mapping);
+            return earlierLayout(words, subcodeField, mapping, readsTerms);
         }
         String name = field == null ? DEFAULT_CODE_FIELD : field;
         Field found = mapping.field(name);
@@ -66,7 +78,7 @@ public final class CodeFields {
             return new CodeLayout.Column(found.luceneName(), found.bits() / HammingCodes.WORD_BITS);
         }
         if (field == null && DEFAULT_WORD_FIELDS.stream().allMatch(w -> mapping.field(w) != null)) {
-            return earlierLayout(null, null, mapping);
+            return earlierLayout(null, null, mapping, readsTerms);
         }
         mapped(HammingParameters.FIELD, name, mapping);
         if (field == null) {
@@ -91,9 +103,10 @@ public final class CodeFields {
         }
     }
 
-    private static CodeLayout earlierLayout(List<String> words, String subcodeField, Mapping mapping) {
+    private static CodeLayout earlierLayout(List<String> words, String subcodeField, Mapping mapping, boolean readsTerms) {
         String[] wordFields = wordFields(HammingParameters.FIELDS, words == null ? DEFAULT_WORD_FIELDS : words, mapping);
-        String subcodes = subcodeField(HammingParameters.SUBCODE_FIELD, subcodeField == null ? DEFAULT_SUBCODE_FIELD : subcodeField, mapping);
+        String subcodeName = subcodeField == null ? DEFAULT_SUBCODE_FIELD : subcodeField;
+        String subcodes = readsTerms ? subcodeField(HammingParameters.SUBCODE_FIELD, subcodeName, mapping) : subcodeName;
         return new CodeLayout.WordFields(wordFields, subcodes);
     }
 

@@ -90,22 +90,13 @@ public final class HammingScript {
             Object field = params.get(FIELD);
             String name = field == null ? null : HammingParameters.string(FIELD, field, "the name of a hamming_code field");
             List<String> words = params.get(FIELDS) == null ? null : HammingParameters.fieldList(params.get(FIELDS));
-            CodeLayout layout = CodeFields.layout(name, words, null, earlierOnly(mapping));
+            CodeLayout layout = CodeFields.wordsLayout(name, words, mapping);
             long[] code = HammingParameters.code(params.get(CODE), words == null ? -1 : words.size());
-            if (code.length > layout.words()) {
-                HammingParameters.checkLength(code, layout);
-            }
             if (code.length < layout.words() && layout instanceof CodeLayout.Column column) {
                 layout = new CodeLayout.Column(column.field(), code.length); // a prefix: only its words are read
             }
+            HammingParameters.checkLength(code, layout);
             return new Parameters(code, layout);
-        }
-
-        /** The script's earlier layout has no sub-code field: only the words are read. */
-        private static CodeFields.Mapping earlierOnly(CodeFields.Mapping mapping) {
-            return name -> CodeFields.DEFAULT_SUBCODE_FIELD.equals(name)
-                ? new CodeFields.Field(name, "keyword", false, true, false)
-                : mapping.field(name);
         }
     }
 

@@ -63,6 +63,8 @@ class HammingScriptTest {
         assertEquals("[fields] must be an array of long field names, got the string [hash_r0]", error("code", CODE, "fields", "hash_r0"));
         assertEquals("[fields] field [doc_id] must be of type [long], but it is [keyword]", error("code", CODE, "fields", List.of("doc_id")));
         assertEquals("[field] field [doc_id] must be of type [hamming_code], but it is [keyword]", error("code", CODE, "field", "doc_id"));
+        // A prefix is a hamming_code field's feature: the earlier layout's words are named one by one.
+        assertEquals("[code] must be 64 hex characters: the index's codes have 256 bits, got 16", error("code", CODE.substring(0, 16)));
     }
 
     @Test
