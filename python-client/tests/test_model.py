@@ -284,3 +284,27 @@ def test_not_an_onnx_file(tmp_path: Path) -> None:
 def test_threads_and_repr(flat_model_path: Path) -> None:
     loaded = HashModel(flat_model_path, threads=1)
     assert "flat-test-1" in repr(loaded)
+
+
+def test_identity_is_the_file_s_digest_and_reads_back(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    identity = HashModel(tiny_model_path).identity
+    assert identity.sha256 == hashlib.sha256(tiny_model_path.read_bytes()).hexdigest()
+    assert (identity.model_version, identity.bits, identity.file) == (
+        "tiny-random-projection-1",
+        256,
+        tiny_model_path.name,
+    )
+    assert model.ModelIdentity.from_dict(identity.as_dict()) == identity
+    assert identity.describe() == (
+        f"'tiny-random-projection-1' ({tiny_model_path.name}, sha256 {identity.sha256[:12]})"
+    )
+    # A record damaged by hand reads as no record rather than failing.
+    for damaged in (None, "x", {}, {"sha256": 5}, ["sha256"]):
+        assert model.ModelIdentity.from_dict(damaged) is None
+    copy = tmp_path / "elsewhere.onnx"
+    copy.write_bytes(tiny_model_path.read_bytes())
+    assert HashModel(copy).identity.sha256 == identity.sha256

@@ -19,9 +19,10 @@ from .errors import (
     ImageError,
     LayoutError,
     ModelError,
+    ModelMismatchError,
     PartialResultError,
 )
-from .model import HashModel, ModelSpec
+from .model import HashModel, ModelIdentity, ModelSpec
 
 if TYPE_CHECKING:
     from .client import ElasticHash, Hit, connect
@@ -43,6 +44,8 @@ __all__ = [
     "IngestReport",
     "LayoutError",
     "ModelError",
+    "ModelIdentity",
+    "ModelMismatchError",
     "ModelSpec",
     "PartialResultError",
     "connect",

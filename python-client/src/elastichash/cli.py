@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -14,7 +15,7 @@ from types import FrameType
 from . import __version__, codes, queries
 from .client import ElasticHash, connect
 from .engines import ENGINES
-from .errors import ElasticHashError, LayoutError
+from .errors import ElasticHashError, LayoutError, ModelMismatchError
 from .ingest import IngestReport
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 
@@ -219,6 +220,7 @@ def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _show_library_notes()
     if args.command != "index":
         return _run(args, None)
     # Installed until the very end, so that a second Ctrl-C on the way out (while the client
@@ -285,7 +287,21 @@ def _hint(error: Exception) -> str:
     """What to type next, for the library's errors that have a flag for it."""
     if isinstance(error, LayoutError) and error.layout == queries.FIELD_TYPE:
         return " (--scorer plugin, the default)"
+    if isinstance(error, ModelMismatchError):
+        return " (--index NEW_INDEX, or --model PATH of the model that wrote the index)"
     return ""
+
+
+def _show_library_notes() -> None:
+    """The library's logged warnings (an index adopting a model, ...) as `elastichash: ...`
+    lines on stderr, once each."""
+    logger = logging.getLogger("elastichash")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("elastichash: note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
 
 
 #: The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import codes, engines, queries
+from . import codes, engines, index_meta, queries
 from .engines import Client, Engine
 from .errors import ClusterError, LayoutError, PartialResultError
 from .images import ImageSource
@@ -22,8 +23,10 @@ from .ingest import (
     items_from_paths,
     send_codes,
 )
-from .model import HashModel
+from .model import HashModel, ModelIdentity
 from .queries import Mode, Scorer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,9 @@ class ElasticHash:
         self._model = model
         # What each index keeps its codes in (`_layout`), asked once per index.
         self._layouts: dict[str, Layout] = {}
+        # The indices whose recorded model was checked against the model in hand, and whether
+        # for writing (an index that records none then adopts it): asked once per index.
+        self._models_checked: set[tuple[str, bool]] = set()
 
     @property
     def model(self) -> HashModel:
@@ -96,21 +102,76 @@ class ElasticHash:
     # --- index -----------------------------------------------------------------------------
 
     def create_index(
-        self, shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None
+        self,
+        shards: int = 1,
+        replicas: int = 0,
+        extra_properties: dict[str, Any] | None = None,
+        *,
+        record_model: bool = True,
     ) -> bool:
         """Creates the index with the ElasticHash mapping (layout v3); False when it exists
-        already (whatever its layout: ingest and search look at that)."""
+        already (whatever its layout: ingest and search look at that).
+
+        The new index records the model (`record_model`, default): its `_meta` names the model
+        whose codes it takes, and ingest or a search by image with another model is refused
+        (ModelMismatchError). Without it, the first image ingest records its model.
+        """
+        recorded = self.model.identity if record_model else None
+        return self._create(shards, replicas, extra_properties, recorded)
+
+    def _create(
+        self,
+        shards: int,
+        replicas: int,
+        extra_properties: dict[str, Any] | None,
+        model: ModelIdentity | None,
+    ) -> bool:
         with _cluster_errors(self.es):
             if self.es.indices.exists(index=self.index):
                 return False
             self.es.indices.create(
                 index=self.index,
                 body=queries.index_body(
-                    shards, replicas, {"path": {"type": "keyword"}, **(extra_properties or {})}
+                    shards,
+                    replicas,
+                    {"path": {"type": "keyword"}, **(extra_properties or {})},
+                    index_meta.meta(model),
                 ),
             )
         self._layouts[self.index] = Layout(queries.FIELD_TYPE, (queries.FIELD_TYPE,))
+        if model is not None and model == self._loaded_identity():
+            self._models_checked |= {(self.index, False), (self.index, True)}
         return True
+
+    def _loaded_identity(self) -> ModelIdentity | None:
+        return self._model.identity if isinstance(self._model, HashModel) else None
+
+    def check_model(self, *, writing: bool = False) -> None:
+        """A ModelMismatchError when the index records another model than `model`.
+
+        `writing`: the model is about to write codes, so an index that records no model records
+        this one from now on (saying so once, as a logged warning). Asked once per index; an
+        index whose mapping cannot be read (missing, or not allowed) is not checked.
+        """
+        if (self.index, writing) in self._models_checked or self.es is None:
+            return
+        given = self.model.identity
+        with _cluster_errors(self.es, self.index):
+            recorded = index_meta.recorded_models(self.es, self.index)
+            for name, identity in (recorded or {}).items():
+                if identity is not None and identity.sha256 != given.sha256:
+                    raise index_meta.mismatch(name, identity, given)
+                if identity is None and writing and index_meta.record_model(self.es, name, given):
+                    log.warning(
+                        "index '%s' recorded no model; it records the model %s from now on, "
+                        "and refuses codes of any other",
+                        name,
+                        given.describe(),
+                    )
+        if recorded is not None:
+            self._models_checked.add((self.index, writing))
+            if writing:
+                self._models_checked.add((self.index, False))
 
     def _layout(self) -> Layout | None:
         """What the index keeps its codes in, asked once per index through the field
@@ -197,8 +258,11 @@ class ElasticHash:
         fields: list[dict[str, Any]] | None = None,
         refresh: bool = True,
     ) -> IngestReport:
-        """Indexes precomputed codes: ids[i] gets the code in row i of `bits` (n, 256)."""
-        self.create_index()
+        """Indexes precomputed codes: ids[i] gets the code in row i of `bits` (n, 256).
+
+        A new index records the model only when one was given to this ElasticHash: the codes'
+        model is the caller's to know."""
+        self.create_index(record_model=self._model is not None)
         bits = np.asarray(bits, dtype=np.uint8)
         if len(ids) != len(bits):
             raise ValueError(f"{len(ids)} ids for {len(bits)} codes")
@@ -216,6 +280,7 @@ class ElasticHash:
     ) -> IngestReport:
         self.create_index()
         self._check_layout(writing=True)
+        self.check_model(writing=True)
         with _cluster_errors(self.es, self.index):
             return ingest(
                 self.es,
@@ -258,10 +323,13 @@ class ElasticHash:
             total = int(self.es.count(index=old_index)["count"])
         settings = old["settings"]["index"]
         properties = old.get("mappings", {}).get("properties", {})
-        created = self.create_index(
+        # The codes are the old index's: so is their model, when it records one.
+        old_meta = (old.get("mappings", {}).get("_meta") or {}).get(index_meta.META_KEY, {})
+        created = self._create(
             int(settings["number_of_shards"]) if shards is None else shards,
             int(settings.get("number_of_replicas", 0)) if replicas is None else replicas,
             {name: spec for name, spec in properties.items() if name not in queries.CODE_FIELDS},
+            ModelIdentity.from_dict(old_meta.get(index_meta.MODEL_KEY)),
         )
         if not created:
             layout = self._layout()
@@ -279,11 +347,13 @@ class ElasticHash:
     # --- search ----------------------------------------------------------------------------
 
     def code_of(self, query: ImageSource | codes.Code) -> codes.Code:
-        """The query's code: a Code as is, a 64-character hex string as a code, else an image."""
+        """The query's code: a Code as is, a 64-character hex string as a code, else an image,
+        encoded by the model (once `check_model` found it the index's)."""
         if isinstance(query, codes.Code):
             return query
         if isinstance(query, str) and len(query) == codes.HEX_CHARS and not os.path.exists(query):
             return codes.Code.from_hex(query)
+        self.check_model()
         return self.model.encode_one(query)
 
     def search_body(

@@ -61,3 +61,18 @@ class PartialResultError(ClusterError):
         super().__init__(message, reason=reason)
         self.failed = failed
         self.total = total
+
+
+class ModelMismatchError(ElasticHashError):
+    """An index that records another model than the one in hand: codes of two models are not
+    comparable, so neither ingest nor a search by image goes ahead.
+
+    `index` is the index; `recorded` the identity it records (`ModelIdentity`), `given` the
+    model in hand's.
+    """
+
+    def __init__(self, message: str, index: str, recorded: object, given: object) -> None:
+        super().__init__(message, reason=message)
+        self.index = index
+        self.recorded = recorded
+        self.given = given

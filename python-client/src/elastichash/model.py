@@ -6,6 +6,7 @@ What a model must declare in its ONNX metadata is written down in docs/model-for
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -222,6 +223,53 @@ class _MetadataReader:
         return raw
 
 
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model made a code: the SHA-256 of its ONNX file, with its `model_version`, code
+    length and file name for people. Two files are the same model when their digests are equal;
+    an index records the identity of the model that wrote its codes (`index_meta`)."""
+
+    sha256: str
+    model_version: str
+    bits: int
+    file: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "model_version": self.model_version,
+            "bits": self.bits,
+            "file": self.file,
+        }
+
+    @classmethod
+    def from_dict(cls, value: object) -> ModelIdentity | None:
+        """The identity `as_dict` wrote; None for anything else (not one, or damaged)."""
+        if not isinstance(value, dict) or not isinstance(value.get("sha256"), str):
+            return None
+        bits = value.get("bits")
+        return cls(
+            sha256=value["sha256"],
+            model_version=str(value.get("model_version", "?")),
+            bits=bits if isinstance(bits, int) else 0,
+            file=str(value.get("file", "")),
+        )
+
+    def describe(self) -> str:
+        """The model in words: `'lite0-v3' (default.onnx, sha256 0123456789ab)`."""
+        file = f"{self.file}, " if self.file else ""
+        return f"{self.model_version!r} ({file}sha256 {self.sha256[:12]})"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def default_model_path() -> Path:
     """Where the bundled default model lives inside the package (it may be absent)."""
     return Path(str(resources.files("elastichash") / "models" / "default.onnx"))
@@ -262,6 +310,7 @@ class HashModel:
         self.spec = ModelSpec.from_metadata(metadata, source=str(self.path))
         self.input_name = self._check_input()
         self.output_name = self._check_output()
+        self._identity: ModelIdentity | None = None
 
     def _check_input(self) -> str:
         inputs = {node.name: node for node in self.session.get_inputs()}
@@ -308,6 +357,15 @@ class HashModel:
 
     def __repr__(self) -> str:
         return f"HashModel({str(self.path)!r}, version={self.spec.model_version!r})"
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """Which model this is (its file's digest, computed once): what an index records."""
+        if self._identity is None:
+            self._identity = ModelIdentity(
+                file_sha256(self.path), self.spec.model_version, self.spec.bits, self.path.name
+            )
+        return self._identity
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """An RGB image → (3, S, S) float32, resized, cropped and normalised as the model wants.

@@ -118,10 +118,17 @@ def index_settings(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
 
 
 def index_body(
-    shards: int = 1, replicas: int = 0, extra_properties: dict[str, Any] | None = None
+    shards: int = 1,
+    replicas: int = 0,
+    extra_properties: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The body of `PUT <index>`: settings and mapping."""
-    return {"settings": index_settings(shards, replicas), "mappings": mapping(extra_properties)}
+    """The body of `PUT <index>`: settings and mapping, with `meta` as the mapping's `_meta`
+    (what the index records of itself: `index_meta`)."""
+    mappings = mapping(extra_properties)
+    if meta:
+        mappings["_meta"] = meta
+    return {"settings": index_settings(shards, replicas), "mappings": mappings}
 
 
 def subcode_terms(

@@ -50,7 +50,8 @@ def serve(
 
     image_folders = ImageFolders(folders)
     count = engine.count()
-    engine.model  # noqa: B018 - loads the model now rather than on the first upload
+    # Loads the model now rather than on the first upload, and refuses an index of another model.
+    engine.check_model()
     sock = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
