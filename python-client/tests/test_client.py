@@ -30,7 +30,10 @@ def answer(*hits: dict[str, Any], failed: int = 0) -> dict[str, Any]:
 
 
 # What `_field_caps` answers for the layout fields of an index of each layout.
-V3_CAPS = {"hash": {"hamming_code": {"type": "hamming_code"}}}
+V3_CAPS = {
+    "hash": {"hamming_code": {"type": "hamming_code"}},
+    "image_id": {"keyword": {"type": "keyword"}},
+}
 V2_CAPS = {
     "hash": {"keyword": {"type": "keyword"}},
     "hash_mih": {"keyword": {"type": "keyword"}},
@@ -201,7 +204,7 @@ def test_layout_is_asked_once_per_index_and_engine() -> None:
     engine.search(Code.from_bits(BITS[0]))
     engine.search_codes(BITS[:2])
     engine.search(Code.from_bits(BITS[1]), mode="paper")
-    assert es.caps_asked == [("pics", "hash,hash_mih,hash_r0,hash_f0")]
+    assert es.caps_asked == [("pics", "hash,image_id,hash_mih,hash_r0,hash_f0")]
     engine.index = "other"
     engine.search(Code.from_bits(BITS[0]))
     assert [index for index, _ in es.caps_asked] == ["pics", "other"]

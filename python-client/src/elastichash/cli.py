@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from types import FrameType
 
 from . import __version__, codes, queries
+from .catalogue import AddCodesReport
 from .client import ElasticHash, connect
 from .engines import ENGINES
 from .errors import ElasticHashError, LayoutError, ModelMismatchError
 from .ingest import IngestReport
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
+from .sources import ImageReader
 
 MODES_TEXT = """\
 modes (search and console):
@@ -44,6 +46,7 @@ examples:
   elastichash search photos/cat.jpg --mode two_stage --scorer painless --index old-images
   elastichash console photos/cat.jpg > query.txt     # paste into Kibana Dev Tools
   elastichash reindex --from old-images --index images
+  elastichash add-codes --index products --image-field photo
   elastichash serve photos/ --index photos          # a web page: search by example
 """
 
@@ -138,6 +141,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    add = command(
+        "add-codes",
+        "add a code to each document of an existing index, from its image's path or URL",
+        "Add a code to every document of --index that has none, from the image whose file path\n"
+        "or http(s) URL the document's --image-field holds (a dotted name reaches into objects).\n"
+        "Only the code is written: every other field stays as it is. The index gets the\n"
+        "hamming_code field in its mapping first, if it has none. Documents whose image\n"
+        "cannot be read are named with their id and the reason (no such field, HTTP 404, a\n"
+        "time-out, a web page, too large); running it again visits only the documents still\n"
+        "without a code. Ctrl-C stops after the batch in hand (exit 130).",
+    )
+    add.add_argument(
+        "--image-field",
+        required=True,
+        metavar="FIELD",
+        help="the field holding each document's image path or http(s) URL",
+    )
+    add.add_argument(
+        "--base-dir",
+        metavar="DIR",
+        help="where relative paths start (default: the current folder)",
+    )
+    add.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds a URL may take to download (default: 30)",
+    )
+    add.add_argument(
+        "--max-image-mb",
+        type=float,
+        default=256,
+        help="largest image file or download accepted, in MiB (default: 256)",
+    )
+    add.add_argument(
+        "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
+    )
+    add.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     reindex = command(
         "reindex",
         "copy an index of an earlier layout into --index, with the hamming_code field",
@@ -221,7 +263,7 @@ def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: s
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _show_library_notes()
-    if args.command != "index":
+    if args.command not in ("index", "add-codes"):
         return _run(args, None)
     # Installed until the very end, so that a second Ctrl-C on the way out (while the client
     # closes) cannot turn a clean stop into a traceback.
@@ -264,6 +306,8 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
         engine = ElasticHash(es, index=args.index, model=args.model)
         if args.command == "index" and stop is not None:
             return _index(engine, args, stop)
+        if args.command == "add-codes" and stop is not None:
+            return _add_codes(engine, args, stop)
         if args.command == "reindex":
             return _reindex(engine, args)
         if args.command == "serve":
@@ -366,6 +410,43 @@ def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt
     print(report.summary())
     if report.interrupted:
         print(f"elastichash: interrupted: {report.interruption()}", file=sys.stderr)
+        return INTERRUPTED
+    return 0 if report.ok else 1
+
+
+def _add_codes(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt) -> int:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.timeout <= 0 or args.max_image_mb <= 0:
+        raise ValueError("--timeout and --max-image-mb must be positive")
+    reader = ImageReader(
+        base_dir=args.base_dir,
+        max_bytes=int(args.max_image_mb * 1024 * 1024),
+        timeout=args.timeout,
+    )
+    report = AddCodesReport()
+    stop.armed = True
+    try:
+        engine.add_codes(
+            args.image_field,
+            reader=reader,
+            batch_size=args.batch_size,
+            progress=not args.no_progress,
+            should_stop=stop,
+            report=report,
+        )
+    except KeyboardInterrupt:
+        stop.requested, stop.armed = True, False
+        report.interrupted = True
+    finally:
+        stop.armed = False
+    print(report.summary())
+    if report.interrupted:
+        print(
+            f"elastichash: interrupted: coded {report.coded} documents; run the same command "
+            "again to code the rest",
+            file=sys.stderr,
+        )
         return INTERRUPTED
     return 0 if report.ok else 1
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from . import codes, engines, index_meta, queries
+from . import catalogue, codes, engines, index_meta, queries
+from .catalogue import AddCodesReport
 from .engines import Client, Engine
 from .errors import ClusterError, LayoutError, PartialResultError
 from .images import ImageSource
@@ -25,6 +26,7 @@ from .ingest import (
 )
 from .model import HashModel, ModelIdentity
 from .queries import Mode, Scorer
+from .sources import ImageReader
 
 log = logging.getLogger(__name__)
 
@@ -194,14 +196,15 @@ class ElasticHash:
         self._layouts[self.index] = layout
         return layout
 
-    def _check_layout(self, *, writing: bool = False, scorer: Scorer = "plugin") -> None:
+    def _check_layout(self, *, writing: bool = False, scorer: Scorer = "plugin") -> Layout | None:
         """A LayoutError, before anything is sent, when the index cannot take the request:
         documents or plugin searches need the hamming_code field `hash`; the Painless scorer
         needs an index of layout v2 (it cannot read a hamming_code field). An index without
-        any `hash` is searched (field-level security may hide it) but takes no documents."""
+        any `hash` is searched (field-level security may hide it) but takes no documents.
+        Returns the layout found (None: not known)."""
         layout = self._layout()
         if layout is None:
-            return
+            return None
         if scorer == "painless":
             if layout.kind == queries.FIELD_TYPE:
                 raise LayoutError(
@@ -211,9 +214,9 @@ class ElasticHash:
                     self.index,
                     layout.kind,
                 )
-            return
+            return layout
         if layout.kind == queries.FIELD_TYPE or (layout.kind == "none" and not writing):
-            return
+            return layout
         raise LayoutError(layout.refusal(self.index), self.index, layout.kind)
 
     def index_directory(
@@ -293,6 +296,71 @@ class ElasticHash:
                 progress,
                 should_stop=should_stop,
             )
+
+    def add_codes(
+        self,
+        image_field: str,
+        *,
+        reader: ImageReader | None = None,
+        batch_size: int = 32,
+        slice_id: int | None = None,
+        slices: int | None = None,
+        progress: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+        report: AddCodesReport | None = None,
+    ) -> AddCodesReport:
+        """Adds a code to every document of an existing index that lacks one, from the image
+        whose path or http(s) URL its `image_field` holds (`catalogue.add_codes`).
+
+        Only the code is written (a partial update of `hash`); every other field stays as it
+        is. An index without the hamming_code field gets it in its mapping first, and records
+        the model. `reader` sets where relative paths start, time-outs and the size limit.
+        Running it again codes only the documents still without a code.
+        """
+        self._prepare_for_codes(image_field)
+        with _cluster_errors(self.es, self.index):
+            return catalogue.add_codes(
+                self.es,
+                self.index,
+                self.model,
+                image_field,
+                reader,
+                batch_size=batch_size,
+                slice_id=slice_id,
+                slices=slices,
+                progress=progress,
+                should_stop=should_stop,
+                report=report,
+            )
+
+    def _prepare_for_codes(self, image_field: str) -> None:
+        """Maps the hamming_code field into an existing index that has none, and checks that
+        the image field is there and the model is the index's."""
+        with _cluster_errors(self.es, self.index):
+            if not self.es.indices.exists(index=self.index):
+                raise ClusterError(
+                    f"index '{self.index}' does not exist at {_url_of(self.es)}; add-codes "
+                    "fills an index that holds documents already (to index a folder or a "
+                    "manifest into a new index, use index)"
+                )
+            answer = self.es.field_caps(index=self.index, fields=[image_field])
+            if image_field not in answer.get("fields", {}):
+                raise ClusterError(
+                    f"index '{self.index}' has no field `{image_field}`; name the field that "
+                    "holds each document's image path or URL"
+                )
+        layout = self._layout()
+        if layout is not None and layout.kind == "none":
+            with _cluster_errors(self.es, self.index):
+                self.es.indices.put_mapping(
+                    index=self.index,
+                    body={"properties": {queries.HEX_FIELD: {"type": queries.FIELD_TYPE}}},
+                )
+            self._layouts[self.index] = Layout(
+                queries.FIELD_TYPE, (queries.FIELD_TYPE,), layout.ids
+            )
+        self._check_layout(writing=True)
+        self.check_model(writing=True)
 
     def count(self) -> int:
         with _cluster_errors(self.es, self.index):
@@ -389,7 +457,8 @@ class ElasticHash:
         Hits carry the doc-value fields (`path`) as `source`; `source=True` fetches `_source`.
         """
         body = self.search_body(query, k, mode, scorer, filter, radius, max_distance, source)
-        self._check_layout(scorer=scorer)
+        layout = self._check_layout(scorer=scorer)
+        body = layout.fit(body) if layout is not None else body
         with _cluster_errors(self.es, self.index, scorer):
             response = self.es.search(index=self.index, body=body)
         _check_shards(response, self.es, self.index)
@@ -428,7 +497,9 @@ class ElasticHash:
             for code in hexes
         ]
         if bodies:
-            self._check_layout()
+            layout = self._check_layout()
+            if layout is not None:
+                bodies = [layout.fit(body) for body in bodies]
         responses: list[dict[str, Any]] = []
         for start in range(0, len(bodies), batch_size):
             searches = [part for body in bodies[start : start + batch_size] for part in ({}, body)]
@@ -449,7 +520,7 @@ class ElasticHash:
 # The fields whose types tell the layouts apart: `hash` (a hamming_code field in layout v3, a
 # keyword in v1 and v2) and one field of each earlier layout.
 EARLIER_FIELDS = (queries.MIH_FIELD, queries.WORD_FIELDS[0], queries.LEGACY_SUBCODE_FIELDS[0])
-LAYOUT_FIELDS = (queries.HEX_FIELD, *EARLIER_FIELDS)
+LAYOUT_FIELDS = (queries.HEX_FIELD, queries.ID_FIELD, *EARLIER_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -463,16 +534,26 @@ class Layout:
 
     kind: str
     types: tuple[str, ...]
+    ids: bool = True
 
     @classmethod
     def of(cls, fields: dict[str, Any]) -> Layout:
         """The layout of a field capabilities answer's `fields` (for LAYOUT_FIELDS)."""
         types = tuple(sorted(fields.get(queries.HEX_FIELD, {})))
+        ids = queries.ID_FIELD in fields
         if types == (queries.FIELD_TYPE,):
-            return cls(queries.FIELD_TYPE, types)
+            return cls(queries.FIELD_TYPE, types, ids)
         if any(name in fields for name in EARLIER_FIELDS):
-            return cls("earlier", types)
-        return cls("other" if types else "none", types)
+            return cls("earlier", types, ids)
+        return cls("other" if types else "none", types, ids)
+
+    def fit(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A search body that returns each hit's id on this index: an index without the
+        `image_id` doc values (a user's own, coded by `add_codes`) gives `_id`, which needs
+        the stored fields that the body would otherwise skip."""
+        if not self.ids and body.get("stored_fields") == "_none_":
+            del body["stored_fields"]
+        return body
 
     def description(self) -> str:
         """What the index holds instead of a hamming_code field, as a clause."""

@@ -5,8 +5,8 @@ Elasticsearch is spoken to with the `elasticsearch` client, OpenSearch with `ope
 clients take the same calls when request bodies are passed as `body=` (`search`, `msearch`,
 `count`, `indices.create`, ...), so everything above this module has one code path. What
 differs lives here: which product a URL serves (`detect`), building its client (`connect`), the
-bulk/scan helpers (`helpers_of`), raw requests (`request`), per-call time-outs (`with_timeout`)
-and reading the clients' exceptions (`failure`).
+bulk/scan helpers (`helpers_of`), points in time (`open_point_in_time`), raw requests
+(`request`), per-call time-outs (`with_timeout`) and reading the clients' exceptions (`failure`).
 
 An Elasticsearch 8 server refuses the `compatible-with=9` media types the 9.x client sends, so
 its client sends plain `application/json` instead (`_PlainJsonTransport`).
@@ -307,6 +307,26 @@ def helpers_of(client: Client) -> ModuleType:
     import opensearchpy.helpers
 
     return opensearchpy.helpers
+
+
+def open_point_in_time(client: Client, index: str, keep_alive: str) -> str:
+    """Opens a point in time over `index` and returns its id (the APIs' names differ)."""
+    if isinstance(client, Elasticsearch):
+        return str(client.open_point_in_time(index=index, keep_alive=keep_alive)["id"])
+    return str(client.create_pit(index=index, params={"keep_alive": keep_alive})["pit_id"])
+
+
+def close_point_in_time(client: Client, pit_id: str) -> None:
+    """Closes a point in time; one that expired already is no error."""
+    try:
+        if isinstance(client, Elasticsearch):
+            client.close_point_in_time(id=pit_id)
+        else:
+            client.delete_pit(body={"pit_id": [pit_id]})
+    except Exception as error:
+        found = failure(error)
+        if found is None or found.kind != "answer" or found.status != 404:
+            raise
 
 
 def request(

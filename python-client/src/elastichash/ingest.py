@@ -279,6 +279,29 @@ def send_codes(
             items, queries.code_fields_batch(bits), strict=True
         )
     }
+
+    def outcome(doc_id: str, ok: bool, status: object, reason: str) -> None:
+        if ok:
+            report.indexed += 1
+        elif status == 409:
+            report.already_indexed += 1
+        else:
+            name = names.get(doc_id, doc_id)
+            report.failed[name] = f"{engines.product_name(es)} refused it: {reason}"
+
+    send_actions(es, actions, outcome, waits)
+
+
+def send_actions(
+    es: Client,
+    actions: dict[str, dict[str, Any]],
+    outcome: Callable[[str, bool, object, str], None],
+    waits: tuple[float, ...] = RETRY_WAITS,
+) -> None:
+    """Bulk-sends `actions` (by document id) and calls `outcome(id, ok, status, reason)` once
+    for each with its final answer. Actions refused with 429 or 502-504, and those whose request
+    lost its connection, are sent again after each of `waits`; so each action must be safe to
+    send twice (a create by id, an update guarded by its sequence number)."""
     pending = list(actions)
     for attempt in range(len(waits) + 1):
         last = attempt == len(waits)
@@ -289,16 +312,15 @@ def send_codes(
         try:
             for doc_id, ok, status, reason in _bulk(es, [actions[i] for i in pending]):
                 answered.add(doc_id)
-                if ok:
-                    report.indexed += 1
-                elif status == 409:
-                    report.already_indexed += 1
-                elif (status in RETRY_STATUSES or not isinstance(status, int)) and not last:
+                if (
+                    not ok
+                    and (status in RETRY_STATUSES or not isinstance(status, int))
+                    and not last
+                ):
                     # opensearch-py reports a lost connection per document, status "N/A".
                     again.append(doc_id)
                 else:
-                    name = names.get(doc_id, doc_id)
-                    report.failed[name] = f"{engines.product_name(es)} refused it: {reason}"
+                    outcome(doc_id, ok, status, reason)
         except Exception as error:
             found = engines.failure(error)
             # No answer from any node (the client tried each): what was not answered is sent
@@ -323,7 +345,7 @@ def _bulk(es: Client, actions: list[dict[str, Any]]) -> Iterator[tuple[str, bool
         raise_on_exception=False,
     )
     for ok, result in results:
-        outcome = result.get("create", result)
+        outcome = result.get("create") or result.get("update") or result
         error = outcome.get("error", outcome)
         reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
         yield outcome.get("_id", "?"), ok, outcome.get("status"), reason
