@@ -30,6 +30,8 @@ def answer(*hits: dict[str, Any], failed: int = 0) -> dict[str, Any]:
 
 
 # What `_field_caps` answers for the layout fields of an index of each layout.
+# The fields the library maps into every index it creates, beside the code.
+PATH_FIELDS = {"path": {"type": "keyword"}, "other_paths": {"type": "keyword"}}
 V3_CAPS = {
     "hash": {"hamming_code": {"type": "hamming_code"}},
     "image_id": {"keyword": {"type": "keyword"}},
@@ -363,7 +365,7 @@ def test_ingest_into_a_new_index_asks_nothing(monkeypatch: pytest.MonkeyPatch) -
     es = StubWriter(exists=False, caps=V2_CAPS)  # field_caps would refuse: never asked
     ElasticHash(es, index="new").index_codes(["a"], BITS[:1])  # type: ignore[arg-type]
     (created,) = es.indices.created
-    assert created["mappings"] == queries.mapping({"path": {"type": "keyword"}})
+    assert created["mappings"] == queries.mapping(PATH_FIELDS)
     assert es.caps_asked == [] and len(sent) == 1
 
 
@@ -387,7 +389,7 @@ def test_reindex_creates_layout_v3_with_the_old_index_s_own_fields(
     es = StubWriter(exists=False)
     ElasticHash(es, index="new").reindex_from("old", progress=False)  # type: ignore[arg-type]
     (created,) = es.indices.created
-    assert created["mappings"] == queries.mapping({"path": {"type": "keyword"}})
+    assert created["mappings"] == queries.mapping(PATH_FIELDS)
     assert created["settings"] == {"number_of_shards": 2, "number_of_replicas": 0}
     assert copied[0][1:3] == ("old", "new")
 

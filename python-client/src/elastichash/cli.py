@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from . import __version__, codes, queries
+from . import __version__, codes, manifest, queries
 from .catalogue import AddCodesReport
 from .client import ElasticHash, connect
 from .engines import ENGINES
@@ -40,6 +40,8 @@ the cluster options may stand before or after the command.
 
 examples:
   elastichash index photos/ --index photos
+  elastichash index products.csv --index products   # path or url, id, category, price, ...
+  elastichash search shoe.jpg --index products --filter '{{"term": {{"category": "shoe"}}}}'
   elastichash search photos/cat.jpg -k 5
   elastichash search photos/cat.jpg --max-distance 20 --json
   elastichash search photos/cat.jpg --mode two_stage
@@ -127,14 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = command(
         "index",
-        "index every image under a directory",
-        "Index every image under DIR. Document ids are hashes of the files' bytes, and each\n"
-        "batch first asks the index which are there: running it again encodes only what is\n"
-        "missing. Ctrl-C stops after the batch in hand (exit 130; Ctrl-C again: at once); run\n"
-        "the same command again to index the rest. Files that cannot be indexed are named,\n"
-        "each with its reason.",
+        "index every image under a directory, or the images a manifest lists",
+        "Index every image under DIR, or the images that MANIFEST (a .csv or .jsonl file) lists:\n"
+        "one row per image, its file path (relative to the manifest's folder) or http(s) URL\n"
+        "in a `path` or `url` column, an optional `id`, and any other columns, which are\n"
+        "stored beside the code for --filter. Document ids are hashes of the images' bytes\n"
+        "(or the manifest's ids), and each batch first asks the index which are there:\n"
+        "running it again encodes only what is missing; identical files are indexed once and\n"
+        "named together. Ctrl-C stops after the batch in hand (exit 130; Ctrl-C again: at\n"
+        "once); run the same command again to index the rest. Files that cannot be indexed\n"
+        "are named, each with its reason.",
     )
-    index.add_argument("directory")
+    index.add_argument("source", metavar="DIR|MANIFEST")
     _new_index_options(index, "1", "0")
     index.add_argument(
         "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
@@ -390,11 +396,19 @@ def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt
     shards = 1 if args.shards is None else args.shards
     if engine.create_index(shards, 0 if args.replicas is None else args.replicas):
         print(f"created index '{engine.index}'", file=sys.stderr)
+    if os.path.isfile(args.source) and not manifest.is_manifest(args.source):
+        raise ValueError(
+            f"{args.source}: a file, but not a manifest; index takes a folder of images or a "
+            f"manifest ({', '.join(manifest.SUFFIXES)})"
+        )
     report = IngestReport()
+    index_source = (
+        engine.index_manifest if manifest.is_manifest(args.source) else engine.index_directory
+    )
     stop.armed = True
     try:
-        engine.index_directory(
-            args.directory,
+        index_source(
+            args.source,
             progress=not args.no_progress,
             batch_size=args.batch_size,
             report=report,

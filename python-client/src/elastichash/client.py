@@ -6,11 +6,12 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import catalogue, codes, engines, index_meta, queries
+from . import catalogue, codes, engines, index_meta, manifest, queries
 from .catalogue import AddCodesReport
 from .engines import Client, Engine
 from .errors import ClusterError, LayoutError, PartialResultError
@@ -136,7 +137,11 @@ class ElasticHash:
                 body=queries.index_body(
                     shards,
                     replicas,
-                    {"path": {"type": "keyword"}, **(extra_properties or {})},
+                    {
+                        queries.PATH_FIELD: {"type": "keyword"},
+                        queries.OTHER_PATHS_FIELD: {"type": "keyword"},
+                        **(extra_properties or {}),
+                    },
                     index_meta.meta(model),
                 ),
             )
@@ -242,12 +247,43 @@ class ElasticHash:
             items_from_paths(paths, report), report, len(paths), progress, batch_size, should_stop
         )
 
-    def index_images(
-        self, items: Iterable[tuple[str, bytes]], progress: bool = True, batch_size: int = 32
+    def index_manifest(
+        self,
+        path: str | os.PathLike,
+        *,
+        reader: ImageReader | None = None,
+        progress: bool = True,
+        batch_size: int = 32,
+        report: IngestReport | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> IngestReport:
-        """Indexes (id, image bytes) pairs under the given ids."""
+        """Indexes the images a manifest lists (CSV or JSON lines: `manifest`), each with the
+        row's other columns as fields beside its code, under the row's `id` or else a hash of
+        its bytes. Relative paths start at the manifest's folder (unless `reader` says).
+        Rows that cannot be indexed are named by file and line in the report."""
+        rows = manifest.read_rows(path)
+        reader = reader or ImageReader(base_dir=Path(path).parent)
+        report = report if report is not None else IngestReport()
+        report.total = len(rows)
+        items = (
+            ImageItem(name=row.location or row.name, data=data, fields=row.fields, id=row.id)
+            for row, data in manifest.read_images(rows, reader, report.failed)
+        )
+        return self._ingest(items, report, len(rows), progress, batch_size, should_stop)
+
+    def index_images(
+        self,
+        items: Iterable[tuple[str, bytes] | tuple[str, bytes, dict[str, Any]]],
+        progress: bool = True,
+        batch_size: int = 32,
+    ) -> IngestReport:
+        """Indexes (id, image bytes) or (id, image bytes, fields) under the given ids, the
+        fields (the user's own: category, owner, ...) stored beside each code."""
         return self._ingest(
-            (ImageItem(name=doc_id, data=data, id=doc_id) for doc_id, data in items),
+            (
+                ImageItem(name=item[0], data=item[1], id=item[0], fields=dict(_fields_of(item)))
+                for item in items
+            ),
             None,
             None,
             progress,
@@ -515,6 +551,16 @@ class ElasticHash:
     def console(self, query: ImageSource | codes.Code, **options: Any) -> str:
         """The search as Kibana Dev Tools text."""
         return queries.to_console(self.index, self.search_body(query, **options))
+
+
+def _fields_of(item: tuple[Any, ...]) -> dict[str, Any]:
+    fields = item[2] if len(item) > 2 else {}
+    if not isinstance(fields, dict):
+        raise TypeError(f"the fields of image {item[0]!r} must be a dict, got {type(fields)}")
+    clash = manifest.RESERVED & set(fields)
+    if clash:
+        raise ValueError(f"the fields of image {item[0]!r}: {manifest.reserved(clash)}")
+    return fields
 
 
 # The fields whose types tell the layouts apart: `hash` (a hamming_code field in layout v3, a

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from . import codes, engines, queries
 from .engines import Client
-from .errors import ImageError
+from .errors import ClusterError, ImageError
 from .images import IMAGE_SUFFIXES, file_kind, load_image, open_failure, read_file
 from .model import HashModel
 
@@ -54,26 +54,38 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class IngestReport:
-    """What an ingest did. `failed` maps each image's name to the reason.
+    """What an ingest did. `failed` maps each image's name to the reason; `duplicates` maps
+    each image whose bytes (or given id) another image of this run had already to that
+    image's name: it is not indexed again, and its path joins the document's `other_paths`.
 
-    `total` is how many files there were to index, when known (indexed + already_indexed +
-    failed once the run is complete); `interrupted` says the run stopped before the end.
+    `total` is how many files there were to index, when known: indexed + already_indexed +
+    len(duplicates) + len(failed) once the run is complete; `interrupted` says the run
+    stopped before the end.
     """
 
     indexed: int = 0
     already_indexed: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)
     total: int | None = None
     interrupted: bool = False
+    # The first image's name for each document id met in this run (duplicates point to it).
+    _first: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def done(self) -> int:
+        """How many images this run has accounted for, one way or another."""
+        return self.indexed + self.already_indexed + len(self.duplicates) + len(self.failed)
+
     def interruption(self, batch_in_flight: bool = False) -> str:
         """The sentence for a stopped run: what is in the index now, and how to finish."""
         of = f" of {self.total}" if self.total is not None else ""
         refused = f", {len(self.failed)} refused" if self.failed else ""
+        refused += f", {len(self.duplicates)} identical copies" if self.duplicates else ""
         flight = "; the batch in flight may be partly indexed" if batch_in_flight else ""
         return (
             f"indexed {self.indexed}{of} files ({self.already_indexed} already there{refused}"
@@ -81,10 +93,19 @@ class IngestReport:
         )
 
     def summary(self) -> str:
+        """The counts on one line (they add up to the files), then each failure and each group
+        of identical images."""
         counts = (self.indexed, self.already_indexed, len(self.failed))
         files = f"{self.total} files: " if self.total is not None else ""
-        lines = [files + "indexed {}, already indexed {}, failed {}".format(*counts)]
+        head = files + "indexed {}, already indexed {}, failed {}".format(*counts)
+        if self.duplicates:
+            head += f", identical to another file {len(self.duplicates)}"
+        lines = [head]
         lines += [f"  failed: {name}: {reason}" for name, reason in sorted(self.failed.items())]
+        groups: dict[str, list[str]] = {}
+        for name, first in self.duplicates.items():
+            groups.setdefault(first, [first]).append(name)
+        lines += [f"  identical: {' = '.join(names)}" for _, names in sorted(groups.items())]
         return "\n".join(lines)
 
 
@@ -148,7 +169,7 @@ def items_from_paths(
         except ImageError as error:
             report.failed[error.name] = error.reason
             continue
-        yield ImageItem(name=str(path), data=data, fields={"path": str(path)})
+        yield ImageItem(name=str(path), data=data, fields={queries.PATH_FIELD: str(path)})
 
 
 def ingest(
@@ -208,6 +229,57 @@ def _next_batch(iterator: Iterator[Any], size: int, max_bytes: int | None) -> li
 
 
 def _index_batch(
+    es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
+) -> None:
+    fresh, copies = [], {}
+    for item in batch:
+        first = report._first.setdefault(item.doc_id, item.name)
+        if first is item.name:
+            fresh.append(item)
+        else:
+            report.duplicates[item.name] = first
+            if queries.PATH_FIELD in item.fields:
+                copies.setdefault(item.doc_id, []).append(str(item.fields[queries.PATH_FIELD]))
+    _encode_and_send(es, index, model, fresh, report)
+    if copies:
+        _add_other_paths(es, index, copies)
+
+
+def _add_other_paths(es: Client, index: str, copies: dict[str, list[str]]) -> None:
+    """Adds the paths of identical copies to their documents' `other_paths` (a real-time read,
+    then a partial update of that field alone), each path once."""
+    answer = es.mget(
+        index=index,
+        body={"ids": list(copies)},
+        _source=[queries.PATH_FIELD, queries.OTHER_PATHS_FIELD],
+    )
+    actions = {}
+    for doc in answer.get("docs", []):
+        if not doc.get("found"):
+            continue  # its first copy failed, or is not sent yet: named in the report anyway
+        source = doc.get("_source") or {}
+        known = source.get(queries.OTHER_PATHS_FIELD) or []
+        known = [known] if isinstance(known, str) else list(known)
+        new = [
+            p for p in copies[doc["_id"]] if p != source.get(queries.PATH_FIELD) and p not in known
+        ]
+        if new:
+            actions[doc["_id"]] = {
+                "_op_type": "update",
+                "_index": doc["_index"],
+                "_id": doc["_id"],
+                "doc": {queries.OTHER_PATHS_FIELD: sorted(set(known + new))},
+            }
+    failed: dict[str, str] = {}
+    send_actions(es, actions, lambda i, ok, _, why: None if ok else failed.update({i: why}))
+    if failed:
+        raise ClusterError(
+            f"{engines.product_name(es)} refused to record the paths of identical copies: "
+            + "; ".join(f"{i}: {why}" for i, why in sorted(failed.items()))
+        )
+
+
+def _encode_and_send(
     es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
 ) -> None:
     there = existing_ids(es, index, [item.doc_id for item in batch])

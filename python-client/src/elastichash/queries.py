@@ -38,7 +38,10 @@ DEFAULT_RADIUS = 2
 # Every field the library writes, in any layout, as opposed to the user's own.
 CODE_FIELDS = frozenset({HEX_FIELD, MIH_FIELD, ID_FIELD, *WORD_FIELDS, *LEGACY_SUBCODE_FIELDS})
 # What a search fetches by default: doc values only, no stored fields (`_source`, `_id`).
-DOCVALUE_FIELDS = (ID_FIELD, "path")
+# Where an image was found: its first path, and the paths of identical copies (ingest).
+PATH_FIELD = "path"
+OTHER_PATHS_FIELD = "other_paths"
+DOCVALUE_FIELDS = (ID_FIELD, PATH_FIELD)
 
 Mode = Literal["exact", "paper", "two_stage", "long", "short"]
 Scorer = Literal["plugin", "painless"]

@@ -106,9 +106,10 @@ def _over(size: str, limit: int) -> str:
 
 def _cause(error: object) -> str:
     """A urllib3 error in a few words: time-outs and refused connections by name."""
-    if isinstance(error, urllib3.exceptions.TimeoutError):
-        return "timed out"
+    # NewConnectionError is a kind of ConnectTimeoutError in urllib3: ask for it first.
     if isinstance(error, urllib3.exceptions.NewConnectionError):
         return "connection refused or no route"
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return "timed out"
     text = str(error)
     return text.split(": ", 1)[-1] if ": " in text else text
