@@ -51,7 +51,7 @@ def test_search_options_and_defaults() -> None:
 )
 def test_cluster_options_before_or_after_the_command(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
-    assert (args.index, args.es_url, args.directory) == ("NAME", "http://h:1", "DIR")
+    assert (args.index, args.es_url, args.source) == ("NAME", "http://h:1", "DIR")
     assert args.api_key is None and args.model is None
 
 
