@@ -429,7 +429,7 @@ def check_reindexed(es: Client, new: str, bits: np.ndarray, ids: list[str]) -> N
     engine = ElasticHash(es, index=new)
     properties = es.indices.get_mapping(index=new)[new]["mappings"]["properties"]
     assert properties["hash"]["type"] == "hamming_code"
-    assert set(properties) == {"hash", "image_id", "path", "group"}  # no hash_f*, hash_mih, hash_r*
+    assert set(properties) == {"hash", "image_id", "path", "other_paths", "group"}  # no hash_f*, hash_mih, hash_r*
     assert properties["group"] == {"type": "integer"} and properties["path"] == {"type": "keyword"}
     settings = es.indices.get_settings(index=new)[new]["settings"]["index"]
     assert settings["number_of_shards"] == "2"
