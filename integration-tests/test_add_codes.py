@@ -273,3 +273,17 @@ def test_cli_add_codes(es: Client, es_url: str, catalogue: str, web: str, pictur
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.stdout.startswith(f"{len(TROUBLE)} documents without a code: coded 0, failed {len(TROUBLE)}\n")
     assert es.count(index=catalogue)["count"] == 10 + len(TROUBLE)
+
+
+def test_two_slices_share_the_work_without_overlap(
+    es: Client, catalogue: str, web: str, pictures: Path, tiny_model: str
+) -> None:
+    """What several processes would each run: slice 0 and slice 1 of 2 code every document once."""
+    picture_of = fill(es, catalogue, web, pictures, 120, url_every=1000)
+    engine = ElasticHash(es, index=catalogue, model=tiny_model)
+    parts = [engine.add_codes("photo", reader=reader(pictures), slice_id=i, slices=2, progress=False) for i in (0, 1)]
+    assert all(part.coded > 0 for part in parts)
+    assert sum(part.coded for part in parts) == len(picture_of)
+    assert sum(part.total or 0 for part in parts) == len(picture_of) + len(TROUBLE)
+    assert set(parts[0].failed).isdisjoint(parts[1].failed)
+    assert set(parts[0].failed) | set(parts[1].failed) == set(TROUBLE)

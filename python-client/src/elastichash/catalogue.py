@@ -89,11 +89,13 @@ def add_codes(
     walk_slice = None
     if slices is not None and slices > 1:
         walk_slice = {"id": slice_id or 0, "max": slices}
-    report.total = _count(es, index, query, walk_slice)
-    bar = tqdm(total=report.total, unit="doc", desc=f"coding {index}", disable=not progress)
+    bar = tqdm(unit="doc", desc=f"coding {index}", disable=not progress)
     # Reading is mostly waiting (disks, web servers): a few threads overlap it.
     with bar, ThreadPoolExecutor(max_workers=8) as pool:
-        for hits in _pages(es, index, query, image_field, walk_slice):
+        for total, hits in _pages(es, index, query, image_field, walk_slice):
+            if report.total is None:
+                report.total = bar.total = total
+                bar.refresh()
             for start in range(0, len(hits), batch_size):
                 if should_stop is not None and should_stop():
                     report.interrupted = True
@@ -108,29 +110,20 @@ def add_codes(
     return report
 
 
-def _count(es: Client, index: str, query: dict[str, Any], walk_slice: dict[str, int] | None) -> int:
-    if walk_slice is None:
-        return int(es.count(index=index, body={"query": query})["count"])
-    # A slice is a share of a search, not of a count: ask a search for its total.
-    answer = es.search(
-        index=index,
-        body={"query": query, "size": 0, "track_total_hits": True, "slice": walk_slice},
-    )
-    return int(answer["hits"]["total"]["value"])
-
-
 def _pages(
     es: Client,
     index: str,
     query: dict[str, Any],
     image_field: str,
     walk_slice: dict[str, int] | None,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Pages of hits (id, index, sequence number, the image field) under one point in time, so
-    that documents coded meanwhile neither shift the pages nor come back."""
+    that documents coded meanwhile neither shift the pages nor come back; each with the number
+    of documents the walk (its slice) holds, counted by the first page."""
     pit_id = engines.open_point_in_time(es, index, KEEP_ALIVE)
     try:
         after: list[Any] | None = None
+        total = 0
         while True:
             body: dict[str, Any] = {
                 "query": query,
@@ -138,7 +131,7 @@ def _pages(
                 "_source": [image_field],
                 "seq_no_primary_term": True,
                 "sort": ["_shard_doc"],
-                "track_total_hits": False,
+                "track_total_hits": after is None,
                 "pit": {"id": pit_id, "keep_alive": KEEP_ALIVE},
             }
             if walk_slice is not None:
@@ -148,10 +141,14 @@ def _pages(
             answer = es.search(body=body)
             pit_id = answer.get("pit_id", pit_id)
             _check_shards(answer, index)
+            if after is None:
+                total = int(answer["hits"]["total"]["value"])
             hits = answer["hits"]["hits"]
             if not hits:
+                if after is None:
+                    yield total, hits  # nothing to code: the count, for the report
                 return
-            yield hits
+            yield total, hits
             after = hits[-1]["sort"]
     finally:
         engines.close_point_in_time(es, pit_id)
