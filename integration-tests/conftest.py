@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from elastichash import engines
 from elastichash.engines import Client
+from elastichash.testing import make_tiny_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -90,6 +91,12 @@ def es(es_url: str) -> Iterator[Client]:
         pytest.exit(f"the node at {es_url} lacks the elastichash plugin (has {plugins})", 3)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The client's tiny test model (the real metadata contract, untrained), written once."""
+    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture(scope="session")

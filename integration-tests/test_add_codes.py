@@ -26,7 +26,6 @@ from conftest import bulk
 from elastichash import ClusterError, ElasticHash, HashModel
 from elastichash.engines import Client, helpers_of
 from elastichash.sources import ImageReader
-from elastichash.testing import make_tiny_model
 from PIL import Image
 
 N_PICTURES = 24
@@ -85,11 +84,6 @@ def web() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture(scope="module")

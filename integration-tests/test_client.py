@@ -17,15 +17,9 @@ import pytest
 from conftest import bulk
 from elastichash import ClusterError, Code, ElasticHash, LayoutError, codes, queries
 from elastichash.engines import Client
-from elastichash.testing import make_tiny_model
 from PIL import Image
 
 N_CODES = 4000
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from elastichash import ElasticHash, engines
 from elastichash.engines import Client
 from elastichash.ingest import IngestReport, ingest, items_from_paths
 from elastichash.model import HashModel
-from elastichash.testing import HostileFolder, make_hostile_folder, make_tiny_model
+from elastichash.testing import HostileFolder, make_hostile_folder
 from PIL import Image
 
 N_IMAGES = 160
@@ -77,11 +77,6 @@ def has_document(es_url: str, index: str, doc_id: str) -> bool:
         if error.code in (404, 503):
             return False
         raise
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture

@@ -15,13 +15,7 @@ import numpy as np
 import pytest
 from elastichash import ElasticHash
 from elastichash.engines import Client
-from elastichash.testing import make_tiny_model
 from PIL import Image
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
 
 
 @pytest.fixture

@@ -379,14 +379,16 @@ class ElasticHash:
                     "fills an index that holds documents already (to index a folder or a "
                     "manifest into a new index, use index)"
                 )
-            answer = self.es.field_caps(index=self.index, fields=[image_field])
-            if image_field not in answer.get("fields", {}):
+            # One request: the image field, and the fields that tell the layout.
+            answer = self.es.field_caps(index=self.index, fields=[image_field, *LAYOUT_FIELDS])
+            fields = answer.get("fields", {})
+            if image_field not in fields:
                 raise ClusterError(
                     f"index '{self.index}' has no field `{image_field}`; name the field that "
                     "holds each document's image path or URL"
                 )
-        layout = self._layout()
-        if layout is not None and layout.kind == "none":
+        layout = self._layouts.setdefault(self.index, Layout.of(fields))
+        if layout.kind == "none":
             with _cluster_errors(self.es, self.index):
                 self.es.indices.put_mapping(
                     index=self.index,

@@ -233,8 +233,9 @@ def _index_batch(
 ) -> None:
     fresh, copies = [], {}
     for item in batch:
-        first = report._first.setdefault(item.doc_id, item.name)
-        if first is item.name:
+        first = report._first.get(item.doc_id)
+        if first is None:
+            report._first[item.doc_id] = item.name
             fresh.append(item)
         else:
             report.duplicates[item.name] = first
