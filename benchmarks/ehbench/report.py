@@ -458,7 +458,7 @@ def markdown(result: Result, companions: list[Result] | None = None) -> str:
     lines += _targets(result, companions or [])
     lines += _ingest(result)
     if not result["painless"]:
-        lines += ["Painless is not available on this node, so (b) and (d) were not run (see README).", ""]
+        lines += ["Painless is not available on this node, so (b) and (d) were not run (see docs/benchmarks.md).", ""]
     lines += paper_ratios(result)
     lines += floor_lines(result)
     for k in sorted({r["k"] for r in result["results"] if r["k"] is not None}):

@@ -35,7 +35,7 @@ CHECKPOINT = "checkpoint.pt"
 @dataclass(frozen=True)
 class FinetuneConfig:
     size: int = 96
-    first_block: int = 8  # blocks[first_block:] of 16 fine-tuned on a CPU: 1.4 s per 128 images (README)
+    first_block: int = 8  # blocks[first_block:] of 16 fine-tuned on a CPU: 1.4 s per 128 images (docs/model.md)
     whole_network: bool = False  # True with CUDA: every layer trains, on images
     epochs: int = 6
     batch_size: int = 128
