@@ -159,6 +159,11 @@ bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard ind
 	@url=$$($(NODES) start --engine es9 --cluster | tail -n1); \
 	$(BENCH_RUN) --es-url "$$url" --n $(BENCH_CLUSTER_N) --shards 3 --skip 'paper_*' 'dense_vector_*' elastichash_v2 $(BENCH_ARGS)
 
+.PHONY: bench-ingest
+bench-ingest: $(PLUGIN_ZIP) $(PY_STAMP) ## Images/s of a folder ingest (400 photo-like 1,024 px JPEGs), stages overlapped vs one after the other; the node keeps running
+	@url=$$($(NODES) start --engine es9 | tail -n1); \
+	$(BENCH_RUN).ingest --es-url "$$url" $(BENCH_ARGS)
+
 bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
 	$(BENCH_RUN).report
 

@@ -17,6 +17,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -45,6 +46,11 @@ class ImageItem:
     def doc_id(self) -> str:
         """The given id, or a hash of the image's bytes."""
         return self.id or hashlib.sha256(self.data).hexdigest()[:32]
+
+
+#: Threads that decode images while the model encodes and a bulk request is in flight: the
+#: cores, at least 2 (decoding, encoding and sending then overlap) and at most 4.
+DEFAULT_THREADS = max(2, min(4, os.cpu_count() or 2))
 
 
 #: A batch is cut short once its files hold this many bytes, so that a folder of large photos
@@ -183,23 +189,68 @@ def ingest(
     progress: bool = True,
     refresh: bool = True,
     should_stop: Callable[[], bool] | None = None,
+    threads: int = DEFAULT_THREADS,
 ) -> IngestReport:
     """Hashes and indexes `items` in batches; every failure is named in the report.
 
     Images whose id the index holds already are counted as such and not decoded or hashed.
     `should_stop` is asked before each batch: when it says yes, the run ends there (every
-    batch sent so far complete) with `report.interrupted` set.
+    batch sent so far complete) with `report.interrupted` set. `threads` > 1 overlaps the
+    stages (`_Pipeline`); 1 runs them one after the other.
     """
     report = report or IngestReport()
     bar = tqdm(total=total, unit="img", desc=f"indexing into {index}", disable=not progress)
-    for batch in _batches(items, batch_size, bar, max_bytes=MAX_BATCH_BYTES):
-        if should_stop is not None and should_stop():
-            report.interrupted = True
-            break
-        _index_batch(es, index, model, batch, report)
+    pipeline = _Pipeline(threads)
+    try:
+        for batch in _batches(items, batch_size, bar, max_bytes=MAX_BATCH_BYTES):
+            if should_stop is not None and should_stop():
+                report.interrupted = True
+                break
+            _index_batch(es, index, model, batch, report, pipeline)
+        pipeline.wait()
+    finally:
+        pipeline.close()
     if refresh:
         es.indices.refresh(index=index)
     return report
+
+
+class _Pipeline:
+    """The stages of an ingest overlapped: images decoded by `threads` threads (Pillow and numpy
+    release the GIL while they work), and each batch's bulk request sent by a thread of its own
+    while the next batch is decoded and encoded, one request in flight at a time, so that memory
+    stays at two batches. With `threads` = 1 every stage runs in the caller's thread."""
+
+    def __init__(self, threads: int) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        self._decoders = ThreadPoolExecutor(threads) if threads > 1 else None
+        self._sender = ThreadPoolExecutor(1) if threads > 1 else None
+        self._in_flight: Future[None] | None = None
+
+    def map(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if self._decoders is None:
+            return [work(item) for item in items]
+        return list(self._decoders.map(work, items))
+
+    def send(self, work: Callable[..., None], *args: Any) -> None:
+        """Runs `work(*args)` once the request in flight is answered; in the background."""
+        self.wait()
+        if self._sender is None:
+            work(*args)
+        else:
+            self._in_flight = self._sender.submit(work, *args)
+
+    def wait(self) -> None:
+        """Until the request in flight is answered; its error, if any, is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def close(self) -> None:
+        for pool in (self._decoders, self._sender):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _batches(
@@ -229,7 +280,12 @@ def _next_batch(iterator: Iterator[Any], size: int, max_bytes: int | None) -> li
 
 
 def _index_batch(
-    es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
+    es: Client,
+    index: str,
+    model: HashModel,
+    batch: list[ImageItem],
+    report: IngestReport,
+    pipeline: _Pipeline,
 ) -> None:
     fresh, copies = [], {}
     for item in batch:
@@ -241,8 +297,9 @@ def _index_batch(
             report.duplicates[item.name] = first
             if queries.PATH_FIELD in item.fields:
                 copies.setdefault(item.doc_id, []).append(str(item.fields[queries.PATH_FIELD]))
-    _encode_and_send(es, index, model, fresh, report)
+    _encode_and_send(es, index, model, fresh, report, pipeline)
     if copies:
+        pipeline.wait()  # the first copies may be in the request in flight
         _add_other_paths(es, index, copies)
 
 
@@ -281,25 +338,41 @@ def _add_other_paths(es: Client, index: str, copies: dict[str, list[str]]) -> No
 
 
 def _encode_and_send(
-    es: Client, index: str, model: HashModel, batch: list[ImageItem], report: IngestReport
+    es: Client,
+    index: str,
+    model: HashModel,
+    batch: list[ImageItem],
+    report: IngestReport,
+    pipeline: _Pipeline,
 ) -> None:
     there = existing_ids(es, index, [item.doc_id for item in batch])
-    arrays, good = [], []
+    todo = []
     for item in batch:
         if item.doc_id in there:
             report.already_indexed += 1
-            continue
+        else:
+            todo.append(item)
+
+    def prepare(item: ImageItem) -> np.ndarray | str:
+        """The model's input array, or the reason there is none. Decoded, shrunk and dropped
+        one at a time per thread: a batch of large photos holds only their small arrays."""
         try:
-            # Decoded, shrunk to the model's input and dropped one at a time: a batch of large
-            # photos holds only their small arrays, never all their pixels at once.
-            arrays.append(model.preprocess(load_image(item.data, name=item.name)))
-            good.append(item)
+            return model.preprocess(load_image(item.data, name=item.name))
         except ImageError as error:
-            report.failed[item.name] = error.reason
+            return error.reason
+
+    arrays, good = [], []
+    for item, result in zip(todo, pipeline.map(prepare, todo), strict=True):
+        if isinstance(result, str):
+            report.failed[item.name] = result
+        else:
+            arrays.append(result)
+            good.append(item)
     if not good:
         return
     bits = codes.bits_from_outputs(model.outputs_of_arrays(arrays))
-    send_codes(es, index, [(item.doc_id, item.name, item.fields) for item in good], bits, report)
+    items = [(item.doc_id, item.name, item.fields) for item in good]
+    pipeline.send(send_codes, es, index, items, bits, report)
 
 
 def existing_ids(es: Client, index: str, ids: list[str]) -> set[str]:
