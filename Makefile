@@ -16,8 +16,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 PY_CLIENT := $(wildcard python-client/pyproject.toml)
-# The client with its test tools and the web page's server (`elastichash serve`).
-PY_CLIENT_SPEC := python-client[test,web]
+# The client with its test tools, the web page's server (`elastichash serve`) and `elastichash fit`.
+PY_CLIENT_SPEC := python-client[test,web,fit]
 PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode. JDK 23+ also gets the flag that

@@ -47,4 +47,9 @@ def test_make_model_would_write_the_bundled_metadata() -> None:
 
     model = onnx.load(str(DEFAULT), load_external_data=False)
     props = {p.key: p.value for p in model.metadata_props}
-    assert model_metadata(model_spec(DEFAULT_INPUT_SIZE, MODEL_VERSION, TRAINED_ON)) == props
+    from elastichash.fitting import FEATURES_OUTPUT
+
+    expected = model_metadata(model_spec(DEFAULT_INPUT_SIZE, MODEL_VERSION, TRAINED_ON))
+    # `make model` writes the head onto the backbone's graph (`fitting.write_model`), which names
+    # the backbone's features as the second output.
+    assert expected | {"features_output": FEATURES_OUTPUT} == props

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 from elastichash.model import HashModel
 from PIL import Image
 from test_train_cmd import make_folder
 
 from elastichash_train.cli import main
-from elastichash_train.fit_cmd import MIN_FIT_IMAGES, neighbour_recall
+from elastichash_train.fit_cmd import MIN_FIT_IMAGES
 
 SIZE = 32  # the tests' tiny input: fast on a CPU
 
@@ -51,9 +50,3 @@ def test_missing_folder_and_bad_out_are_sentences(tmp_path, capsys) -> None:
     assert code == 2 and "no such folder" in output
     code, output = fit([str(tmp_path), "--out", str(tmp_path / "m.pt")], capsys)
     assert code == 2 and "must end in .onnx" in output
-
-
-def test_neighbour_recall_counts_shared_neighbours() -> None:
-    truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
-    found = np.array([[4, 3, 9, 9], [5, 6, 7, 8]])
-    assert neighbour_recall(found, truth) == (0.5 + 1.0) / 2

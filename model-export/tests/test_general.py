@@ -7,14 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from elastichash.codes import hamming_table
 
 from elastichash_train import domains
 from elastichash_train.export import with_permutation
 from elastichash_train.general import (
     GeneralConfig,
-    general_outputs,
-    itq_rotation,
     nearest_neighbours,
     train_general_head,
 )
@@ -28,39 +25,6 @@ def clustered_features(
     centres = rng.gamma(2.0, 1.0, (n_clusters, dim))
     points = np.repeat(centres, per_cluster, axis=0) + rng.normal(0, noise, (n_clusters * per_cluster, dim))
     return np.abs(points).astype(np.float32)
-
-
-def test_itq_rotation_is_orthogonal_and_loses_less_than_a_random_rotation() -> None:
-    rng = np.random.default_rng(1)
-    v = rng.normal(size=(500, 16)) * np.linspace(3, 0.5, 16)
-    r = itq_rotation(v, iterations=30)
-    assert np.allclose(r.T @ r, np.eye(16), atol=1e-8)
-    random, _ = np.linalg.qr(rng.normal(size=(16, 16)))
-
-    def loss(rotation: np.ndarray) -> float:
-        z = v @ rotation
-        return float(np.square(np.sign(z) - z).sum())
-
-    assert loss(r) < loss(random)
-
-
-def test_codes_keep_the_features_neighbours_better_than_random_hyperplanes() -> None:
-    features = clustered_features()
-    labels = np.repeat(np.arange(12), 40)
-    result = train_general_head(features, GeneralConfig(bits=32, epochs=0), log=None)
-    bits = (general_outputs(result.head, features) > 0).astype(np.uint8)
-    assert abs(bits.mean(axis=0) - 0.5).max() <= 0.01  # thresholds at the median: balanced bits
-
-    def precision_at_10(codes: np.ndarray) -> float:
-        distance = hamming_table(codes, codes).astype(np.float64)
-        np.fill_diagonal(distance, np.inf)
-        nearest = np.argsort(distance, axis=1, kind="stable")[:, :10]
-        return float((labels[nearest] == labels[:, None]).mean())
-
-    # Uncentred random hyperplanes on one-signed features: most bits agree for every image.
-    planes = np.random.default_rng(0).normal(size=(features.shape[1], 32))
-    lsh = (features @ planes > 0).astype(np.uint8)
-    assert precision_at_10(bits) > precision_at_10(lsh) + 0.1
 
 
 def test_fine_tuning_lowers_the_neighbour_loss_and_keeps_the_permutation_foldable() -> None:

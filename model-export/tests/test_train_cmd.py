@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 from elastichash.model import HashModel
-from PIL import Image, ImageDraw
+from elastichash.testing import make_shapes_folder
+from PIL import Image
 
 from elastichash_train.backbone import Backbone
 from elastichash_train.centres import hash_centres, nt_xent
@@ -24,31 +25,8 @@ LAST_BLOCK = 15  # only the last block and the head convolution train: fast
 
 
 def make_folder(root: Path, classes: dict[str, int], seed: int = 0) -> Path:
-    """Synthetic classes a backbone tells apart: a red square, a green disc, a blue bar, ... with noise."""
-    rng = np.random.default_rng(seed)
-    shapes = ["square", "disc", "bar", "cross"]
-    colours = [(220, 30, 30), (30, 200, 30), (30, 30, 220), (200, 200, 30)]
-    for c, (name, count) in enumerate(classes.items()):
-        folder = root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            noise = rng.integers(0, 60, (48, 48, 3), dtype=np.uint8)
-            image = Image.fromarray(noise + 150)
-            draw = ImageDraw.Draw(image)
-            x, y = (int(v) for v in rng.integers(4, 20, 2))
-            box = (x, y, x + 22, y + 22)
-            shape, colour = shapes[c % 4], colours[c % 4]
-            if shape == "square":
-                draw.rectangle(box, fill=colour)
-            elif shape == "disc":
-                draw.ellipse(box, fill=colour)
-            elif shape == "bar":
-                draw.rectangle((x, y + 8, x + 22, y + 14), fill=colour)
-            else:
-                draw.line((x, y, x + 22, y + 22), fill=colour, width=5)
-                draw.line((x, y + 22, x + 22, y), fill=colour, width=5)
-            image.save(folder / f"{i:02d}.png")
-    return root
+    """Synthetic classes a backbone tells apart (the client's test material)."""
+    return make_shapes_folder(root, classes, seed)
 
 
 def train(argv: list[str], capsys) -> tuple[int, str]:

@@ -61,6 +61,7 @@ class FeatureExtractor:
         path = build_dir / f"backbone-{spec.input_size}.onnx"
         if not path.is_file():
             export_backbone(path, spec.input_size)
+        self.path = path  # output `features`: the base graph a fitted head is appended to
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

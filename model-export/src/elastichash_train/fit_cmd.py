@@ -10,9 +10,13 @@ labelled collections, a head fitted on half of a collection ranks the other half
 (cached by image content, so a rerun is seconds).
 
 Steps: check the folder (one-sentence errors, exit 2) → hold out a share of the images →
-features (cached) → PCA + ITQ → decorrelate → export ONNX with the client's ModelSpec → parity
-check → OUT, and OUT.md: how many of each held-out image's 10 nearest training images (by the
-float features) its code finds among its 10 nearest codes, against 256-bit LSH.
+features (cached) → PCA + ITQ → decorrelate → the head appended to the backbone's ONNX graph →
+parity check → OUT, and OUT.md: how many of each held-out image's 10 nearest training images (by
+the float features) its code finds among its 10 nearest codes, against 256-bit LSH.
+
+The head, the bit order, the ONNX file, the parity check and the report are the client's
+(`elastichash.fitting`, what `elastichash fit` runs without PyTorch); this command adds the
+input size (--size) and PyTorch's backbone export.
 """
 
 from __future__ import annotations
@@ -25,17 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from elastichash import fitting
 
-from . import metrics
 from .backbone import DEFAULT_INPUT_SIZE
 from .data import DataError, LabelledImages
-from .export import PARITY_TARGET, model_spec
+from .export import model_spec
 from .features import FeatureExtractor, cached_features
-from .general import GeneralConfig, general_outputs, make_general_model
 from .sources import EXIT_BAD_INPUT, UserInputError, content_keys, load_collection
 
-MIN_FIT_IMAGES = 300  # PCA to 256 directions needs more images than bits; fewer: use the default model
-NEIGHBOURS = 10
+MIN_FIT_IMAGES = fitting.MIN_IMAGES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -58,7 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except (UserInputError, DataError) as error:
+    except (UserInputError, DataError, fitting.FitError) as error:
         print(f"elastichash-train fit: {error}", flush=True)
         return EXIT_BAD_INPUT
 
@@ -101,52 +103,27 @@ def _run(args: argparse.Namespace, log: Callable[[str], None] = _log) -> int:
     held_features = cached_features(extractor, _by_content(held, content_keys(held)), cache_dir, log=log)
     timings["features"] = time.perf_counter() - started
 
-    config = GeneralConfig(seed=args.seed)
-    model = make_general_model(train_features, held, spec, cache_dir / "model.onnx", config, log)
-    timings |= model.timings
-    if model.agreement < PARITY_TARGET:
-        log(f"parity below {100 * PARITY_TARGET}%: the model stays in {model.path}, not copied to {out}")
+    started = time.perf_counter()
+    head, _ = fitting.fit_head(train_features, seed=args.seed)
+    timings["head"] = time.perf_counter() - started
+    started = time.perf_counter()
+    staging = cache_dir / "model.onnx"
+    fitting.write_model(extractor.path, "features", head, spec, staging)
+    sample = np.random.default_rng(args.seed).permutation(len(held))[: fitting.PARITY_IMAGES]
+    agreement = fitting.parity(staging, head, list(held.images(sample)), held_features[sample])
+    timings["export"] = time.perf_counter() - started
+    log(f"parity: onnxruntime and the fitted head agree on {100 * agreement:.3f}% of bits over {len(sample)} images")
+    if agreement < fitting.PARITY_TARGET:
+        log(f"parity below {100 * fitting.PARITY_TARGET}%: the model stays in {staging}, not copied to {out}")
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model.path, out)
+    shutil.copyfile(staging, out)
 
-    text = neighbour_table(model.head, train_features, held_features)
+    fitted = {"fitted model, long code (256 bit)": (head.bits(train_features), head.bits(held_features))}
+    text = fitting.neighbour_table(fitted, train_features, held_features)
     text += "\n### Timings\n\n" + "\n".join(f"- {k}: {v:.0f} s" for k, v in timings.items()) + "\n"
     report = out.with_name(out.name + ".md")
     report.write_text(f"## `{out.name}` ({spec.model_version}), fitted on {spec.trained_on}\n\n{text}")
     log("\n" + text)
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {report}")
     return 0
-
-
-def neighbour_recall(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row of `truth` (true neighbours) that appears in the same row of `found`."""
-    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)]))
-
-
-def neighbour_table(head, train_features: np.ndarray, held_features: np.ndarray) -> str:
-    """Held-out images query the training images: how many of their float neighbours the codes keep."""
-    k = min(NEIGHBOURS, len(train_features))
-    truth = metrics.cosine_search(held_features, train_features, k)
-    fitted = general_outputs(head, np.concatenate([train_features, held_features])) > 0
-    db, queries = fitted[: len(train_features)], fitted[len(train_features) :]
-    unit = train_features / np.linalg.norm(train_features, axis=1, keepdims=True)
-    mean = unit.mean(axis=0)  # LSH's best deployable setting: centred on the same images' mean
-
-    def lsh(x: np.ndarray) -> np.ndarray:
-        return metrics.random_hyperplane_bits(x / np.linalg.norm(x, axis=1, keepdims=True) - mean)
-
-    rows = {
-        "fitted model, long code (256 bit)": metrics.hamming_search(queries.astype(np.uint8), db.astype(np.uint8), k),
-        "LSH 256 bit, centred on these images": metrics.hamming_search(lsh(held_features), lsh(train_features), k),
-    }
-    lines = [
-        f"### Held out: {len(held_features)} images query {len(train_features)}; share of their {k} nearest "
-        "by the float features found among their "
-        f"{k} nearest codes",
-        "",
-        "| codes | neighbours kept |",
-        "|---|---|",
-    ]
-    lines += [f"| {name} | {100 * neighbour_recall(found, truth):.1f} % |" for name, found in rows.items()]
-    return "\n".join(lines) + "\n"

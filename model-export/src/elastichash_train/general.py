@@ -7,7 +7,8 @@ is favoured; the corpus is `domains.general_corpus`).
    features waste bits, as all pooled EfficientNet features lie in one narrow cone.
 2. PCA to 256 directions + ITQ rotation (Gong & Lazebnik, CVPR 2011): the projection that
    keeps most of the variance, rotated so that taking signs loses the least; each bit's
-   threshold is its median over the corpus, so every bit is balanced.
+   threshold is its median over the corpus, so every bit is balanced. This step, the bit
+   order and the ONNX file are the client's (`elastichash.fitting`), shared with `fit`.
 3. Fine-tuning with listwise neighbour distillation: in a batch of anchors, each joined by
    one of its nearest neighbours in the corpus, per row the softmax of the codes' similarity
    over the batch should match the (sharp) softmax of the features' cosine similarity, so
@@ -25,13 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from elastichash.decorrelation import decorrelate
+from elastichash.fitting import FEATURES_OUTPUT, LinearHead, pca_itq_head, write_model
 from elastichash.model import ModelSpec
 from torch import nn
 
 from .backbone import Backbone, freeze
 from .data import LabelledImages
-from .decorrelate import decorrelate
-from .export import HashingNetwork, export_onnx, logged_parity, with_permutation
+from .export import HashingNetwork, logged_parity, with_permutation
+from .features import export_backbone
 
 
 class ProjectionHead(nn.Module):
@@ -55,17 +58,6 @@ class ProjectionHead(nn.Module):
         permutation = permutation.to(torch.long)
         self.projection.weight.copy_(self.projection.weight[permutation])
         self.projection.bias.copy_(self.projection.bias[permutation])
-
-
-def itq_rotation(v: np.ndarray, iterations: int = 50, seed: int = 0) -> np.ndarray:
-    """The orthogonal R minimising ||sign(vR) − vR|| (ITQ), from a seeded random rotation."""
-    rng = np.random.default_rng(seed)
-    r, _ = np.linalg.qr(rng.standard_normal((v.shape[1], v.shape[1])))
-    for _ in range(iterations):
-        b = np.where(v @ r >= 0, 1.0, -1.0)
-        u, _, wt = np.linalg.svd(v.T @ b)  # orthogonal Procrustes: R = U Wᵀ
-        r = u @ wt
-    return r
 
 
 @dataclass(frozen=True)
@@ -96,18 +88,21 @@ class GeneralResult:
 
 @torch.no_grad()
 def init_pca_itq(head: ProjectionHead, features: torch.Tensor, config: GeneralConfig) -> None:
-    """Mean, then PCA + ITQ projection, scaled to `output_scale` per output, thresholds at the median."""
-    head.feature_mean.copy_(F.normalize(features, dim=1).mean(dim=0))
-    x = head.normalised(features).double().numpy()
-    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
-    pca = vt[: config.bits].T  # (d, bits)
-    v = x @ pca
-    rotation = itq_rotation(v / v.std(), config.itq_iterations, config.seed)
-    projection = pca @ rotation
-    projection = projection * (config.output_scale / (x @ projection).std(axis=0))
-    median = np.median(x @ projection, axis=0)
-    head.projection.weight.copy_(torch.from_numpy(projection.T).float())
-    head.projection.bias.copy_(torch.from_numpy(-median).float())
+    """Mean, then PCA + ITQ projection, scaled to `output_scale` per output, thresholds at the median
+    (the client's `fitting.pca_itq_head`, the one implementation)."""
+    linear = pca_itq_head(features.numpy(), config.bits, config.itq_iterations, config.output_scale, config.seed)
+    head.feature_mean.copy_(torch.from_numpy(linear.feature_mean))
+    head.projection.weight.copy_(torch.from_numpy(linear.weight))
+    head.projection.bias.copy_(torch.from_numpy(linear.bias))
+
+
+def linear_head(head: ProjectionHead) -> LinearHead:
+    """The head's weights as the client's `LinearHead`, which `fitting.write_model` appends to a backbone."""
+    return LinearHead(
+        head.feature_mean.detach().numpy().copy(),
+        head.projection.weight.detach().numpy().copy(),
+        head.projection.bias.detach().numpy().copy(),
+    )
 
 
 def nearest_neighbours(features: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
@@ -220,8 +215,9 @@ def make_general_model(
         log(f"decorrelation over {len(features)} codes: {order.report()}")
     started = time.perf_counter()
     head = with_permutation(result.head, order.permutation)  # type: ignore[arg-type]
-    network = HashingNetwork(freeze(Backbone(spec.input_size)), head)
-    export_onnx(network, path, spec)
+    network = HashingNetwork(freeze(Backbone(spec.input_size)), head)  # the PyTorch side of the parity check
+    backbone = export_backbone(path.with_name(f"backbone-{spec.input_size}.onnx"), spec.input_size)
+    write_model(backbone, FEATURES_OUTPUT, linear_head(head), spec, path)
     timings["export"] = time.perf_counter() - started
     started = time.perf_counter()
     agreement = logged_parity(path, network, parity_images, config.seed, log or (lambda _: None))

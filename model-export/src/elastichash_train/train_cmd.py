@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from elastichash.decorrelation import decorrelate
 
 from . import evaluate as ev
 from . import metrics
 from .data import DataError, LabelledImages
-from .decorrelate import decorrelate
 from .export import PARITY_TARGET, HashingNetwork, export_onnx, logged_parity, model_spec, with_permutation
 from .finetune import CheckpointMismatch, FinetuneConfig, Inputs, codes_of, deployable, finetune
 from .sources import EXIT_BAD_INPUT, FASHION_MNIST, UserInputError, content_keys, load_collection

@@ -50,6 +50,7 @@ examples:
   elastichash reindex --from old-images --index images
   elastichash add-codes --index products --image-field photo
   elastichash serve photos/ --index photos          # a web page: search by example
+  elastichash fit photos/ --out photos.onnx           # a model fitted to your images
 """
 
 
@@ -234,6 +235,35 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--filter", type=json.loads, help="a query (JSON) hits must match")
         if name == "search":
             sub.add_argument("--json", action="store_true", help="print hits as a JSON array")
+    fit = command(
+        "fit",
+        "fit a model to your own images: a new 256-bit head on the default model's backbone",
+        "Fit a model to the images under DIR (any layout, no labels): the default model's\n"
+        "backbone with a new 256-bit head learnt from these images (PCA + ITQ, bits\n"
+        "decorrelated), written to --out as an ONNX model for --model. On a collection unlike\n"
+        "the default model's training images it ranks nearer to the backbone's own float\n"
+        "features. A share of the images is held out to measure it: OUT.md says how many of\n"
+        "each held-out image's nearest images (by the float features) the fitted model's codes\n"
+        "find, beside the default model's and 256-bit LSH. About a minute for 1,000 images on\n"
+        "two cores; the features are cached, so a rerun takes seconds. Needs the `fit` extra\n"
+        "(pip install 'elastichash-client[fit]'); --model picks another base model.",
+        epilog="then index with it:\n  elastichash --model OUT index DIR --index NEW_INDEX",
+    )
+    fit.add_argument("folder", metavar="DIR", help="the images to fit on (every image below DIR)")
+    fit.add_argument("--out", required=True, metavar="OUT", help="where to write the model (.onnx)")
+    fit.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        help="share of the images held out to measure the model (default: 0.1)",
+    )
+    fit.add_argument(
+        "--cache-dir", metavar="DIR", help="the features' cache (default: OUT without .onnx + .fit)"
+    )
+    fit.add_argument("--model-version", help="the model's name shown to users (default: OUT's)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of the held-out share (default: 0)")
+    fit.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     serve = command(
         "serve",
         "a local web page to search the index by example",
@@ -299,6 +329,8 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
             queries.search_body("0" * codes.HEX_CHARS, **options)
         if args.command == "serve":
             _check_folders(args.folders)
+        if args.command == "fit":
+            return _fit(args)  # needs no cluster
         # The console text needs no cluster: print it even where no node answers.
         if args.command != "console":
             es = connect(
@@ -331,6 +363,33 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
     finally:
         if es is not None:
             es.close()
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .fitting import fit_folder
+    from .model import HashModel
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    result = fit_folder(
+        args.folder,
+        args.out,
+        model=HashModel(args.model) if args.model else None,
+        holdout=args.holdout,
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+        model_version=args.model_version,
+        progress=not args.no_progress,
+        log=log,
+    )
+    for name, reason in sorted(result.skipped.items()):
+        log(f"elastichash: left out {name}: {reason}")
+    print(result.report)
+    size = result.path.stat().st_size / 1e6
+    print(f"wrote {result.path} ({size:.1f} MB) and {result.report_path}")
+    print(f"index with it: elastichash --model {result.path} index {args.folder} --index NEW_INDEX")
+    return 0
 
 
 def _hint(error: Exception) -> str:

@@ -41,7 +41,7 @@ REQUIRED_KEYS = (
     "model_version",
     "trained_on",
 )
-OPTIONAL_KEYS = ("input_name",)
+OPTIONAL_KEYS = ("input_name", "features_output")
 NO_DEFAULT_MODEL = (
     "no default model is bundled with this installation yet; "
     "pass a model with --model PATH (an ONNX file made by model-export, see docs/model-format.md)"
@@ -65,6 +65,9 @@ class ModelSpec:
     input_name: str | None = None
     color_mode: str = "RGB"
     output: str = "logits"
+    #: The graph output holding the backbone's pooled features, where the model exposes them
+    #: (what `elastichash fit` learns a new head from).
+    features_output: str | None = None
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str], source: str = "model") -> ModelSpec:
@@ -91,6 +94,7 @@ class ModelSpec:
             "model_version": reader.text("model_version"),
             "trained_on": reader.text("trained_on"),
             "input_name": reader.text("input_name"),
+            "features_output": reader.text("features_output"),
         }
         layout = (values["bits"], values["short_bits"], values["subcode_bits"])
         expected = (codes.CODE_BITS, codes.SHORT_BITS, codes.SUBCODE_BITS)
@@ -130,6 +134,8 @@ class ModelSpec:
         }
         if self.input_name is not None:
             props["input_name"] = self.input_name
+        if self.features_output is not None:
+            props["features_output"] = self.features_output
         return props
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
@@ -346,14 +352,29 @@ class HashModel:
         return name
 
     def _check_output(self) -> str:
-        node = self.session.get_outputs()[0]
+        outputs = self.session.get_outputs()
+        node = outputs[0]
         shape = list(node.shape)
         if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != self.spec.bits):
             raise ModelError(
                 f"{self.path}: output {node.name!r} has shape {shape}; "
                 f"expected (n, {self.spec.bits})"
             )
+        name = self.spec.features_output
+        if name is not None:
+            features = {output.name: output for output in outputs}.get(name)
+            if features is None or len(features.shape) != 2 or name == node.name:
+                raise ModelError(
+                    f"{self.path}: metadata features_output={name!r}, but the model has no "
+                    f"second output of that name with shape (n, d); its outputs are "
+                    f"{', '.join(output.name for output in outputs)}"
+                )
         return node.name
+
+    @property
+    def has_features(self) -> bool:
+        """Whether the model exposes its backbone's features (`features`)."""
+        return self.spec.features_output is not None
 
     def __repr__(self) -> str:
         return f"HashModel({str(self.path)!r}, version={self.spec.model_version!r})"
@@ -402,6 +423,27 @@ class HashModel:
                 f"images; the metadata says ({len(batch)}, {self.spec.bits})"
             )
         return result
+
+    def outputs_and_features(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The raw (n, 256) outputs and the backbone's (n, d) float features of preprocessed
+        images, from one run: what a new head is fitted on (`elastichash.fitting`).
+
+        Only models that declare `features_output` have them (the default model does).
+        """
+        name = self.spec.features_output
+        if name is None:
+            raise ModelError(
+                f"{self.path}: this model does not expose its backbone's features (no "
+                "features_output in its metadata); fitting needs one that does, like the default "
+                "model"
+            )
+        try:
+            outputs, features = self.session.run(
+                [self.output_name, name], {self.input_name: np.stack(arrays)}
+            )
+        except Exception as error:  # onnxruntime's errors are untyped
+            raise ModelError(f"{self.path}: inference failed ({error})") from error
+        return np.asarray(outputs, dtype=np.float32), np.asarray(features, dtype=np.float32)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         try:

@@ -1,4 +1,4 @@
-"""Test material: a tiny hashing model, and a folder of hostile image files.
+"""Test material: a tiny hashing model, a folder of shapes, and a folder of hostile image files.
 
 The tiny untrained hashing model has the real metadata contract, for tests and try-outs. It
 averages 4x4 pixel blocks of a 32x32 image and projects them on 256 fixed random directions:
@@ -46,27 +46,47 @@ def tiny_metadata(
 
 
 def make_tiny_model(
-    path: str | os.PathLike, seed: int = 0, metadata: dict[str, str] | None = None
+    path: str | os.PathLike,
+    seed: int = 0,
+    metadata: dict[str, str] | None = None,
+    with_features: bool = False,
 ) -> str:
-    """Writes the tiny model to `path` and returns the path."""
+    """Writes the tiny model to `path` and returns the path.
+
+    `with_features`: the model averages 2x2 blocks instead (768 "backbone features") and
+    exposes them as its second output `features`, as the default model does, so that a head
+    can be fitted on it (`elastichash.fitting`).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    features = 3 * (TINY_SIZE // 4) ** 2
+    block = 2 if with_features else 4
+    features = 3 * (TINY_SIZE // block) ** 2
     weights = (
         np.random.default_rng(seed).standard_normal((features, codes.CODE_BITS)).astype(np.float32)
     )
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", codes.CODE_BITS])]
+    nodes = [
+        helper.make_node(
+            "AveragePool", ["image"], ["pooled"], kernel_shape=[block] * 2, strides=[block] * 2
+        ),
+        helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "projection"], ["logits"]),
+    ]
+    if with_features:
+        nodes.append(helper.make_node("Identity", ["flat"], ["features"]))
+        outputs.append(
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", features])
+        )
+        metadata = {
+            **(tiny_metadata() if metadata is None else metadata),
+            "features_output": "features",
+        }
     graph = helper.make_graph(
-        [
-            helper.make_node(
-                "AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]
-            ),
-            helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
-            helper.make_node("MatMul", ["flat", "projection"], ["logits"]),
-        ],
+        nodes,
         "tiny_hash",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, TINY_SIZE, TINY_SIZE])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", codes.CODE_BITS])],
+        outputs,
         initializer=[numpy_helper.from_array(weights, "projection")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -75,6 +95,37 @@ def make_tiny_model(
     onnx.checker.check_model(model)
     onnx.save(model, os.fspath(path))
     return os.fspath(path)
+
+
+def make_shapes_folder(root: str | os.PathLike, classes: dict[str, int], seed: int = 0) -> Path:
+    """A folder per class of 48x48 PNGs that a backbone tells apart: a red square, a green
+    disc, a blue bar, a yellow cross, ... on noise, each at a random place."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    shapes = ["square", "disc", "bar", "cross"]
+    colours = [(220, 30, 30), (30, 200, 30), (30, 30, 220), (200, 200, 30)]
+    for c, (name, count) in enumerate(classes.items()):
+        folder = Path(root) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            noise = rng.integers(0, 60, (48, 48, 3), dtype=np.uint8)
+            image = Image.fromarray(noise + 150)
+            draw = ImageDraw.Draw(image)
+            x, y = (int(v) for v in rng.integers(4, 20, 2))
+            box = (x, y, x + 22, y + 22)
+            shape, colour = shapes[c % 4], colours[c % 4]
+            if shape == "square":
+                draw.rectangle(box, fill=colour)
+            elif shape == "disc":
+                draw.ellipse(box, fill=colour)
+            elif shape == "bar":
+                draw.rectangle((x, y + 8, x + 22, y + 14), fill=colour)
+            else:
+                draw.line((x, y, x + 22, y + 22), fill=colour, width=5)
+                draw.line((x, y + 22, x + 22, y), fill=colour, width=5)
+            image.save(folder / f"{i:02d}.png")
+    return Path(root)
 
 
 # --- a folder of hostile image files ---------------------------------------------------------

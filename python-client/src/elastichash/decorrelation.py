@@ -38,7 +38,10 @@ class Decorrelation:
         c = np.abs(self.correlation[np.ix_(self.permutation, self.permutation)])
         np.fill_diagonal(c, np.nan)
         short = c[:short_bits, :short_bits]
-        within = [np.nanmean(c[s : s + subcode_bits, s : s + subcode_bits]) for s in range(0, short_bits, subcode_bits)]
+        within = [
+            np.nanmean(c[s : s + subcode_bits, s : s + subcode_bits])
+            for s in range(0, short_bits, subcode_bits)
+        ]
         return {
             "mean_abs_corr_all": float(np.nanmean(c)),
             "mean_abs_corr_short": float(np.nanmean(short)),
@@ -61,30 +64,43 @@ def bit_correlation(bits: np.ndarray) -> np.ndarray:
 def _graph(nodes: list[int], weights: np.ndarray) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
-    graph.add_weighted_edges_from((a, b, float(weights[a, b])) for i, a in enumerate(nodes) for b in nodes[i + 1 :])
+    graph.add_weighted_edges_from(
+        (a, b, float(weights[a, b])) for i, a in enumerate(nodes) for b in nodes[i + 1 :]
+    )
     return graph
 
 
-def recursive_bisection(nodes: list[int], weights: np.ndarray, group_size: int, seed: int = 0) -> list[list[int]]:
+def recursive_bisection(
+    nodes: list[int], weights: np.ndarray, group_size: int, seed: int = 0
+) -> list[list[int]]:
     """Splits `nodes` by Kernighan–Lin bisection, recursively, into groups of `group_size`."""
     if len(nodes) % group_size:
         raise ValueError(f"{len(nodes)} nodes do not split into groups of {group_size}")
     if len(nodes) <= group_size:
         return [sorted(nodes)]
     if (len(nodes) // group_size) % 2:
-        raise ValueError(f"{len(nodes)} nodes into groups of {group_size}: the group count must be a power of two")
-    left, right = kernighan_lin_bisection(_graph(nodes, weights), weight="weight", max_iter=50, seed=seed)
+        raise ValueError(
+            f"{len(nodes)} nodes into groups of {group_size}: "
+            "the group count must be a power of two"
+        )
+    left, right = kernighan_lin_bisection(
+        _graph(nodes, weights), weight="weight", max_iter=50, seed=seed
+    )
     return recursive_bisection(sorted(left), weights, group_size, seed) + recursive_bisection(
         sorted(right), weights, group_size, seed
     )
 
 
-def decorrelate(bits: np.ndarray, short_bits: int = 64, subcode_bits: int = 16, seed: int = 0) -> Decorrelation:
+def decorrelate(
+    bits: np.ndarray, short_bits: int = 64, subcode_bits: int = 16, seed: int = 0
+) -> Decorrelation:
     """The bit order for codes like `bits` ((n, 256) 0/1, n ≥ 10k recommended)."""
     bits = np.asarray(bits)
     n_bits = bits.shape[1]
     if n_bits % short_bits or short_bits % subcode_bits:
-        raise ValueError(f"bits={n_bits}, short_bits={short_bits}, subcode_bits={subcode_bits} do not nest")
+        raise ValueError(
+            f"bits={n_bits}, short_bits={short_bits}, subcode_bits={subcode_bits} do not nest"
+        )
     corr = bit_correlation(bits)
     strength = np.abs(corr)
     np.fill_diagonal(strength, 0.0)
@@ -93,7 +109,9 @@ def decorrelate(bits: np.ndarray, short_bits: int = 64, subcode_bits: int = 16, 
     clusters = recursive_bisection(list(range(n_bits)), strength, n_bits // short_bits, seed)
     balance = np.abs(bits.mean(axis=0) - 0.5)
     total = strength.sum(axis=1)
-    chosen = [min(cluster, key=lambda b: (total[b] + n_bits * balance[b], b)) for cluster in clusters]
+    chosen = [
+        min(cluster, key=lambda b: (total[b] + n_bits * balance[b], b)) for cluster in clusters
+    ]
 
     # 2. Sub-codes of mutually weakly correlated bits.
     subcodes = recursive_bisection(chosen, 1.0 - strength, subcode_bits, seed)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from elastichash_train.decorrelate import bit_correlation, decorrelate
+from elastichash.decorrelation import bit_correlation, decorrelate
 
 
-def clustered_codes(n: int = 10_000, bits: int = 256, cluster: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def clustered_codes(
+    n: int = 10_000, bits: int = 256, cluster: int = 4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes whose bits come in hidden clusters of `cluster` near-copies of one random bit."""
     rng = np.random.default_rng(seed)
     owner = rng.permutation(bits) // cluster  # bit -> its hidden cluster
