@@ -164,6 +164,10 @@ bench-ingest: $(PLUGIN_ZIP) $(PY_STAMP) ## Images/s of a folder ingest (400 phot
 	@url=$$($(NODES) start --engine es9 | tail -n1); \
 	$(BENCH_RUN).ingest --es-url "$$url" $(BENCH_ARGS)
 
+.PHONY: bench-encode
+bench-encode: $(PY_STAMP) ## Images/s through the model alone: the default model against its int8 copy (same run, 3 rounds)
+	$(BENCH_RUN).encode $(BENCH_ARGS)
+
 bench-report: $(PY_STAMP) ## Rewrite the tables and plots in benchmarks/results from their JSON files
 	$(BENCH_RUN).report
 

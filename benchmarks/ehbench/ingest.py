@@ -1,13 +1,14 @@
 """Images per second of a folder ingest, end to end: the stages overlapped against one after the other.
 
-    python -m ehbench.ingest --es-url URL [--images N] [--folder DIR] [--rounds 3]
+    python -m ehbench.ingest --es-url URL [--images N] [--folder DIR] [--rounds 3] [--int8]
 
 Without `--folder` it indexes N photo-like JPEGs of 1,024 x 768 px (smooth colour fields and
 grain, the size the Debian wallpapers are resized to), made once into build/ingest-photos/.
-Each round indexes the folder twice into fresh indices, once with `threads=1` (decode, encode
-and send one after the other) and once with the default pipeline, in alternating order, and
-prints images/s, the process's CPU use (user + system over wall time, 200 % = both cores of a
-2-core machine) and the ratio of the two, then the minimum and median ratio over the rounds.
+Each round indexes the folder into fresh indices, once with `threads=1` (decode, encode and
+send one after the other) and once with the default pipeline (and with `--int8` once more
+with the pipeline and the bundled int8 model), each setup first in turn, and prints images/s,
+the process's CPU use (user + system over wall time, 200 % = both cores of a 2-core machine)
+and the ratios to the first, then the minimum and median ratios over the rounds.
 """
 
 from __future__ import annotations
@@ -62,28 +63,35 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="index these images instead of made ones")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both runs (default: 3)")
     parser.add_argument("--model", help="ONNX model (default: the bundled one)")
+    parser.add_argument("--int8", action="store_true", help="a third run: overlapped, with the bundled int8 model")
     args = parser.parse_args()
     folder = args.folder or photo_folder(Path(__file__).resolve().parents[2] / "build" / "ingest-photos", args.images)
     paths = find_images(folder)[: args.images] if args.folder is None else find_images(folder)
     es = connect(args.es_url)
     model = HashModel(args.model)
-    ingest(es, "ehbench-ingest-warm", model, items_from_paths(paths[:8], IngestReport()), progress=False)
-    es.indices.delete(index="ehbench-ingest-warm")
+    setups = [("one after the other", model, 1), ("overlapped", model, DEFAULT_THREADS)]
+    if args.int8:
+        setups.append(("overlapped, int8", HashModel("int8"), DEFAULT_THREADS))
+    for _, warm_model, _ in setups:
+        ingest(es, "ehbench-ingest-warm", warm_model, items_from_paths(paths[:8], IngestReport()), progress=False)
+        es.indices.delete(index="ehbench-ingest-warm")
     print(f"{len(paths)} images from {folder}, {os.cpu_count()} cores, pipeline threads {DEFAULT_THREADS}")
-    print(f"{'round':>5}  {'one after the other':>22}  {'overlapped':>22}  ratio")
-    ratios = []
+    print("  ".join([f"{'round':>5}"] + [f"{name:>24}" for name, _, _ in setups] + ["ratios to the first"]))
+    ratios: dict[str, list[float]] = {name: [] for name, _, _ in setups[1:]}
     for round_ in range(1, args.rounds + 1):
-        order = (1, DEFAULT_THREADS) if round_ % 2 else (DEFAULT_THREADS, 1)
-        runs = {threads: one_run(es, model, paths, threads) for threads in order}
-        before, after = runs[1], runs[DEFAULT_THREADS]
-        ratio = after["images_per_s"] / before["images_per_s"]
-        ratios.append(ratio)
-        print(
-            f"{round_:>5}  {before['images_per_s']:>7.1f} img/s {before['cpu_percent']:>5.0f} % CPU  "
-            f"{after['images_per_s']:>7.1f} img/s {after['cpu_percent']:>5.0f} % CPU  {ratio:.2f}x",
-            flush=True,
-        )
-    print(f"ratio overlapped / one after the other: min {min(ratios):.2f}x, median {statistics.median(ratios):.2f}x")
+        shift = (round_ - 1) % len(setups)  # each setup runs first in turn: no order favours one
+        order = setups[shift:] + setups[:shift]
+        runs = {name: one_run(es, run_model, paths, threads) for name, run_model, threads in order}
+        first = runs[setups[0][0]]["images_per_s"]
+        cells = [f"{round_:>5}"]
+        for name, _, _ in setups:
+            cells.append(f"{runs[name]['images_per_s']:>7.1f} img/s {runs[name]['cpu_percent']:>5.0f} % CPU")
+        for name in ratios:
+            ratios[name].append(runs[name]["images_per_s"] / first)
+        cells.append(", ".join(f"{values[-1]:.2f}x" for values in ratios.values()))
+        print("  ".join(cells), flush=True)
+    for name, values in ratios.items():
+        print(f"ratio {name} / one after the other: min {min(values):.2f}x, median {statistics.median(values):.2f}x")
 
 
 if __name__ == "__main__":

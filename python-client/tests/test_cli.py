@@ -174,3 +174,20 @@ def test_help_says_which_layouts_reindex_moves_and_painless_reads(
         build_parser().parse_args(["search", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "only an index of the earlier layout" in text
+
+
+def test_device_option_and_a_missing_gpu_is_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import onnxruntime as ort
+
+    assert build_parser().parse_args(["search", "x"]).device == "cpu"
+    monkeypatch.setenv("ELASTICHASH_DEVICE", "cuda")
+    assert build_parser().parse_args(["search", "x"]).device == "cuda"
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: the refusal cannot be seen here")
+    # Refused before any node is asked (none answers at port 9) or any image is read.
+    status = main(["--es-url", "http://127.0.0.1:9", "search", "x.png"])
+    captured = capsys.readouterr()
+    assert status == 1 and "device cuda: this onnxruntime has no CUDA support" in captured.err
+    assert "Traceback" not in captured.err and "cannot reach" not in captured.err

@@ -272,6 +272,32 @@ def test_default_model_path_is_package_data() -> None:
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="none.onnx: no such model file"):
         HashModel(tmp_path / "none.onnx")
+    with pytest.raises(
+        ModelError, match=r"int9: no such model file \(bundled models: default, int8\)"
+    ):
+        HashModel("int9")
+
+
+def test_the_int8_copy_is_bundled_by_name() -> None:
+    path = model.bundled_model_path("int8")
+    if not path.is_file():
+        pytest.skip("no int8 model bundled")
+    int8 = HashModel("int8")
+    assert int8.path == path and int8.spec.model_version.endswith("-int8")
+    assert int8.has_features  # a head can be fitted on it too
+    assert int8.identity != HashModel("default").identity  # its codes differ: an index takes one
+
+
+def test_a_device_that_is_not_there_is_one_sentence(flat_model_path: Path) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA: the refusal cannot be seen here")
+    with pytest.raises(ModelError, match="device cuda: this onnxruntime has no CUDA support"):
+        HashModel(flat_model_path, device="cuda")
+    with pytest.raises(ValueError, match="device must be one of cpu, cuda, got 'tpu'"):
+        HashModel(flat_model_path, device="tpu")
+    assert HashModel(flat_model_path, device="cpu").device == "cpu"
 
 
 def test_not_an_onnx_file(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from .client import ElasticHash, connect
 from .engines import ENGINES
 from .errors import ElasticHashError, LayoutError, ModelMismatchError
 from .ingest import IngestReport
+from .model import DEVICES, HashModel
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 from .sources import ImageReader
 
@@ -33,7 +34,7 @@ modes (search and console):
 EPILOG = f"""\
 {MODES_TEXT}
 environment variables (used when the option is not given):
-  ELASTICHASH_ES_URL, ELASTICHASH_ENGINE, ELASTICHASH_INDEX, ELASTICHASH_MODEL,
+  ELASTICHASH_ES_URL, ELASTICHASH_ENGINE, ELASTICHASH_INDEX, ELASTICHASH_MODEL, ELASTICHASH_DEVICE,
   ELASTICHASH_API_KEY, ELASTICHASH_USER, ELASTICHASH_PASSWORD, ELASTICHASH_CA_CERTS
 
 the cluster options may stand before or after the command.
@@ -99,7 +100,16 @@ def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     group.add_argument(
         "--model",
         default=default(_env("MODEL")),
-        help="ONNX hashing model (default: the model bundled with the package)",
+        help="ONNX hashing model: a file, or a bundled model by name: default, or int8 (about "
+        "twice as fast to encode; its codes differ, so an index takes one or the other) "
+        "(default: $ELASTICHASH_MODEL or default)",
+    )
+    group.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=default(_env("DEVICE", "cpu")),
+        help="where the model runs: cpu, or cuda (an NVIDIA GPU, with onnxruntime-gpu) "
+        "(default: $ELASTICHASH_DEVICE or cpu)",
     )
 
 
@@ -331,6 +341,9 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
             _check_folders(args.folders)
         if args.command == "fit":
             return _fit(args)  # needs no cluster
+        # On the cpu the model loads on first use (a search by hex code needs none); another
+        # device is tried at once, so that a machine without it is told before any work.
+        model = args.model if args.device == "cpu" else HashModel(args.model, device=args.device)
         # The console text needs no cluster: print it even where no node answers.
         if args.command != "console":
             es = connect(
@@ -341,7 +354,7 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
                 args.ca_certs,
                 engine=args.engine,
             )
-        engine = ElasticHash(es, index=args.index, model=args.model)
+        engine = ElasticHash(es, index=args.index, model=model)
         if args.command == "index" and stop is not None:
             return _index(engine, args, stop)
         if args.command == "add-codes" and stop is not None:
@@ -367,7 +380,6 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     from .fitting import fit_folder
-    from .model import HashModel
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -375,7 +387,7 @@ def _fit(args: argparse.Namespace) -> int:
     result = fit_folder(
         args.folder,
         args.out,
-        model=HashModel(args.model) if args.model else None,
+        model=HashModel(args.model, device=args.device),
         holdout=args.holdout,
         seed=args.seed,
         cache_dir=args.cache_dir,

@@ -174,20 +174,32 @@ def write_model(
         graph.initializer.append(
             numpy_helper.from_array(np.array([1], dtype=np.int64), "head.axes")
         )
-        norm = helper.make_node("ReduceL2", [features, "head.axes"], ["head.norm"], keepdims=1)
+        norm = helper.make_node(
+            "ReduceL2", [features, "head.axes"], ["head.norm"], name="head/ReduceL2", keepdims=1
+        )
     else:
-        norm = helper.make_node("ReduceL2", [features], ["head.norm"], axes=[1], keepdims=1)
+        norm = helper.make_node(
+            "ReduceL2", [features], ["head.norm"], name="head/ReduceL2", axes=[1], keepdims=1
+        )
     nodes = [
         norm,
-        helper.make_node("Max", ["head.norm", "head.eps"], ["head.norm_floor"]),
-        helper.make_node("Div", [features, "head.norm_floor"], ["head.unit"]),
-        helper.make_node("Sub", ["head.unit", "head.feature_mean"], ["head.centred"]),
+        helper.make_node("Max", ["head.norm", "head.eps"], ["head.norm_floor"], name="head/Max"),
+        helper.make_node("Div", [features, "head.norm_floor"], ["head.unit"], name="head/Div"),
         helper.make_node(
-            "Gemm", ["head.centred", "head.weight", "head.bias"], [CODE_OUTPUT], transB=1
+            "Sub", ["head.unit", "head.feature_mean"], ["head.centred"], name="head/Sub"
+        ),
+        helper.make_node(
+            "Gemm",
+            ["head.centred", "head.weight", "head.bias"],
+            [CODE_OUTPUT],
+            name="head/Gemm",
+            transB=1,
         ),
     ]
     if features != FEATURES_OUTPUT:
-        nodes.append(helper.make_node("Identity", [features], [FEATURES_OUTPUT]))
+        nodes.append(
+            helper.make_node("Identity", [features], [FEATURES_OUTPUT], name="features/Identity")
+        )
     graph.node.extend(nodes)
     bits, dims = head.weight.shape
     del graph.output[:]
