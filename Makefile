@@ -16,8 +16,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 PY_CLIENT := $(wildcard python-client/pyproject.toml)
-# The client with its test tools, the web page's server (`elastichash serve`) and `elastichash fit`.
-PY_CLIENT_SPEC := python-client[test,web,fit]
+# The client with its test tools, the web page's server (`elastichash serve`), `elastichash fit`
+# and Dask (`--dask`).
+PY_CLIENT_SPEC := python-client[test,web,fit,distributed]
 PY_REQUIREMENTS := $(PY_CLIENT) integration-tests/requirements.txt benchmarks/requirements.txt
 
 # Maven on the JDK that Elasticsearch 9 needs; quiet, batch mode. JDK 23+ also gets the flag that
@@ -192,9 +193,10 @@ es-cluster-stop: ## Stop the 3-node cluster of ENGINE
 # Issue 10: a node SIGKILLed mid-ingest and restarted, and one down from the start, on the 3-node
 # cluster with queries throughout; minutes long, so not part of `make test`. Figures in build/resilience.json.
 .PHONY: resilience-test
-resilience-test: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## A node killed mid-ingest, one down from the start (3-node cluster of ENGINE; slow)
+resilience-test: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## A node killed mid-ingest, one down from the start, a Dask worker killed (3-node cluster of ENGINE; slow)
 	@mkdir -p build; rm -f build/resilience.json; \
-	EH_RESILIENCE=1 $(VENV)/bin/pytest -q -s integration-tests/test_resilience.py --engine $(ENGINE) \
+	EH_RESILIENCE=1 $(VENV)/bin/pytest -q -s integration-tests/test_resilience.py \
+		integration-tests/test_distributed.py::test_a_worker_killed_mid_run_loses_and_duplicates_nothing --engine $(ENGINE) \
 		2>&1 | tee build/resilience-$(ENGINE).log
 
 es-status: ## Every local node, running or not, and the folder node files live in

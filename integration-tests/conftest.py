@@ -201,3 +201,17 @@ def scratch_index(es: Client) -> Iterator[str]:
     name = f"it-scratch-{uuid.uuid4().hex[:8]}"
     yield name
     es.indices.delete(index=name, ignore_unavailable=True)
+
+
+@pytest.fixture(scope="session")
+def cluster(pytestconfig: pytest.Config) -> Iterator[Launcher]:
+    """The local 3-node cluster of the engine under test (the slow suites: `make resilience-test`)."""
+    engine = pytestconfig.getoption("engine")
+    try:
+        launcher = Launcher(Options.from_env(engine=engine, cluster=True))
+        _, started = launcher.start()
+    except NodeError as error:
+        pytest.exit(f"could not start the local 3-node {engine} cluster: {error}", returncode=3)
+    yield launcher
+    if started:
+        launcher.stop()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import bulk
-from elastichash import ClusterError, ElasticHash, HashModel
+from elastichash import ClusterError, ElasticHash, HashModel, engines
 from elastichash.engines import Client, helpers_of
 from elastichash.sources import ImageReader
 from PIL import Image
@@ -272,10 +272,23 @@ def test_cli_add_codes(es: Client, es_url: str, catalogue: str, web: str, pictur
 def test_two_slices_share_the_work_without_overlap(
     es: Client, catalogue: str, web: str, pictures: Path, tiny_model: str
 ) -> None:
-    """What several processes would each run: slice 0 and slice 1 of 2 code every document once."""
+    """What several processes would each run: slice 0 and slice 1 of 2, walking one point in time
+    opened first, code every document once; a slice run again (its worker died) finds its
+    documents coded already."""
     picture_of = fill(es, catalogue, web, pictures, 120, url_every=1000)
     engine = ElasticHash(es, index=catalogue, model=tiny_model)
-    parts = [engine.add_codes("photo", reader=reader(pictures), slice_id=i, slices=2, progress=False) for i in (0, 1)]
+    pit = engines.open_point_in_time(es, catalogue, "5m")
+    try:
+        parts = [
+            engine.add_codes("photo", reader=reader(pictures), slice_id=i, slices=2, progress=False, point_in_time=pit)
+            for i in (0, 1)
+        ]
+        again = engine.add_codes(
+            "photo", reader=reader(pictures), slice_id=0, slices=2, progress=False, point_in_time=pit
+        )
+    finally:
+        engines.close_point_in_time(es, pit)
+    assert (again.coded, again.already_coded, again.failed) == (0, parts[0].coded, parts[0].failed)
     assert all(part.coded > 0 for part in parts)
     assert sum(part.coded for part in parts) == len(picture_of)
     assert sum(part.total or 0 for part in parts) == len(picture_of) + len(TROUBLE)

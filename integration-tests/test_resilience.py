@@ -25,7 +25,7 @@ from pathlib import Path
 import elastichash
 import numpy as np
 import pytest
-from ehnodes import Launcher, NodeError, Options
+from ehnodes import Launcher
 from elastichash import ClusterError, ElasticHash, PartialResultError, codes, engines, queries
 from elastichash.engines import Client
 from elastichash.ingest import ImageItem, IngestReport
@@ -72,19 +72,6 @@ class Figures:
     answers_equal_to_single_node: int = 0
     answers_equal_to_brute_force: int = 0
     seconds: float = 0.0
-
-
-@pytest.fixture(scope="module")
-def cluster(pytestconfig: pytest.Config) -> Iterator[Launcher]:
-    engine = pytestconfig.getoption("engine")
-    try:
-        launcher = Launcher(Options.from_env(engine=engine, cluster=True))
-        _, started = launcher.start()
-    except NodeError as error:
-        pytest.exit(f"could not start the local 3-node {engine} cluster: {error}", returncode=3)
-    yield launcher
-    if started:
-        launcher.stop()
 
 
 def urls(launcher: Launcher) -> list[str]:

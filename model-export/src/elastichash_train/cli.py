@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import backbones, fit_cmd, quantize, train_cmd
 from . import evaluate as ev
-from . import fit_cmd, quantize, train_cmd
 from .backbone import DEFAULT_INPUT_SIZE
 from .data import LabelledImages
 from .domains import general_augmented, general_augmented_count, general_corpus, unseen_domains
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd.add_parser(commands)  # `train`: a model for the user's own images
     fit_cmd.add_parser(commands)  # `fit`: the default recipe on the user's own unlabelled images
     quantize.add_parser(commands)  # `quantize`: an int8 copy of a model
+    backbones.add_parser(commands)  # `compare-backbones`: Lite0/1/2 as the default model's backbone
 
     args = parser.parse_args(argv)
     return args.run(args)

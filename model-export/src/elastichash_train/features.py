@@ -18,7 +18,7 @@ import torch
 from elastichash.model import ModelSpec
 from PIL import Image
 
-from .backbone import FEATURES, Backbone, freeze
+from .backbone import DEFAULT_VARIANT, FEATURES, Backbone, freeze
 from .data import LabelledImages
 
 INPUT_NAME = "image"  # of every ONNX graph made here, as docs/model-format.md names it
@@ -46,21 +46,25 @@ def export_frozen(module: torch.nn.Module, path: Path, image_size: int, output: 
     return path
 
 
-def export_backbone(path: Path, image_size: int) -> Path:
+def export_backbone(path: Path, image_size: int, variant: str = DEFAULT_VARIANT) -> Path:
     """Writes the frozen backbone alone as ONNX (output `features`)."""
-    return export_frozen(freeze(Backbone(image_size)), path, image_size, "features")
+    return export_frozen(freeze(Backbone(image_size, variant=variant)), path, image_size, "features")
 
 
 class FeatureExtractor:
     """Images → (n, 1280) backbone features via onnxruntime."""
 
-    def __init__(self, build_dir: Path, spec: ModelSpec, threads: int | None = None) -> None:
+    def __init__(
+        self, build_dir: Path, spec: ModelSpec, threads: int | None = None, variant: str = DEFAULT_VARIANT
+    ) -> None:
         import onnxruntime as ort
 
         self.spec = spec  # the client's preprocessing, so features match what the deployed model sees
-        path = build_dir / f"backbone-{spec.input_size}.onnx"
+        self.variant = variant
+        self.tag = "" if variant == DEFAULT_VARIANT else f"-{variant}"  # in file names: Lite0's stay as they were
+        path = build_dir / f"backbone{self.tag}-{spec.input_size}.onnx"
         if not path.is_file():
-            export_backbone(path, spec.input_size)
+            export_backbone(path, spec.input_size, variant)
         self.path = path  # output `features`: the base graph a fitted head is appended to
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -102,7 +106,7 @@ def cached_features(
 ) -> np.ndarray:
     """Features of `data` (or of `images`, named by `tag`), from cache_dir when already computed."""
     size = extractor.spec.input_size
-    path = cache_dir / f"{data.name}{tag}-{size}px.npy"
+    path = cache_dir / f"{data.name}{tag}{extractor.tag}-{size}px.npy"
     if path.is_file():
         return np.load(path)
     cache_dir.mkdir(parents=True, exist_ok=True)

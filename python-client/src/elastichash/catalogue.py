@@ -36,10 +36,13 @@ class AddCodesReport:
     """What `add_codes` did: `failed` maps each document id to the reason.
 
     `total` is how many documents lacked a code when the walk began (in the slice walked);
-    once complete, coded + len(failed) == total unless documents were added meanwhile.
+    once complete, coded + already_coded + len(failed) == total unless documents were added
+    meanwhile. `already_coded` counts documents that another walk coded first (a slice run
+    again after its worker died finds what the dead worker wrote).
     """
 
     coded: int = 0
+    already_coded: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     total: int | None = None
     interrupted: bool = False
@@ -50,7 +53,8 @@ class AddCodesReport:
 
     def summary(self) -> str:
         of = f"{self.total} documents without a code: " if self.total is not None else ""
-        lines = [f"{of}coded {self.coded}, failed {len(self.failed)}"]
+        already = f", already coded {self.already_coded}" if self.already_coded else ""
+        lines = [f"{of}coded {self.coded}{already}, failed {len(self.failed)}"]
         lines += [f"  failed: {doc_id}: {reason}" for doc_id, reason in sorted(self.failed.items())]
         return "\n".join(lines)
 
@@ -74,12 +78,16 @@ def add_codes(
     should_stop: Callable[[], bool] | None = None,
     report: AddCodesReport | None = None,
     refresh: bool = True,
+    point_in_time: str | None = None,
 ) -> AddCodesReport:
     """Codes every document of `index` that lacks one, from the image its `image_field` names.
 
     The index must have the hamming_code field already (`ElasticHash.add_codes` maps it).
     `slice_id` of `slices` walks one share of the documents, so that several processes can
-    share the work. `should_stop` is asked before each batch (as in `ingest.ingest`).
+    share the work; the slices of one run must walk one `point_in_time`, opened before any of
+    them starts (`engines.open_point_in_time`; the caller closes it): a slice is a share of
+    one view of the index, and coding documents changes the view a later one would open.
+    `should_stop` is asked before each batch (as in `ingest.ingest`).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -92,7 +100,7 @@ def add_codes(
     bar = tqdm(unit="doc", desc=f"coding {index}", disable=not progress)
     # Reading is mostly waiting (disks, web servers): a few threads overlap it.
     with bar, ThreadPoolExecutor(max_workers=8) as pool:
-        for total, hits in _pages(es, index, query, image_field, walk_slice):
+        for total, hits in _pages(es, index, query, image_field, walk_slice, point_in_time):
             if report.total is None:
                 report.total = bar.total = total
                 bar.refresh()
@@ -116,11 +124,14 @@ def _pages(
     query: dict[str, Any],
     image_field: str,
     walk_slice: dict[str, int] | None,
+    point_in_time: str | None = None,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Pages of hits (id, index, sequence number, the image field) under one point in time, so
-    that documents coded meanwhile neither shift the pages nor come back; each with the number
-    of documents the walk (its slice) holds, counted by the first page."""
-    pit_id = engines.open_point_in_time(es, index, KEEP_ALIVE)
+    """Pages of hits (id, index, sequence number, the image field) under one point in time (a
+    new one unless given), so that documents coded meanwhile neither shift the pages nor come
+    back; each with the number of documents the walk (its slice) holds, counted by the first
+    page."""
+    own = point_in_time is None
+    pit_id = engines.open_point_in_time(es, index, KEEP_ALIVE) if own else point_in_time
     try:
         after: list[Any] | None = None
         total = 0
@@ -151,7 +162,8 @@ def _pages(
             yield total, hits
             after = hits[-1]["sort"]
     finally:
-        engines.close_point_in_time(es, pit_id)
+        if own:
+            engines.close_point_in_time(es, pit_id)
 
 
 def _check_shards(answer: dict[str, Any], index: str) -> None:
@@ -222,14 +234,30 @@ def _code_batch(
         for hit, code in zip(good, hexes, strict=True)
     }
 
+    changed: list[str] = []
+
     def outcome(doc_id: str, ok: bool, status: object, reason: str) -> None:
         if ok:
             report.coded += 1
         elif status == 409:
-            report.failed[doc_id] = "changed while it was being coded; run again to code it"
+            changed.append(doc_id)
         elif status == 404:
             report.failed[doc_id] = "deleted while it was being coded"
         else:
             report.failed[doc_id] = f"{engines.product_name(es)} refused the code: {reason}"
 
     send_actions(es, actions, outcome)
+    if changed:
+        _sort_changed(es, {doc_id: actions[doc_id]["_index"] for doc_id in changed}, report)
+
+
+def _sort_changed(es: Client, changed: dict[str, str], report: AddCodesReport) -> None:
+    """Documents changed since the walk saw them: coded by another walk meanwhile (a slice run
+    again after its worker died), or changed otherwise (their code would be their old image's)."""
+    docs = [{"_index": index, "_id": doc_id} for doc_id, index in changed.items()]
+    found = es.mget(body={"docs": docs}, _source=[queries.HEX_FIELD])["docs"]
+    for doc in found:
+        if doc.get("found") and (doc.get("_source") or {}).get(queries.HEX_FIELD):
+            report.already_coded += 1
+        else:
+            report.failed[doc["_id"]] = "changed while it was being coded; run again to code it"

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from . import __version__, codes, manifest, queries
 from .catalogue import AddCodesReport
@@ -21,6 +22,9 @@ from .ingest import IngestReport
 from .model import DEVICES, HashModel
 from .queries import DEFAULT_RADIUS, MODES, RADIUS_MODES, SCORERS
 from .sources import ImageReader
+
+if TYPE_CHECKING:
+    from .distributed import ClusterAccess
 
 MODES_TEXT = """\
 modes (search and console):
@@ -153,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("source", metavar="DIR|MANIFEST")
     _new_index_options(index, "1", "0")
+    _dask_option(index, "the folder's files, in shares of 256")
     index.add_argument(
         "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
     )
@@ -196,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
     )
     add.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _dask_option(add, "the index's documents, one slice per task")
+    add.add_argument(
+        "--slices",
+        type=int,
+        metavar="N",
+        help="with --dask: slices of the index, one per task (default: twice the workers)",
+    )
 
     reindex = command(
         "reindex",
@@ -295,6 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-upload-mb", type=float, default=10, help="largest upload accepted (default: 10)"
     )
     return parser
+
+
+def _dask_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help=f"spread the work over a Dask cluster ({what}): tcp://SCHEDULER:8786, or local:N "
+        "for N worker processes on this machine; workers need the same paths (or URLs) and "
+        "the `distributed` extra. A worker that dies loses nothing: its task runs again",
+    )
 
 
 def _new_index_options(parser: argparse.ArgumentParser, shards: str, replicas: str) -> None:
@@ -473,6 +495,26 @@ def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt
             f"manifest ({', '.join(manifest.SUFFIXES)})"
         )
     report = IngestReport()
+    if args.dask:
+        if manifest.is_manifest(args.source):
+            raise ValueError(
+                f"{args.source}: --dask spreads the files of a folder; index a manifest without it"
+            )
+        from . import distributed
+
+        with distributed.dask_client(args.dask) as client:
+            distributed.index_directory(
+                engine,
+                args.source,
+                client,
+                _access(args),
+                model=_worker_model(args),
+                batch_size=args.batch_size,
+                progress=not args.no_progress,
+                report=report,
+            )
+        print(report.summary())
+        return 0 if report.ok else 1
     index_source = (
         engine.index_manifest if manifest.is_manifest(args.source) else engine.index_directory
     )
@@ -509,6 +551,29 @@ def _add_codes(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInter
         max_bytes=int(args.max_image_mb * 1024 * 1024),
         timeout=args.timeout,
     )
+    if args.dask:
+        from . import distributed
+
+        if args.slices is not None and args.slices < 1:
+            raise ValueError(f"--slices must be at least 1, got {args.slices}")
+        with distributed.dask_client(args.dask) as client:
+            report = distributed.add_codes(
+                engine,
+                args.image_field,
+                client,
+                _access(args),
+                model=_worker_model(args),
+                slices=args.slices,
+                reader_options={
+                    "base_dir": os.path.abspath(args.base_dir or "."),
+                    "max_bytes": reader.max_bytes,
+                    "timeout": args.timeout,
+                },
+                batch_size=args.batch_size,
+                progress=not args.no_progress,
+            )
+        print(report.summary())
+        return 0 if report.ok else 1
     report = AddCodesReport()
     stop.armed = True
     try:
@@ -534,6 +599,27 @@ def _add_codes(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInter
         )
         return INTERRUPTED
     return 0 if report.ok else 1
+
+
+def _access(args: argparse.Namespace) -> ClusterAccess:
+    """What a Dask worker needs to reach the cluster: the options given here."""
+    from .distributed import ClusterAccess
+
+    return ClusterAccess(
+        tuple(url.strip() for url in args.es_url.split(",") if url.strip()),
+        args.api_key,
+        args.user,
+        args.password,
+        args.ca_certs,
+        args.engine,
+    )
+
+
+def _worker_model(args: argparse.Namespace) -> str | None:
+    """The model for Dask workers: a file by its absolute path (workers start elsewhere), or a
+    bundled model's name."""
+    model = args.model
+    return os.path.abspath(model) if model and os.path.isfile(model) else model
 
 
 def _reindex(engine: ElasticHash, args: argparse.Namespace) -> int:

@@ -344,6 +344,7 @@ class ElasticHash:
         progress: bool = True,
         should_stop: Callable[[], bool] | None = None,
         report: AddCodesReport | None = None,
+        point_in_time: str | None = None,
     ) -> AddCodesReport:
         """Adds a code to every document of an existing index that lacks one, from the image
         whose path or http(s) URL its `image_field` holds (`catalogue.add_codes`).
@@ -351,7 +352,9 @@ class ElasticHash:
         Only the code is written (a partial update of `hash`); every other field stays as it
         is. An index without the hamming_code field gets it in its mapping first, and records
         the model. `reader` sets where relative paths start, time-outs and the size limit.
-        Running it again codes only the documents still without a code.
+        Running it again codes only the documents still without a code. `slice_id` of
+        `slices` codes one share; the slices of one run walk one `point_in_time`
+        (`catalogue.add_codes`).
         """
         self._prepare_for_codes(image_field)
         with _cluster_errors(self.es, self.index):
@@ -367,6 +370,7 @@ class ElasticHash:
                 progress=progress,
                 should_stop=should_stop,
                 report=report,
+                point_in_time=point_in_time,
             )
 
     def _prepare_for_codes(self, image_field: str) -> None:
