@@ -109,7 +109,7 @@ lint: $(PY_STAMP) ## ruff over all Python code
 
 python-test: lint ## Python unit tests (no node needed)
 	$(if $(PY_CLIENT),$(VENV)/bin/pytest -q python-client/tests,@echo "no python-client yet")
-	$(VENV)/bin/pytest -q scripts/tests
+	$(VENV)/bin/pytest -q scripts/tests benchmarks/tests
 
 model-test: ## model-export's fast tests (its own venv with PyTorch)
 	$(MAKE) --no-print-directory -C model-export test
@@ -164,6 +164,10 @@ bench-cluster: $(PLUGIN_ZIP) $(PY_STAMP) ## BENCH_CLUSTER_N codes in 3-shard ind
 bench-ingest: $(PLUGIN_ZIP) $(PY_STAMP) ## Images/s of a folder ingest (400 photo-like 1,024 px JPEGs), stages overlapped vs one after the other; the node keeps running
 	@url=$$($(NODES) start --engine es9 | tail -n1); \
 	$(BENCH_RUN).ingest --es-url "$$url" $(BENCH_ARGS)
+
+.PHONY: bench-realistic
+bench-realistic: $(PY_STAMP) ## Synthetic images like real ones: real images encoded, a generator fitted per collection, the fit report (then: make bench-es9 BENCH_ARGS=--realistic)
+	$(BENCH_RUN).realistic --report $(BENCH_ARGS)
 
 .PHONY: bench-encode
 bench-encode: $(PY_STAMP) ## Images/s through the model alone: the default model against its int8 copy (same run, 3 rounds)

@@ -14,7 +14,7 @@ from elastichash import codes
 
 @dataclass(frozen=True)
 class Dataset:
-    kind: str  # "clustered" or "uniform"
+    kind: str  # "clustered", "uniform" or "realistic"
     database: np.ndarray  # (n, 32) uint8
     queries: np.ndarray  # (q, 32) uint8, not in the database
     centres: int | None  # clusters (clustered only)
@@ -27,6 +27,12 @@ class Dataset:
     def describe(self) -> str:
         if self.kind == "uniform":
             return f"{self.n:,} uniformly random codes, {len(self.queries)} random queries"
+        if self.kind == "realistic":
+            return (
+                f"{self.n:,} codes of synthetic images like real ones (the default model's head on a "
+                f"generator fitted on real images: ehbench.realistic), {len(self.queries)} queries drawn "
+                "from it too"
+            )
         return (
             f"{self.n:,} codes around {self.centres:,} centres (per-bit noise {self.flip}), "
             f"{len(self.queries)} queries from the same clusters"
@@ -64,3 +70,13 @@ def uniform(n: int, n_queries: int, seed: int = 7) -> Dataset:
     database = rng.integers(0, 256, size=(n, codes.PACKED_BYTES), dtype=np.uint8)
     query_codes = rng.integers(0, 256, size=(n_queries, codes.PACKED_BYTES), dtype=np.uint8)
     return Dataset("uniform", database, query_codes, None, None)
+
+
+def realistic(n: int, n_queries: int, seed: int = 0) -> Dataset:
+    """Codes of n synthetic images like real ones (`ehbench.realistic`, cached), and queries that
+    are other draws of the same generator."""
+    from .realistic import realistic as draw
+
+    database, _ = draw(n, seed=seed, vectors=False)
+    query_codes, _ = draw(n_queries, seed=seed + 1, vectors=False)
+    return Dataset("realistic", database, query_codes, None, None)

@@ -37,6 +37,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--centres", type=int, default=None, help="clusters (default n/200: 5,000 at 1M)")
     parser.add_argument("--flip", type=float, default=0.04, help="per-bit noise around a centre (default 0.04)")
     parser.add_argument("--uniform", action="store_true", help="uniformly random codes: the worst case for hashing")
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="codes of synthetic images like real ones (python -m ehbench.realistic --report: how like)",
+    )
     parser.add_argument("--shards", type=int, default=1, help="primary shards of every index (default 1)")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument(
@@ -72,7 +77,8 @@ def result_name(args: argparse.Namespace, nodes: int, product: str) -> str:
         return "smoke"
     # Elasticsearch's runs keep their names; another engine's carry it (bench-opensearch-1000000).
     parts = ["bench", *([product] if product != "elasticsearch" else [])]
-    parts += [*(["uniform"] if args.uniform else []), *([f"{nodes}nodes"] if nodes > 1 else [])]
+    parts += [*(["uniform"] if args.uniform else []), *(["realistic"] if args.realistic else [])]
+    parts += [f"{nodes}nodes"] if nodes > 1 else []
     return "-".join([*parts, str(args.n), *([f"{args.shards}shards"] if args.shards > 1 else [])])
 
 
@@ -167,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{engine} has no dense_vector field: systems (e) are not measured", flush=True)
     if args.uniform:
         dataset = data.uniform(args.n, args.queries)
+    elif args.realistic:
+        dataset = data.realistic(args.n, args.queries)
     else:
         dataset = data.clustered(args.n, args.queries, centres, args.flip)
     print(f"data: {dataset.describe()}; {nodes} node(s), {args.shards} shard(s)", flush=True)
