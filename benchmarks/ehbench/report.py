@@ -44,6 +44,11 @@ def _row(result: Result, system: str, k: int | None) -> Result | None:
 def _header(result: Result) -> list[str]:
     if result["data"] == "uniform":
         what = f"N = {result['n']:,} uniformly random codes"
+    elif result["data"] == "realistic":
+        what = (
+            f"N = {result['n']:,} codes of synthetic images like real ones (a generator fitted on real "
+            "images' features, the default model's head: `make bench-realistic`)"
+        )
     else:
         what = f"N = {result['n']:,} codes ({result['centres']:,} clusters, per-bit noise {result['flip']})"
     layout = f"{result['nodes']} node(s), {result['shards']} shard(s) per index"
