@@ -55,7 +55,9 @@ examples:
   elastichash reindex --from old-images --index images
   elastichash add-codes --index products --image-field photo
   elastichash serve photos/ --index photos          # a web page: search by example
-  elastichash fit photos/ --out photos.onnx           # a model fitted to your images
+  elastichash fit photos/ --out photos.onnx         # a model fitted to your images
+  elastichash --model int8 index photos/ --index photos-int8   # twice as fast to encode
+  elastichash index photos/ --index photos --dask tcp://scheduler:8786   # many machines
 """
 
 
