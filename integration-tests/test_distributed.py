@@ -83,13 +83,13 @@ def test_index_and_add_codes_over_two_local_workers(
 
 
 def test_a_scheduler_that_is_not_there_and_a_bad_local_count_are_sentences(
-    es_url: str, tiny_model: str, tmp_path: Path
+    es_url: str, tiny_model: str, scratch_index: str, tmp_path: Path
 ) -> None:
     folder = pictures(tmp_path / "few", 3)
-    done = run_cli(es_url, tiny_model, "index", str(folder), "--index", "it-dask-none", "--dask", "tcp://127.0.0.1:9")
+    done = run_cli(es_url, tiny_model, "index", str(folder), "--index", scratch_index, "--dask", "tcp://127.0.0.1:9")
     assert done.returncode == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr
-    done = run_cli(es_url, tiny_model, "index", str(folder), "--index", "it-dask-none", "--dask", "local:zero")
+    done = run_cli(es_url, tiny_model, "index", str(folder), "--index", scratch_index, "--dask", "local:zero")
     assert done.returncode == 1 and "local:N needs a number of workers N ≥ 1" in done.stderr
 
 

@@ -191,3 +191,13 @@ def test_device_option_and_a_missing_gpu_is_a_sentence(
     captured = capsys.readouterr()
     assert status == 1 and "device cuda: this onnxruntime has no CUDA support" in captured.err
     assert "Traceback" not in captured.err and "cannot reach" not in captured.err
+
+
+def test_a_bad_dask_address_is_named_before_any_node_is_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command in (["index", "photos/"], ["add-codes", "--image-field", "photo"]):
+        status = main(["--es-url", "http://127.0.0.1:9", *command, "--dask", "local:0"])
+        captured = capsys.readouterr()
+        assert status == 1 and "--dask local:0: local:N needs a number of workers" in captured.err
+        assert "cannot reach" not in captured.err

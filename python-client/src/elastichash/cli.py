@@ -365,6 +365,10 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
             _check_folders(args.folders)
         if args.command == "fit":
             return _fit(args)  # needs no cluster
+        if getattr(args, "dask", None):
+            from .distributed import local_workers
+
+            local_workers(args.dask)  # a bad --dask is named before any server is asked
         # On the cpu the model loads on first use (a search by hex code needs none); another
         # device is tried at once, so that a machine without it is told before any work.
         model = args.model if args.device == "cpu" else HashModel(args.model, device=args.device)

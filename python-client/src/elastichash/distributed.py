@@ -135,21 +135,26 @@ def add_codes_slice(
     return asdict(report)
 
 
+def local_workers(address: str) -> int | None:
+    """N for "local:N" (a ValueError unless N ≥ 1), None for a scheduler's address."""
+    if not address.startswith("local:"):
+        return None
+    count = address.removeprefix("local:")
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"--dask {address}: local:N needs a number of workers N ≥ 1")
+    return int(count)
+
+
 @contextmanager
 def dask_client(address: str) -> Iterator[DaskClient]:
     """A Dask client for `address`: "local:N" starts N worker processes on this machine (one
     thread each) for the run; anything else is a scheduler's address ("tcp://host:8786")."""
+    workers = local_workers(address)
     try:
         from distributed import Client, LocalCluster
     except ImportError as error:
         raise ElasticHashError(NEEDS_EXTRA) from error
-    if address.startswith("local:"):
-        try:
-            workers = int(address.removeprefix("local:"))
-        except ValueError:
-            workers = 0
-        if workers < 1:
-            raise ValueError(f"--dask {address}: local:N needs a number of workers N ≥ 1")
+    if workers is not None:
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
