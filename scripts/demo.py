@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from elastichash import Code, ElasticHash, ElasticHashError, connect
+from elastichash import Code, ElasticHash, ElasticHashError, ModelMismatchError, connect
 from PIL import Image
 
 DATASET = Path("/usr/share/datasets/fashion-mnist")
@@ -71,7 +71,15 @@ def main() -> int:
     engine = ElasticHash(connect(args.es_url), index=INDEX)
     try:
         started = time.perf_counter()
-        report = engine.index_directory(folder)
+        try:
+            report = engine.index_directory(folder)
+        except ModelMismatchError:
+            # The demo's own index, written by an earlier default model (say, before an upgrade):
+            # its codes are not comparable with this model's, so it is made again.
+            print(f"index '{INDEX}' holds codes of another model; making it again with this one", flush=True)
+            engine.es.indices.delete(index=INDEX)
+            engine = ElasticHash(engine.es, index=INDEX)
+            report = engine.index_directory(folder)
         print(f"{report.summary()} ({time.perf_counter() - started:.1f} s) into index '{INDEX}' at {args.es_url}")
 
         train_images, train_labels = read_split("train")
