@@ -61,6 +61,21 @@ def test_index_and_add_codes_over_two_local_workers(
     )
     assert "indexed 0, already indexed 300" in again.stdout, again.stdout + again.stderr
 
+    # A manifest with a field, spread the same way: relative paths start at its folder.
+    manifest = folder / "products.csv"
+    lines = ["path,id,category"] + [f"p{i:04d}.png,sku-{i},{'red' if i % 3 else 'blue'}" for i in range(90)]
+    manifest.write_text("\n".join(lines) + "\n")
+    products = f"{scratch_index}-products"
+    try:
+        done = run_cli(
+            es_url, tiny_model, "index", str(manifest), "--index", products, "--dask", "local:2", "--no-progress"
+        )
+        assert "90 files: indexed 90, already indexed 0, failed 0" in done.stdout, done.stdout + done.stderr
+        blue = es.count(index=products, body={"query": {"term": {"category": "blue"}}})["count"]
+        assert blue == 30 and es.get(index=products, id="sku-7")["_source"]["category"] == "red"
+    finally:
+        es.indices.delete(index=products, ignore_unavailable=True)
+
     # add-codes: a catalogue of documents holding image paths, coded over three slices.
     catalogue = f"{scratch_index}-catalogue"
     try:

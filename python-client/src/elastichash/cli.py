@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("source", metavar="DIR|MANIFEST")
     _new_index_options(index, "1", "0")
-    _dask_option(index, "the folder's files, in shares of 256")
+    _dask_option(index, "the folder's files or the manifest's rows, in shares of 256")
     index.add_argument(
         "--batch-size", type=int, default=32, help="images per model batch (default: 32)"
     )
@@ -502,14 +502,15 @@ def _index(engine: ElasticHash, args: argparse.Namespace, stop: _StopOnInterrupt
         )
     report = IngestReport()
     if args.dask:
-        if manifest.is_manifest(args.source):
-            raise ValueError(
-                f"{args.source}: --dask spreads the files of a folder; index a manifest without it"
-            )
         from . import distributed
 
+        spread = (
+            distributed.index_manifest
+            if manifest.is_manifest(args.source)
+            else distributed.index_directory
+        )
         with distributed.dask_client(args.dask) as client:
-            distributed.index_directory(
+            spread(
                 engine,
                 args.source,
                 client,

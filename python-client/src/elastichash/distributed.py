@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalogue import AddCodesReport
@@ -94,6 +95,46 @@ def index_partition(
         progress=False,
         refresh=False,
     )
+    return {
+        "indexed": report.indexed,
+        "already_indexed": report.already_indexed,
+        "failed": report.failed,
+        "duplicates": report.duplicates,
+    }
+
+
+def index_manifest_partition(
+    access: ClusterAccess,
+    index: str,
+    model: str | None,
+    rows: Sequence[Any],
+    reader_options: dict[str, Any],
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """One task: index a worker's share of a manifest's rows (`manifest.Row`s); the report."""
+    from .ingest import ImageItem
+    from .manifest import read_images
+    from .sources import ImageReader
+
+    report = IngestReport(total=len(rows))
+    items = (
+        ImageItem(name=row.location or row.name, data=data, fields=row.fields, id=row.id)
+        for row, data in read_images(list(rows), ImageReader(**reader_options), report.failed)
+    )
+    ingest(
+        _worker_client(access),
+        index,
+        _worker_model(model),
+        items,
+        report,
+        batch_size,
+        progress=False,
+        refresh=False,
+    )
+    return _as_parts(report)
+
+
+def _as_parts(report: IngestReport) -> dict[str, Any]:
     return {
         "indexed": report.indexed,
         "already_indexed": report.already_indexed,
@@ -222,20 +263,81 @@ def index_directory(
     paths = [str(path) for path in find_images(directory, skipped=skipped)]
     report.failed.update(skipped)
     report.total = len(paths) + len(skipped)
+    shares = [
+        paths[start : start + partition_files] for start in range(0, len(paths), partition_files)
+    ]
+    return _spread(
+        engine,
+        client,
+        report,
+        progress,
+        index_partition,
+        access,
+        engine.index,
+        model,
+        shares,
+        batch_size,
+    )
+
+
+def index_manifest(
+    engine: ElasticHash,
+    path: str | os.PathLike,
+    client: DaskClient,
+    access: ClusterAccess,
+    *,
+    model: str | None = None,
+    reader_options: dict[str, Any] | None = None,
+    partition_files: int = PARTITION_FILES,
+    batch_size: int = 32,
+    progress: bool = True,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Indexes the images a manifest lists (`manifest`), with their fields, spread over
+    `client`'s workers in shares of `partition_files` rows; relative paths start at the
+    manifest's folder (as the workers see it) unless `reader_options` give `base_dir`."""
+    from .manifest import read_rows
+
+    rows = read_rows(path)
+    report = report or IngestReport()
+    report.total = len(rows)
+    options = {"base_dir": os.path.abspath(Path(path).parent)} | (reader_options or {})
+    shares = [
+        rows[start : start + partition_files] for start in range(0, len(rows), partition_files)
+    ]
+    return _spread(
+        engine,
+        client,
+        report,
+        progress,
+        index_manifest_partition,
+        access,
+        engine.index,
+        model,
+        shares,
+        options,
+        batch_size,
+    )
+
+
+def _spread(
+    engine: ElasticHash,
+    client: DaskClient,
+    report: IngestReport,
+    progress: bool,
+    task: Callable[..., dict[str, Any]],
+    access: ClusterAccess,
+    index: str,
+    model: str | None,
+    shares: list[Any],
+    *options: Any,
+) -> IngestReport:
+    """One `task(access, index, model, share, *options)` per share; their reports merged."""
     engine.create_index()
     engine.check_model(writing=True)
     futures = [
-        client.submit(
-            index_partition,
-            access,
-            engine.index,
-            model,
-            paths[start : start + partition_files],
-            batch_size,
-            retries=RETRIES,
-            pure=False,
-        )
-        for start in range(0, len(paths), partition_files)
+        client.submit(task, access, index, model, share, *options, retries=RETRIES, pure=False)
+        for share in shares
     ]
 
     def merge(part: dict[str, Any]) -> None:
