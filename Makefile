@@ -169,6 +169,11 @@ bench-ingest: $(PLUGIN_ZIP) $(PY_STAMP) ## Images/s of a folder ingest (400 phot
 bench-realistic: $(PY_STAMP) ## Synthetic images like real ones: real images encoded, a generator fitted per collection, the fit report (then: make bench-es9 BENCH_ARGS=--realistic)
 	$(BENCH_RUN).realistic --report $(BENCH_ARGS)
 
+.PHONY: bench-cache
+bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the node's code cache vs from the doc-value columns vs HNSW, same run, 3 rounds (on make bench's indices; BENCH_ARGS=--realistic)
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
+	$(BENCH_RUN).cache --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
+
 .PHONY: bench-encode
 bench-encode: $(PY_STAMP) ## Images/s through the model alone: the default model against its int8 copy (same run, 3 rounds)
 	$(BENCH_RUN).encode $(BENCH_ARGS)

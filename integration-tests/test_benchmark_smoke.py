@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from elastichash import codes, queries
+from elastichash import codes, engines, queries
 from elastichash.engines import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from ehbench import data, indices, measure  # noqa: E402
+from ehbench import cache, data, indices, measure  # noqa: E402
 from ehbench.run import line_up, main, parse  # noqa: E402
 
 KS = (10, 100)
@@ -182,3 +182,24 @@ def test_reuse_takes_only_the_same_codes_in_the_same_layout(es: Client) -> None:
         assert np.array_equal(codes.from_hex([hit["_source"]["hash"]]), codes.unpack_bits(dataset.database[:1]))
     finally:
         es.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_the_code_cache_benchmark_runs_on_the_smoke_indices(
+    es: Client, es_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if engines.product(es) == "opensearch":
+        pytest.skip("the code cache benchmark compares with dense_vector HNSW, which OpenSearch lacks")
+    # The smoke run's two indices it needs, kept (--reuse) for it, deleted afterwards.
+    assert main(["--smoke", "--reuse", "--ingest-only", "--es-url", es_url, "--skip", "elastichash_v2", "flat"]) == 0
+    names = indices.IndexNames("clustered-20000-1s")
+    try:
+        before = cache.breaker_limit(es)
+        cache.main(
+            ["--es-url", es_url, "--n", "20000", "--queries", "20", "--warmup", "2", "--rounds", "1", "--k", "10"]
+        )
+        printed = capsys.readouterr().out
+        assert "round 1 k=10: columns" in printed and "k=10 columns / cache: min" in printed, printed
+        assert cache.breaker_limit(es) == before, "the breaker's limit is put back"
+    finally:
+        for kind in (indices.ELASTICHASH, indices.HNSW):
+            es.indices.delete(index=names.of(kind), ignore_unavailable=True)

@@ -32,8 +32,11 @@ public sealed interface CodeLayout {
     /** Rewrites the value part of a term made by {@link #newTerm}. */
     void setValue(BytesRef term, int value);
 
-    /** The codes of one segment's documents. */
-    SegmentCodes open(LeafReader reader) throws IOException;
+    /**
+     * The codes of one segment's documents, from {@code cache}'s arrays where this layout and the
+     * cache's room allow (null: read the columns).
+     */
+    SegmentCodes open(LeafReader reader, CodeCache cache) throws IOException;
 
     /** The parameter that named the fields, for messages. */
     String parameter();
@@ -73,11 +76,15 @@ public sealed interface CodeLayout {
          * Lucene names). A hidden field is refused.
          */
         @Override
-        public SegmentCodes open(LeafReader reader) throws IOException {
+        public SegmentCodes open(LeafReader reader, CodeCache cache) throws IOException {
             HiddenFields.requireVisible(reader, parameter(), fieldsRead());
             String[] columns = HammingCodeField.wordFields(field, words);
             boolean visible = reader.getFieldInfos().fieldInfo(columns[0]) != null;
             LeafReader source = visible ? reader : FilterLeafReader.unwrap(reader);
+            CodeCache.Words words = cache == null || source.getFieldInfos().fieldInfo(columns[0]) == null ? null : cache.words(source, columns);
+            if (words != null) {
+                return new CachedCodes(words, "[" + field + "]");
+            }
             return new WordCodes(source, columns, "[" + field + "]");
         }
 
@@ -123,8 +130,9 @@ public sealed interface CodeLayout {
             }
         }
 
+        /** The earlier layout's words are read from their fields: only the field type's are cached. */
         @Override
-        public SegmentCodes open(LeafReader reader) throws IOException {
+        public SegmentCodes open(LeafReader reader, CodeCache cache) throws IOException {
             HiddenFields.requireVisible(reader, HammingParameters.FIELDS, wordFields);
             return new WordCodes(reader, wordFields, java.util.Arrays.toString(wordFields));
         }

@@ -112,7 +112,12 @@ public final class HammingScript {
         private final int maxScore;
 
         public Scores(LeafReader segment, Parameters params) throws IOException {
-            this.codes = params.layout().open(segment);
+            this(segment, params, null);
+        }
+
+        /** As {@link #Scores(LeafReader, Parameters)}, reading the codes from {@code cache}'s rows where it holds them. */
+        public Scores(LeafReader segment, Parameters params, CodeCache cache) throws IOException {
+            this.codes = params.layout().open(segment, cache);
             this.code = params.code();
             this.maxScore = params.maxScore();
         }

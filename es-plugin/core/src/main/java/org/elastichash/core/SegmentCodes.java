@@ -11,7 +11,7 @@ import org.apache.lucene.index.LeafReader;
  * <p>Documents should be asked for in increasing order; asking for an earlier document reopens
  * the doc values (correct, only slower). Nothing is allocated per document.
  */
-public abstract sealed class SegmentCodes permits WordCodes {
+public abstract sealed class SegmentCodes permits WordCodes, CachedCodes {
 
     /** What {@link #distance} returns for a document that has no code. */
     public static final int MISSING = -1;
@@ -19,21 +19,20 @@ public abstract sealed class SegmentCodes permits WordCodes {
     /** The most documents {@link #distances} compares in one call. */
     public static final int BLOCK = 1024;
 
-    /** Differing bits of the documents last compared: [word][index in the block]. */
-    long[][] xor;
+    private final int words;
 
     SegmentCodes(int words) {
-        this.xor = new long[words][1];
+        this.words = words;
     }
 
     /** The earlier layout's codes: one {@code long} doc-values field per word. */
     public static SegmentCodes open(LeafReader reader, String[] fields) throws IOException {
-        return new CodeLayout.WordFields(fields, "").open(reader);
+        return new CodeLayout.WordFields(fields, "").open(reader, null);
     }
 
     /** Number of words per code. */
     public final int words() {
-        return xor.length;
+        return words;
     }
 
     /** The fields read, for messages: {@code [hash]} or {@code [hash_r0, ...]}. */
@@ -59,16 +58,13 @@ public abstract sealed class SegmentCodes permits WordCodes {
      */
     public abstract void distances(int[] docs, int n, long[] query, int[] out) throws IOException;
 
-    final void ensureBlock() {
-        if (xor[0].length < BLOCK) {
-            xor = new long[xor.length][BLOCK];
-        }
+    /** The differing bits of word {@code i} of the last document compared within its bound. */
+    public final long xorWord(int i) {
+        return xorOf(i, -1);
     }
 
-    /** The differing bits of word {@code i} of the last document compared within its bound. */
-    public long xorWord(int i) {
-        return xor[i][0];
-    }
+    /** The differing bits of word {@code i} of block document {@code j}, or of the last single document for -1. */
+    abstract long xorOf(int i, int j);
 
     /**
      * The ring at which multi-index hashing first finds the last document compared: the smallest
@@ -76,14 +72,14 @@ public abstract sealed class SegmentCodes permits WordCodes {
      * (low 8 bits) the first position at that distance, as {@code ring << 8 | position}.
      */
     public int discovery(int positions) {
-        return discovery(0, positions);
+        return discovery(-1, positions);
     }
 
     /** {@link #discovery(int)} of the {@code j}-th document of the last {@link #distances} block. */
     public int discovery(int j, int positions) {
         int best = Integer.MAX_VALUE;
         for (int p = 0; p < positions; p++) {
-            long word = xor[p / HammingCodes.SUBCODES_PER_WORD][j];
+            long word = xorOf(p / HammingCodes.SUBCODES_PER_WORD, j);
             int ring = Integer.bitCount(HammingCodes.subCodeOf(word, p % HammingCodes.SUBCODES_PER_WORD));
             int key = ring << 8 | p;
             if (key < best) {

@@ -18,6 +18,8 @@ final class WordCodes extends SegmentCodes {
     private final NumericDocValues[] words;
     private boolean dense;
     private int lastDoc = -1;
+    /** Differing bits of the documents last compared: [word][index in the block], the single document at 0. */
+    private long[][] xor;
 
     /**
      * A field the segment lacks reads as missing ({@link CodeLayout#open} checks visibility).
@@ -26,6 +28,7 @@ final class WordCodes extends SegmentCodes {
      */
     WordCodes(LeafReader reader, String[] fields, String description) throws IOException {
         super(fields.length);
+        this.xor = new long[fields.length][1];
         this.reader = reader;
         this.fields = fields.clone();
         this.description = description;
@@ -81,7 +84,9 @@ final class WordCodes extends SegmentCodes {
         if (docs[0] < lastDoc) {
             open();
         }
-        ensureBlock();
+        if (xor[0].length < BLOCK) {
+            xor = new long[xor.length][BLOCK];
+        }
         if (dense == false) {
             for (int j = 0; j < n; j++) {
                 out[j] = distance(docs[j], query, Integer.MAX_VALUE);
@@ -103,6 +108,11 @@ final class WordCodes extends SegmentCodes {
             }
         }
         lastDoc = docs[n - 1];
+    }
+
+    @Override
+    long xorOf(int i, int j) {
+        return xor[i][Math.max(j, 0)];
     }
 
     /** A multi-valued field read as its smallest value (doc values are sorted ascending). */

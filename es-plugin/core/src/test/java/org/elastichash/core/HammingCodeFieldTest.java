@@ -90,7 +90,7 @@ class HammingCodeFieldTest {
                 assertTrue(hex.advanceExact(0));
                 assertEquals(HEX, hex.binaryValue().utf8ToString());
                 assertFalse(hex.advanceExact(1));
-                assertEquals(0, new CodeLayout.Column("hash", 4).open(segment).distance(0, code));
+                assertEquals(0, new CodeLayout.Column("hash", 4).open(segment, null).distance(0, code));
             }
         }
     }

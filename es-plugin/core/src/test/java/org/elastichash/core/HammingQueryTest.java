@@ -83,7 +83,7 @@ class HammingQueryTest {
             Executor inline = Runnable::run;
             HammingQuery query = new HammingQuery(exact(index.codes[1], 5), s -> {
                 asked.add(s);
-                return new HammingSearch.Runtime(inline, () -> {});
+                return new HammingSearch.Runtime(inline, () -> {}, null);
             });
             TopDocs top = searcher.search(query, 5);
             assertEquals(1, top.scoreDocs[0].doc);

@@ -34,7 +34,7 @@ class HammingSearchLimitsTest {
                 int k = 100;
                 long[] query = CodeIndex.randomCodes(1, random)[0];
                 HammingRequest request = HammingRequest.exact(query, index.layout, k);
-                HammingResult result = HammingSearch.search(searcher, request, new HammingSearch.Runtime(pool, () -> {}), 1_024);
+                HammingResult result = HammingSearch.search(searcher, request, new HammingSearch.Runtime(pool, () -> {}, null), 1_024);
                 assertArrayEquals(index.nearest(query, k, 256, i -> true), CodeIndex.asPairs(result));
                 assertEquals(3, result.stats().segmentsScanned());
                 assertEquals(15, result.stats().scanSlices());
@@ -62,13 +62,13 @@ class HammingSearchLimitsTest {
                 HammingSearch.Runtime stopAtOnce = new HammingSearch.Runtime(pool, () -> {
                     checks.incrementAndGet();
                     throw new Stop();
-                });
+                }, null);
                 assertThrows(Stop.class, () -> HammingSearch.search(searcher, request, stopAtOnce, 4_096));
                 // Each of the 15 slices stops at its first check: none runs to its end.
                 assertTrue(checks.get() <= 15 + 1, "checks: " + checks.get());
 
                 AtomicInteger counted = new AtomicInteger();
-                HammingSearch.Runtime counting = new HammingSearch.Runtime(pool, counted::incrementAndGet);
+                HammingSearch.Runtime counting = new HammingSearch.Runtime(pool, counted::incrementAndGet, null);
                 HammingResult whole = HammingSearch.search(searcher, request, counting, 4_096);
                 assertArrayEquals(index.nearest(query, 10, 256, i -> true), CodeIndex.asPairs(whole));
                 // A 60,000-document scan in blocks of 1,024 is checked every 16 blocks of each slice.

@@ -40,6 +40,15 @@ class HammingSearchTest {
         return CodeIndex.COLUMN_LAYOUT;
     }
 
+    /** How the searches run; {@link CachedCodesSearchTest} runs every test on the code cache's rows. */
+    HammingSearch.Runtime runtime() {
+        return HammingSearch.Runtime.DEFAULT;
+    }
+
+    private HammingResult search(IndexSearcher searcher, HammingRequest request) throws IOException {
+        return HammingSearch.search(searcher, request, runtime());
+    }
+
     private CodeIndex build(long[][] codes, int labelCount, int segmentSize, IntPredicate bare, Random random) throws IOException {
         return CodeIndex.build(codes, labelCount, segmentSize, bare, random, layout());
     }
@@ -49,7 +58,7 @@ class HammingSearchTest {
     }
 
     private HammingResult exact(IndexSearcher searcher, long[] query, int k) throws IOException {
-        return HammingSearch.search(searcher, HammingRequest.exact(query, layout(), k));
+        return search(searcher, HammingRequest.exact(query, layout(), k));
     }
 
     private void assertNearest(CodeIndex index, IndexSearcher searcher, long[] query, int k) throws IOException {
@@ -83,7 +92,7 @@ class HammingSearchTest {
                 HammingResult result = exact(searcher, query, 3);
                 assertArrayEquals(index.nearest(query, 3, NO_LIMIT, i -> true), CodeIndex.asPairs(result));
                 assertEquals(0, result.stats().segmentsScanned(), result.stats().toString());
-                assertTrue(result.stats().radius() >= 0, result.stats().toString());
+                assertTrue(result.stats().radius() <= 1, "rings 0 and 1 are enough: " + result.stats());
                 assertTrue(result.stats().candidates() < 2_000, "hashing should look at a few clusters: " + result.stats());
             }
         }
@@ -92,10 +101,10 @@ class HammingSearchTest {
     @Test
     void aKLargerThanTheQuerysClusterScansWithoutTheRingThatCannotEndTheSearch() throws IOException {
         Random random = new Random(12);
-        // Clusters of about 400 codes within distance ~20 of each other: ring 0 finds the query's
+        // Clusters of about 100 codes within distance ~20 of each other: ring 0 finds the query's
         // cluster, under half of k = 1000; ring 1 could not find the rest within distance 31, so
         // the search goes from ring 0 straight to the scan, and must still equal brute force.
-        try (CodeIndex index = build(CodeIndex.clusteredCodes(160_000, 400, 0.04, random), LABELS, 160_000, i -> false, random)) {
+        try (CodeIndex index = build(CodeIndex.clusteredCodes(160_000, 1_600, 0.04, random), LABELS, 160_000, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader, executor);
             for (int q = 0; q < 4; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.04, random);
@@ -114,12 +123,13 @@ class HammingSearchTest {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.02, random);
-                HammingResult result = HammingSearch.search(searcher, request(query, 10_000, 20, HammingRequest.Mode.EXACT, 2, null));
+                HammingResult result = search(searcher, request(query, 10_000, 20, HammingRequest.Mode.EXACT, 2, null));
                 assertArrayEquals(index.nearest(query, 10_000, 20, i -> true), CodeIndex.asPairs(result));
                 // Within 20 a document has at most 20 - 16 = 4 sub-codes at distance 2 or more: ring 1
-                // needs only the first 5 positions (16 values each), after ring 0's 16 lookups.
+                // needs only the first 5 positions (16 values each), after ring 0's 16 lookups (and
+                // the 16 before it that read their document frequencies: is ring 0 worth reading?).
                 assertEquals(1, result.stats().radius(), result.stats().toString());
-                assertEquals(16 + 5 * 16, result.stats().termLookups(), result.stats().toString());
+                assertEquals(16 + 16 + 5 * 16, result.stats().termLookups(), result.stats().toString());
             }
             // Plain k: the bound is the k-th distance found, and the rings shrink with it alike.
             for (int q = 0; q < 20; q++) {
@@ -127,6 +137,29 @@ class HammingSearchTest {
                 for (int k : new int[] {1, 5, 30}) {
                     assertNearest(index, searcher, query, k);
                 }
+            }
+        }
+    }
+
+    @Test
+    void crowdedSubCodesOfTheQuerySendItStraightToTheScan() throws IOException {
+        Random random = new Random(14);
+        // The first half of every code is zero (bits a domain never sets): the query's first 8
+        // sub-codes hold every document, so ring 0 alone would read 8 postings per document.
+        long[][] codes = CodeIndex.randomCodes(40_000, random);
+        for (long[] code : codes) {
+            code[0] = 0;
+            code[1] = 0;
+        }
+        try (CodeIndex index = build(codes, LABELS, 40_000, i -> false, random)) {
+            IndexSearcher searcher = new IndexSearcher(index.reader);
+            for (int q = 0; q < 3; q++) {
+                long[] query = codes[random.nextInt(codes.length)].clone();
+                query[3] ^= 0xFFL;
+                HammingResult result = exact(searcher, query, 10);
+                assertArrayEquals(index.nearest(query, 10, NO_LIMIT, i -> true), CodeIndex.asPairs(result));
+                assertEquals(-1, result.stats().radius(), "no ring read: " + result.stats());
+                assertEquals(1, result.stats().segmentsScanned(), result.stats().toString());
             }
         }
     }
@@ -189,7 +222,7 @@ class HammingSearchTest {
                 Query filter = new TermQuery(new Term(CodeIndex.LABEL, Integer.toString(label)));
                 IntPredicate accept = i -> index.labels[i] == label;
                 for (int k : new int[] {5, 300}) {
-                    HammingResult result = HammingSearch.search(searcher, request(query, k, -1, HammingRequest.Mode.EXACT, 2, filter));
+                    HammingResult result = search(searcher, request(query, k, -1, HammingRequest.Mode.EXACT, 2, filter));
                     assertArrayEquals(index.nearest(query, k, NO_LIMIT, accept), CodeIndex.asPairs(result));
                     assertEquals(k, result.size());
                 }
@@ -235,7 +268,7 @@ class HammingSearchTest {
             for (int q = 0; q < 10; q++) {
                 long[] query = CodeIndex.noisy(index.codes[random.nextInt(index.codes.length)], 0.03, random);
                 for (int maxDistance : new int[] {0, 12, 20, 40}) {
-                    HammingResult result = HammingSearch.search(searcher, request(query, 10_000, maxDistance, HammingRequest.Mode.EXACT, 2, null));
+                    HammingResult result = search(searcher, request(query, 10_000, maxDistance, HammingRequest.Mode.EXACT, 2, null));
                     assertArrayEquals(index.nearest(query, 10_000, maxDistance, i -> true), CodeIndex.asPairs(result), "max_distance " + maxDistance);
                 }
             }
@@ -258,7 +291,7 @@ class HammingSearchTest {
                         }
                         return false;
                     };
-                    HammingResult result = HammingSearch.search(searcher, request(query, 1000, -1, HammingRequest.Mode.PAPER, radius, null));
+                    HammingResult result = search(searcher, request(query, 1000, -1, HammingRequest.Mode.PAPER, radius, null));
                     assertArrayEquals(index.nearest(query, 1000, NO_LIMIT, candidate), CodeIndex.asPairs(result), "radius " + radius);
                     assertEquals(radius, result.stats().radius());
                 }
@@ -272,7 +305,7 @@ class HammingSearchTest {
         try (CodeIndex index = build(CodeIndex.randomCodes(100, random), LABELS, 100, i -> false, random)) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             Query nothing = new TermQuery(new Term(CodeIndex.LABEL, "no-such-label"));
-            HammingResult result = HammingSearch.search(searcher, request(index.codes[0], 10, -1, HammingRequest.Mode.EXACT, 2, nothing));
+            HammingResult result = search(searcher, request(index.codes[0], 10, -1, HammingRequest.Mode.EXACT, 2, nothing));
             assertEquals(0, result.size());
             index.delete(java.util.stream.IntStream.range(0, 100).toArray());
             assertEquals(0, exact(new IndexSearcher(index.reader), index.codes[0], 10).size());

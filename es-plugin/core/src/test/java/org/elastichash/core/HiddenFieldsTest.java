@@ -118,10 +118,10 @@ class HiddenFieldsTest {
                 CodeLayout column = new CodeLayout.Column("hash", 4);
                 // A role naming the field alone hides its derived columns' Lucene names: still read.
                 LeafReader grantsTheField = new Hiding(segment, name -> name.startsWith("hash#"));
-                assertEquals(0, column.open(grantsTheField).distance(0, code));
+                assertEquals(0, column.open(grantsTheField, null).distance(0, code));
                 // A role that hides the field is refused, whatever it does with the columns.
                 LeafReader hidesTheField = new Hiding(segment, "hash");
-                IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> column.open(hidesTheField));
+                IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> column.open(hidesTheField, null));
                 assertTrue(error.getMessage().startsWith("[field] field [hash] is hidden from this user by field-level security"));
             }
         }

@@ -3,11 +3,15 @@ package org.elastichash.plugin;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.elastichash.core.CodeCache;
 import org.elastichash.plugin.mapper.HammingCodeFieldMapper;
 import org.elastichash.plugin.query.HammingQueryBuilder;
 import org.elastichash.plugin.script.HammingScriptEngine;
+import org.elasticsearch.common.breaker.CircuitBreaker;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.index.mapper.Mapper;
+import org.elasticsearch.indices.breaker.BreakerSettings;
+import org.elasticsearch.plugins.CircuitBreakerPlugin;
 import org.elasticsearch.plugins.MapperPlugin;
 import org.elasticsearch.plugins.Plugin;
 import org.elasticsearch.plugins.ScriptPlugin;
@@ -19,9 +23,10 @@ import org.elasticsearch.threadpool.ThreadPool;
 /**
  * Entry point of the ElasticHash plugin: registers the {@code hamming_code} field type (codes
  * written as hex), the {@code hamming} query (exact Hamming k-nearest search) and the
- * {@code elastichash} script language (Hamming scoring).
+ * {@code elastichash} script language (Hamming scoring), and the breaker that bounds the node's
+ * code cache ({@link CodeCacheBreaker}).
  */
-public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin {
+public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin, CircuitBreakerPlugin {
 
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
@@ -37,6 +42,16 @@ public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlu
     public Collection<?> createComponents(PluginServices services) {
         HammingQueryBuilder.useSearchThreads(services.threadPool().executor(ThreadPool.Names.SEARCH));
         return List.of();
+    }
+
+    @Override
+    public BreakerSettings getCircuitBreaker(Settings settings) {
+        return CodeCacheBreaker.settings(settings);
+    }
+
+    @Override
+    public void setCircuitBreaker(CircuitBreaker circuitBreaker) {
+        CodeCache.useNodeBudget(new CodeCacheBreaker(circuitBreaker));
     }
 
     @Override

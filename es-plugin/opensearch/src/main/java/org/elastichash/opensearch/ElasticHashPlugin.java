@@ -4,17 +4,21 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.elastichash.core.CodeCache;
 import org.elastichash.opensearch.mapper.HammingCodeFieldMapper;
 import org.elastichash.opensearch.query.HammingQueryBuilder;
 import org.elastichash.opensearch.script.HammingScriptEngine;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
 import org.opensearch.env.NodeEnvironment;
 import org.opensearch.index.mapper.Mapper;
+import org.opensearch.indices.breaker.BreakerSettings;
+import org.opensearch.plugins.CircuitBreakerPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.ScriptPlugin;
@@ -31,9 +35,9 @@ import org.opensearch.watcher.ResourceWatcherService;
  * Entry point of the ElasticHash plugin for OpenSearch: registers the {@code hamming_code} field
  * type (codes written as hex), the {@code hamming} query (exact Hamming k-nearest search) and the
  * {@code elastichash} script language (Hamming scoring), the same as the Elasticsearch plugin,
- * over the same core.
+ * over the same core, and the breaker that bounds the node's code cache ({@link CodeCacheBreaker}).
  */
-public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin {
+public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin, CircuitBreakerPlugin {
 
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
@@ -61,6 +65,16 @@ public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlu
     ) {
         HammingQueryBuilder.useSearchThreads(threadPool.executor(ThreadPool.Names.SEARCH));
         return List.of();
+    }
+
+    @Override
+    public BreakerSettings getCircuitBreaker(Settings settings) {
+        return CodeCacheBreaker.settings(settings);
+    }
+
+    @Override
+    public void setCircuitBreaker(CircuitBreaker circuitBreaker) {
+        CodeCache.useNodeBudget(new CodeCacheBreaker(circuitBreaker));
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.search.Query;
+import org.elastichash.core.CodeCache;
 import org.elastichash.core.HammingParameters;
 import org.elastichash.core.HammingQuery;
 import org.elastichash.core.HammingRequest;
@@ -163,7 +164,8 @@ public final class HammingQueryBuilder extends ElasticsearchCompat.BaseQueryBuil
             request,
             searcher -> new HammingSearch.Runtime(
                 ElasticsearchCompat.hasExecutor(searcher) ? null : searchThreads,
-                ElasticsearchCompat.cancellation(searcher)
+                ElasticsearchCompat.cancellation(searcher),
+                CodeCache.NODE
             )
         );
     }

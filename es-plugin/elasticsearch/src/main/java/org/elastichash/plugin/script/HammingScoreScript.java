@@ -2,6 +2,7 @@ package org.elastichash.plugin.script;
 
 import java.io.IOException;
 import java.util.Map;
+import org.elastichash.core.CodeCache;
 import org.elastichash.core.HammingScript;
 import org.elastichash.plugin.MappedFields;
 import org.elasticsearch.script.DocReader;
@@ -36,7 +37,7 @@ final class HammingScoreScript extends ScoreScript {
         @Override
         public ScoreScript newInstance(DocReader reader) throws IOException {
             if (reader instanceof LeafReaderContextSupplier supplier) {
-                HammingScript.Scores scores = new HammingScript.Scores(supplier.getLeafReaderContext().reader(), params);
+                HammingScript.Scores scores = new HammingScript.Scores(supplier.getLeafReaderContext().reader(), params, CodeCache.NODE);
                 return new HammingScoreScript(rawParams, lookup, reader, scores);
             }
             throw new IllegalStateException("[hamming] needs a segment reader, got " + reader.getClass().getName());

@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.search.Query;
+import org.elastichash.core.CodeCache;
 import org.elastichash.core.HammingParameters;
 import org.elastichash.core.HammingQuery;
 import org.elastichash.core.HammingRequest;
@@ -152,7 +153,7 @@ public final class HammingQueryBuilder extends AbstractQueryBuilder<HammingQuery
         }
         // OpenSearch's searcher offers no check of its timeout and cancellation that a rewrite
         // could call (its reader checks them while terms are enumerated): a search runs to its end.
-        return new HammingQuery(request, searcher -> new HammingSearch.Runtime(searchThreads, () -> {}));
+        return new HammingQuery(request, searcher -> new HammingSearch.Runtime(searchThreads, () -> {}, CodeCache.NODE));
     }
 
     /**

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Map;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.IndexSearcher;
+import org.elastichash.core.CodeCache;
 import org.elastichash.core.HammingScript;
 import org.elastichash.opensearch.MappedFields;
 import org.opensearch.script.ScoreScript;
@@ -36,7 +37,7 @@ final class HammingScoreScript extends ScoreScript {
 
         @Override
         public ScoreScript newInstance(LeafReaderContext leaf) throws IOException {
-            return new HammingScoreScript(rawParams, lookup, searcher, leaf, new HammingScript.Scores(leaf.reader(), params));
+            return new HammingScoreScript(rawParams, lookup, searcher, leaf, new HammingScript.Scores(leaf.reader(), params, CodeCache.NODE));
         }
 
         @Override

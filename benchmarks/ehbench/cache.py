@@ -1,0 +1,111 @@
+"""The exact query reading the node's code cache against the same query reading the doc-value
+columns, in the same run, beside HNSW, on the indices `make bench` left on the node.
+
+    python -m ehbench.cache --es-url URL [--n 1000000] [--realistic | --flip F] [--rounds 3]
+
+Each round: the ElasticHash index is closed and opened (its segments' arrays are dropped) and the
+`elastichash_codes` breaker limited to 1 byte, so the query reads the columns; then the limit is
+put back and the same queries run from the arrays (the first search loads them; its time is
+printed apart and the queries are warmed before timing); then `bit` HNSW with num_candidates=100
+on the same queries. Prints client p50 and node `took` p50 per system and round, the ratios
+columns / cache and cache / HNSW, and their minimum and median over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import elastichash
+from elastichash import codes
+
+from . import data, indices, systems
+
+BREAKER = "elastichash_codes"
+
+
+def timed(es: Any, index: str, bodies: list[dict[str, Any]]) -> tuple[float, float]:
+    """Client p50 (ms) and node `took` p50 (ms) of these searches."""
+    latencies, took = [], []
+    for body in bodies:
+        started = time.perf_counter()
+        answer = es.search(index=index, body=body)
+        latencies.append((time.perf_counter() - started) * 1000)
+        took.append(answer["took"])
+    return statistics.median(latencies), statistics.median(took)
+
+
+def breaker_limit(es: Any) -> dict[str, Any]:
+    node = next(iter(es.nodes.stats(metric="breaker")["nodes"].values()))["breakers"][BREAKER]
+    limit = f"{node['limit_size_in_bytes']}b"
+    return {f"breaker.{BREAKER}.limit": limit, f"breaker.{BREAKER}.overhead": node["overhead"]}
+
+
+def drop_arrays(es: Any, index: str) -> None:
+    es.indices.close(index=index)
+    es.indices.open(index=index, wait_for_active_shards="all")
+    es.cluster.health(index=index, wait_for_status="green")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--es-url", default="http://127.0.0.1:9200")
+    parser.add_argument("--n", type=int, default=1_000_000, help="codes of the benchmark's indices (default 1M)")
+    parser.add_argument("--realistic", action="store_true", help="the realistic data's indices (default: clustered)")
+    parser.add_argument("--flip", type=float, default=0.04, help="per-bit noise of the clustered data (default 0.04)")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--k", type=int, nargs="+", default=[10, 100])
+    args = parser.parse_args(argv)
+    if args.realistic:
+        dataset = data.realistic(args.n, args.queries)
+    else:
+        dataset = data.clustered(args.n, args.queries, max(1, args.n // 200), args.flip)
+    names = indices.IndexNames(f"{dataset.kind}-{dataset.n}-1s")
+    exact_index, hnsw_index = names.of(indices.ELASTICHASH), names.of(indices.HNSW)
+    es = elastichash.connect(args.es_url, request_timeout=600)
+    for index in (exact_index, hnsw_index):
+        if not es.indices.exists(index=index):
+            raise SystemExit(f"no index {index}: run the benchmark first (make bench-es9 BENCH_ARGS=...)")
+    hexes = codes.to_hex(codes.unpack_bits(dataset.queries))
+    restore = breaker_limit(es)
+    print(f"{dataset.describe()}; {len(hexes)} queries, {args.warmup} warm-up; client p50 (node took)", flush=True)
+    ratios: dict[str, list[float]] = {}
+    try:
+        for round_ in range(1, args.rounds + 1):
+            drop_arrays(es, exact_index)
+            es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
+            for k in args.k:
+                exact = [systems.client_body("exact")(code, k) for code in hexes]
+                hnsw = [systems.knn_body(100)(code, k) for code in hexes]
+                timed(es, exact_index, exact[: args.warmup])
+                columns = timed(es, exact_index, exact)
+                es.cluster.put_settings(body={"transient": restore})
+                started = time.perf_counter()
+                es.search(index=exact_index, body=exact[0])
+                load_ms = (time.perf_counter() - started) * 1000
+                timed(es, exact_index, exact[: args.warmup])
+                cached = timed(es, exact_index, exact)
+                timed(es, hnsw_index, hnsw[: args.warmup])
+                graph = timed(es, hnsw_index, hnsw)
+                ratios.setdefault(f"k={k} columns / cache", []).append(columns[0] / cached[0])
+                ratios.setdefault(f"k={k} cache / HNSW nc=100", []).append(cached[0] / graph[0])
+                print(
+                    f"round {round_} k={k}: columns {columns[0]:.2f} ms ({columns[1]:.0f}), cache {cached[0]:.2f} ms "
+                    f"({cached[1]:.0f}; first search {load_ms:.0f} ms), HNSW nc=100 {graph[0]:.2f} ms ({graph[1]:.0f})",
+                    flush=True,
+                )
+                if k != args.k[-1]:
+                    drop_arrays(es, exact_index)
+                    es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
+    finally:
+        es.cluster.put_settings(body={"transient": restore})
+    for name, values in ratios.items():
+        print(f"{name}: min {min(values):.2f}x, median {statistics.median(values):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

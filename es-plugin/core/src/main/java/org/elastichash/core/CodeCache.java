@@ -1,0 +1,233 @@
+package org.elastichash.core;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.lucene.index.DocValues;
+import org.apache.lucene.index.FilterLeafReader;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.util.FixedBitSet;
+
+/**
+ * The codes of {@code hamming_code} fields kept in the heap, per segment: one plain array per
+ * 64-bit word, a document's word at its document number. A scan through the doc-value columns
+ * costs 5-6 ns a code on one core; over these arrays about 2 ns, a loop without branches at
+ * memory speed (a random check costs one cache miss per word, the four loads in parallel).
+ * A segment's arrays are loaded on its first search, once, and dropped when the segment closes
+ * (merged away, index deleted or closed).
+ *
+ * <p>Memory is taken from a {@link Budget} (the engines give a circuit breaker of its own, so it
+ * shows in the node's breaker stats and is bounded by its limit). A segment whose arrays do not
+ * fit is read from its columns: the same answers, only slower. Nothing is evicted to make room,
+ * so a working set larger than the budget does not reload segments on every search.
+ *
+ * <p>A segment's arrays hold 8 bytes per word per document (32 MB per million 256-bit codes) and
+ * a bit per document when some document has no code.
+ */
+public final class CodeCache {
+
+    /** The name of the circuit breaker that counts a node's arrays (engines register it). */
+    public static final String BREAKER = "elastichash_codes";
+
+    /** The breaker's limit unless the node's settings give one: this share of the heap, in per cent. */
+    public static final int DEFAULT_LIMIT_PERCENT = 10;
+
+    private static final Deferred NODE_BUDGET = new Deferred();
+
+    /**
+     * The node's cache, for the engine's query and script. It keeps nothing until the engine has
+     * given it the breaker's account ({@link #useNodeBudget}): the engine makes its breakers after
+     * the plugin.
+     */
+    public static final CodeCache NODE = new CodeCache(NODE_BUDGET);
+
+    /** Gives the node's cache its account, the engine's {@value #BREAKER} breaker. */
+    public static void useNodeBudget(Budget budget) {
+        NODE_BUDGET.account = budget;
+    }
+
+    /** A budget whose account is given later; before that, nothing fits. */
+    private static final class Deferred implements Budget {
+        private volatile Budget account;
+
+        @Override
+        public boolean reserve(long bytes) {
+            Budget current = account;
+            return current != null && current.reserve(bytes);
+        }
+
+        @Override
+        public void release(long bytes) {
+            account.release(bytes); // only bytes it reserved come back
+        }
+    }
+
+    /** Where the arrays' memory comes from. */
+    public interface Budget {
+        /** Takes {@code bytes} if they fit; false leaves nothing taken. */
+        boolean reserve(long bytes);
+
+        /** Gives back bytes taken by {@link #reserve}. */
+        void release(long bytes);
+    }
+
+    /** A budget of at most {@code limit} bytes, counted here (for tests and embedded use). */
+    public static Budget limit(long limit) {
+        AtomicLong used = new AtomicLong();
+        return new Budget() {
+            @Override
+            public boolean reserve(long bytes) {
+                if (used.addAndGet(bytes) <= limit) {
+                    return true;
+                }
+                used.addAndGet(-bytes);
+                return false;
+            }
+
+            @Override
+            public void release(long bytes) {
+                used.addAndGet(-bytes);
+            }
+        };
+    }
+
+    /** One segment's codes: {@code words[w][doc]} is word {@code w} of document {@code doc}'s code. */
+    record Words(long[][] words, FixedBitSet present, long bytes) {
+
+        int width() {
+            return words.length;
+        }
+
+        /** Whether {@code doc} has a code. */
+        boolean has(int doc) {
+            return present == null || present.get(doc);
+        }
+    }
+
+    /** A segment's first {@code words} columns from {@code first} on (the script may read a prefix of a code). */
+    private record Key(Object core, String first, int words) {}
+
+    private final Budget budget;
+    private final Map<Key, CompletableFuture<Words>> entries = new HashMap<>();
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong loads = new AtomicLong();
+
+    public CodeCache(Budget budget) {
+        this.budget = budget;
+    }
+
+    /** Bytes the cached arrays hold now. */
+    public long bytes() {
+        return bytes.get();
+    }
+
+    /** Segments whose arrays were loaded since this cache was made (a reload after a close counts again). */
+    public long loads() {
+        return loads.get();
+    }
+
+    /** Segments held now. */
+    public synchronized int segments() {
+        return (int) entries.values().stream().filter(f -> f.isDone() && f.getNow(null) != null).count();
+    }
+
+    /**
+     * The arrays of the code columns {@code columns} of {@code reader}'s segment, loaded now if this
+     * is the segment's first search, or null where they are not kept (no room in the budget, a
+     * reader without a core cache key). Concurrent first
+     * searches of one segment load it once.
+     */
+    Words words(LeafReader reader, String[] columns) throws IOException {
+        LeafReader segment = FilterLeafReader.unwrap(reader);
+        IndexReader.CacheHelper helper = segment.getCoreCacheHelper();
+        if (helper == null) {
+            return null;
+        }
+        Key key = new Key(helper.getKey(), columns[0], columns.length);
+        CompletableFuture<Words> future;
+        boolean load = false;
+        synchronized (this) {
+            future = entries.get(key);
+            if (future == null) {
+                future = new CompletableFuture<>();
+                entries.put(key, future);
+                load = true;
+            }
+        }
+        if (load) {
+            return load(key, helper, segment, columns, future);
+        }
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            // The loading search failed (and said why); this one reads the columns.
+            return null;
+        }
+    }
+
+    private Words load(Key key, IndexReader.CacheHelper helper, LeafReader segment, String[] columns, CompletableFuture<Words> future)
+        throws IOException {
+        long size = (long) segment.maxDoc() * columns.length * Long.BYTES + (long) segment.maxDoc() / 8 + 64;
+        if (budget.reserve(size) == false) {
+            synchronized (this) {
+                entries.remove(key); // a later search tries again: other segments may have closed
+            }
+            future.complete(null);
+            return null;
+        }
+        Words words;
+        try {
+            words = read(segment, columns, size);
+        } catch (IOException | RuntimeException | Error e) {
+            budget.release(size);
+            synchronized (this) {
+                entries.remove(key);
+            }
+            future.completeExceptionally(e);
+            throw e;
+        }
+        bytes.addAndGet(size);
+        loads.incrementAndGet();
+        helper.addClosedListener(closed -> drop(key));
+        future.complete(words);
+        return words;
+    }
+
+    private void drop(Key key) {
+        CompletableFuture<Words> future;
+        synchronized (this) {
+            future = entries.remove(key);
+        }
+        Words held = future == null ? null : future.getNow(null);
+        if (held != null) {
+            bytes.addAndGet(-held.bytes());
+            budget.release(held.bytes());
+        }
+    }
+
+    private static Words read(LeafReader segment, String[] columns, long size) throws IOException {
+        int width = columns.length;
+        int maxDoc = segment.maxDoc();
+        long[][] words = new long[width][maxDoc];
+        FixedBitSet present = null;
+        for (int w = 0; w < width; w++) {
+            NumericDocValues column = DocValues.getNumeric(segment, columns[w]);
+            if (w == 0 && column.cost() < maxDoc) {
+                present = new FixedBitSet(maxDoc);
+            }
+            for (int doc = column.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = column.nextDoc()) {
+                words[w][doc] = column.longValue();
+                if (w == 0 && present != null) {
+                    present.set(doc);
+                }
+            }
+        }
+        return new Words(words, present, size);
+    }
+}

@@ -1,0 +1,133 @@
+"""The node's rows of codes on a real node: the `elastichash_codes` circuit breaker counts what a
+search loaded, an index's rows are given back when it is deleted, and with no room left (the
+breaker's limit set to almost nothing) the same searches give the same answers from the columns.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from conftest import bulk, hamming, words_to_hex
+from elastichash.engines import Client
+
+BREAKER = "elastichash_codes"
+DOCS = 3_000
+
+
+def cached_bytes(es: Client) -> int:
+    """What the node's rows of codes hold, summed over the nodes."""
+    stats = es.nodes.stats(metric="breaker")["nodes"].values()
+    return sum(node["breakers"][BREAKER]["estimated_size_in_bytes"] for node in stats)
+
+
+def index_codes(es: Client, index: str, codes: np.ndarray) -> None:
+    es.indices.create(
+        index=index,
+        body={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": {"properties": {"hash": {"type": "hamming_code"}, "n": {"type": "integer"}}},
+        },
+    )
+    # Every 10th document without a code: rows keep track of which documents have one.
+    actions = [
+        {"_index": index, "_id": str(i), "n": i, **({} if i % 10 == 0 else {"hash": words_to_hex(code)})}
+        for i, code in enumerate(codes)
+    ]
+    bulk(es, actions, refresh=True)
+    es.indices.forcemerge(index=index, max_num_segments=1)
+    es.indices.refresh(index=index)
+
+
+def nearest(es: Client, index: str, query: np.ndarray, k: int, *, script: bool = False) -> list[tuple[int, int]]:
+    """(document number, distance) of the k nearest, by the query or by the script."""
+    code = words_to_hex(query)
+    if script:
+        body = {
+            "size": k,
+            "query": {
+                "script_score": {
+                    "query": {"exists": {"field": "hash"}},
+                    "script": {"lang": "elastichash", "source": "hamming", "params": {"code": code, "field": "hash"}},
+                }
+            },
+            "sort": [{"_score": "desc"}, {"n": "asc"}],
+        }
+    else:
+        body = {
+            "size": k,
+            "query": {"hamming": {"field": "hash", "code": code, "k": k}},
+            "sort": [{"_score": "desc"}, {"n": "asc"}],
+        }
+    hits = es.search(index=index, body=body)["hits"]["hits"]
+    return [(hit["_source"]["n"], 256 - int(hit["_score"])) for hit in hits]
+
+
+def assert_nearest(hits: list[tuple[int, int]], codes: np.ndarray, query: np.ndarray, k: int) -> None:
+    """The k nearest coded documents: each distance right, the distances those of brute force (ties in any order)."""
+    distances = hamming(query, codes)
+    coded = np.array([i % 10 != 0 for i in range(len(codes))])
+    assert len({n for n, _ in hits}) == len(hits) == k
+    assert all(coded[n] and distance == int(distances[n]) for n, distance in hits), hits
+    assert [distance for _, distance in hits] == sorted(int(d) for d in distances[coded])[:k]
+
+
+def wait_for(predicate, seconds: float = 20.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+@pytest.fixture
+def codes() -> np.ndarray:
+    rng = np.random.default_rng(5)
+    centres = rng.integers(0, 2, size=(30, 256), dtype=np.uint8)
+    bits = centres[rng.integers(0, 30, DOCS)] ^ (rng.random((DOCS, 256)) < 0.1).astype(np.uint8)
+    return np.packbits(bits, axis=1).view(">i8").astype(np.int64)
+
+
+def test_a_search_loads_the_rows_once_and_deleting_the_index_gives_them_back(
+    es: Client, scratch_index: str, codes: np.ndarray
+) -> None:
+    index_codes(es, scratch_index, codes)
+    before = cached_bytes(es)
+    rng = np.random.default_rng(6)
+    for query in codes[rng.integers(0, DOCS, 3)]:
+        assert_nearest(nearest(es, scratch_index, query, 10), codes, query, 10)
+        assert_nearest(nearest(es, scratch_index, query, 10, script=True), codes, query, 10)
+    loaded = cached_bytes(es) - before
+    # 32 bytes of words a document, a bit a document since some have no code; loaded once, not per search.
+    assert DOCS * 32 <= loaded <= DOCS * 32 + DOCS // 8 + 1024, loaded
+    es.indices.delete(index=scratch_index)
+    assert wait_for(lambda: cached_bytes(es) <= before), (
+        f"{cached_bytes(es)} bytes still held, {before} before the index"
+    )
+
+
+def breaker_settings(es: Client) -> dict[str, str]:
+    """The breaker's limit and overhead now, as settings that put them back."""
+    node = next(iter(es.nodes.stats(metric="breaker")["nodes"].values()))["breakers"][BREAKER]
+    return {
+        f"breaker.{BREAKER}.limit": f"{node['limit_size_in_bytes']}b",
+        f"breaker.{BREAKER}.overhead": node["overhead"],
+    }
+
+
+def test_with_no_room_the_columns_give_the_same_answers(es: Client, scratch_index: str, codes: np.ndarray) -> None:
+    index_codes(es, scratch_index, codes)
+    # Put back as they were, not cleared: a cleared plugin breaker takes the engine's defaults (the whole heap).
+    restore = breaker_settings(es)
+    es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
+    try:
+        before = cached_bytes(es)
+        rng = np.random.default_rng(7)
+        for query in codes[rng.integers(0, DOCS, 3)]:
+            assert_nearest(nearest(es, scratch_index, query, 25), codes, query, 25)
+            assert_nearest(nearest(es, scratch_index, query, 25, script=True), codes, query, 25)
+        assert cached_bytes(es) == before, "nothing was loaded past the limit"
+    finally:
+        es.cluster.put_settings(body={"transient": restore})
