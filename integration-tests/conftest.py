@@ -25,6 +25,13 @@ import pytest
 from elastichash import engines
 from elastichash.engines import Client
 from elastichash.testing import make_tiny_model
+from hypothesis import settings
+
+# The fuzz tests send the same examples on every run, so `make test` is deterministic;
+# HYPOTHESIS_PROFILE=explore draws new ones (a failure prints its example: make it a named test).
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 

@@ -55,6 +55,14 @@ def test_non_score_context_is_400(es: Client, code_index: CodeIndex) -> None:
 
 
 def test_node_stays_up_and_answers_after_bad_requests(es: Client, code_index: CodeIndex) -> None:
+    # Every bad script of the table, sent here (not left to the tests before this one), each refused.
+    for params, _ in BAD_SCRIPTS.values():
+        status, _body = refusal(
+            lambda params=params: script_search(
+                es, code_index.name, {"lang": "elastichash", "source": "hamming", "params": params}
+            )
+        )
+        assert status == 400
     health = es.cluster.health()
     assert health["status"] in ("green", "yellow")
     script = {"lang": "elastichash", "source": "hamming", "params": {"code": VALID}}

@@ -1,9 +1,17 @@
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from elastichash.testing import make_tiny_model
 from flat_models import build_flat_model
+
+# Property-based tests draw the same examples on every run, so `make test` is deterministic;
+# HYPOTHESIS_PROFILE=explore draws new ones (a failure prints its example: make it a named test).
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
