@@ -246,7 +246,10 @@ def test_a_document_changed_meanwhile_is_not_given_its_old_image_s_code(
 
 
 def test_clear_sentences_for_a_missing_index_or_field(es: Client, catalogue: str, tiny_model: str) -> None:
-    with pytest.raises(ClusterError, match="index 'it-no-such-catalogue' does not exist .* add-codes fills an index"):
+    with pytest.raises(
+        ClusterError,
+        match="index 'it-no-such-catalogue' does not exist .* adding codes needs an index that holds documents",
+    ):
         ElasticHash(es, index="it-no-such-catalogue", model=tiny_model).add_codes("photo")
     with pytest.raises(ClusterError, match=f"index '{catalogue}' has no field `picture`"):
         ElasticHash(es, index=catalogue, model=tiny_model).add_codes("picture")

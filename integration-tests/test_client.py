@@ -87,7 +87,7 @@ def test_exact_mode_is_numpy_s_exact_top_k(code_engine: tuple[ElasticHash, np.nd
     words = codes.to_words(bits)
     for code in query_codes(bits, 8, seed=k):
         hits = engine.search(code, k=k)  # mode="exact" is the default
-        assert_exact_top_k(hits, codes.hamming(code.words, words), k)
+        assert_exact_top_k(hits, codes.hamming_distance(code.words, words), k)
         assert all(hit.score == 256 - hit.distance for hit in hits)
         assert all(hit.source == {"path": f"p/{hit.id}.png"} for hit in hits)  # doc values
 
@@ -96,7 +96,7 @@ def test_exact_mode_with_max_distance_and_filter(code_engine: tuple[ElasticHash,
     engine, bits = code_engine
     words = codes.to_words(bits)
     for code in query_codes(bits, 5, seed=2):
-        distances = codes.hamming(code.words, words)
+        distances = codes.hamming_distance(code.words, words)
         limit = int(np.sort(distances)[20])
         within = engine.search(code, k=500, max_distance=limit)
         assert sorted(int(h.id) for h in within) == np.flatnonzero(distances <= limit).tolist()
@@ -122,9 +122,9 @@ def test_two_stages_find_everything_within_64_bit_distance_11(
         hits = engine.search(code, k=len(candidates) + 10, mode=mode)
         got_ids = {int(hit.id) for hit in hits}
         assert got_ids == set(candidates.tolist())
-        within_11 = np.flatnonzero(codes.hamming(code.words[:1], short) <= 11)
+        within_11 = np.flatnonzero(codes.hamming_distance(code.words[:1], short) <= 11)
         assert set(within_11.tolist()) <= got_ids
-        distances = codes.hamming(code.words, words)
+        distances = codes.hamming_distance(code.words, words)
         assert [hit.distance for hit in hits] == sorted(distances[candidates].tolist())
         for hit in hits:
             assert hit.distance == distances[int(hit.id)]
@@ -146,9 +146,9 @@ def test_short_and_long_modes(code_engine: tuple[ElasticHash, np.ndarray]) -> No
     engine, bits = code_engine
     code = Code.from_bits(bits[7])
     long_hits = engine.search(code, k=50, mode="long")
-    assert_exact_top_k(long_hits, codes.hamming(code.words, codes.to_words(bits)), 50)
+    assert_exact_top_k(long_hits, codes.hamming_distance(code.words, codes.to_words(bits)), 50)
     short_hits = engine.search(code, k=50, mode="short")
-    short_distances = codes.hamming(code.words[:1], codes.to_words(bits)[:, :1])
+    short_distances = codes.hamming_distance(code.words[:1], codes.to_words(bits)[:, :1])
     assert short_hits[0].distance == 0 and short_hits[0].score == 64
     for hit in short_hits:
         assert hit.distance == short_distances[int(hit.id)]
@@ -204,6 +204,16 @@ def test_docvalue_fields_of_unmapped_names_are_no_error(es: Client) -> None:
 
 
 # --- the index layout: v3 written, earlier layouts refused, Painless on layout v2 only ------------
+
+
+def test_get_reads_one_document_or_says_none(code_engine: tuple[ElasticHash, np.ndarray], es: Client) -> None:
+    engine, bits = code_engine
+    document = engine.get("00005")
+    assert document is not None and document[queries.HEX_FIELD] == Code.from_bits(bits[5]).hex
+    assert document["path"] == "p/00005.png" and document["group"] == 2
+    assert engine.get("no-such-document") is None
+    with pytest.raises(ClusterError, match="does not exist"):
+        ElasticHash(es, index=f"it-missing-{uuid.uuid4().hex[:8]}").get("00005")
 
 
 def test_a_created_index_has_exactly_the_v3_mapping(code_engine: tuple[ElasticHash, np.ndarray], es: Client) -> None:
@@ -273,7 +283,7 @@ def test_ingest_into_and_search_of_a_v2_index_are_refused_with_the_reindex_comma
     es: Client, es_url: str, tiny_model: str, tmp_path: Path, v2_index: tuple[str, np.ndarray, list[str]]
 ) -> None:
     name, bits, _ = v2_index
-    sentence = f"`elastichash reindex --from {name} --index NEW`"
+    sentence = "by reindexing it into a new index"
     engine = ElasticHash(es, index=name, model=tiny_model)
     for mode in ("exact", "paper", "two_stage"):
         with pytest.raises(LayoutError, match=f"has an earlier ElasticHash layout .*{sentence}$"):
@@ -289,7 +299,9 @@ def test_ingest_into_and_search_of_a_v2_index_are_refused_with_the_reindex_comma
     for argv in (["search", "0" * 64], ["index", str(tmp_path / "pics"), "--no-progress"]):
         result = run_cli(es_url, "--index", name, "--model", tiny_model, *argv)
         assert result.returncode == 1, result.stdout
-        assert result.stderr.strip().endswith(sentence) and "Traceback" not in result.stderr
+        # The command line adds the command that does it.
+        hint = f"{sentence} (`elastichash reindex --from {name} --index NEW`)"
+        assert result.stderr.strip().endswith(hint) and "Traceback" not in result.stderr
     assert engine.count() == len(bits)
 
 
@@ -315,7 +327,11 @@ def test_painless_scorer_on_a_v2_index_is_numpy_s_ranking(
     for row in (0, 100, 400):
         code = Code.from_bits(bits[row])
         hits = engine.search(code, k=50, mode=mode, scorer="painless")
-        distances = codes.hamming(code.words[:1], words[:, :1]) if mode == "short" else codes.hamming(code.words, words)
+        distances = (
+            codes.hamming_distance(code.words[:1], words[:, :1])
+            if mode == "short"
+            else codes.hamming_distance(code.words, words)
+        )
         assert hits[0].distance == 0
         for hit in hits:
             assert hit.distance == distances[ids.index(hit.id)], hit
@@ -330,7 +346,7 @@ def test_painless_scorer_without_painless_is_a_clear_error(
     if painless:
         pytest.skip(f"this {engine_name} node has Painless: the error cannot happen here")
     name, bits, _ = v2_index
-    with pytest.raises(ClusterError, match="no Painless scripting; use --scorer plugin"):
+    with pytest.raises(ClusterError, match="no Painless scripting; use the plugin scorer"):
         ElasticHash(es, index=name).search(Code.from_bits(bits[0]), mode="two_stage", scorer="painless")
 
 
@@ -434,14 +450,16 @@ def check_reindexed(es: Client, new: str, bits: np.ndarray, ids: list[str]) -> N
     words = codes.to_words(bits)
     for code in query_codes(bits, 5, seed=8):
         hits = engine.search(code, k=20)
-        assert_exact_top_k(hits, codes.hamming(code.words, words), 20, row_of=ids.index)
+        assert_exact_top_k(hits, codes.hamming_distance(code.words, words), 20, row_of=ids.index)
         assert all(h.source["path"] == f"photos/{ids.index(h.id):04d}.jpg" for h in hits)
     # Filters on the extra fields that came along.
     code = Code.from_bits(bits[3])
     filtered = engine.search(code, k=10, filter={"term": {"group": 3}}, source=True)
     assert filtered and all(h.source["group"] == 3 for h in filtered)
     group = np.array([ids.index(i) % 5 == 3 for i in ids])
-    assert_exact_top_k(filtered, np.where(group, codes.hamming(code.words, words), 10_000), 10, row_of=ids.index)
+    assert_exact_top_k(
+        filtered, np.where(group, codes.hamming_distance(code.words, words), 10_000), 10, row_of=ids.index
+    )
 
 
 def test_reindex_moves_a_v1_index(es: Client, es_url: str, tiny_model: str) -> None:

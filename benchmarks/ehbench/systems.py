@@ -85,7 +85,7 @@ def client_body(mode: queries.Mode, scorer: queries.Scorer = "plugin", **options
     """The client's own body for `mode`, fetching only `image_id`."""
 
     def body(code: str, k: int) -> dict[str, Any]:
-        return _no_totals(queries.search_body(code, k, mode, scorer, docvalue_fields=FETCH, **options))
+        return _no_totals(queries.search_body(code, k=k, mode=mode, scorer=scorer, docvalue_fields=FETCH, **options))
 
     return body
 
@@ -107,7 +107,7 @@ def max_distance_body(window: int) -> Body:
     """Every document within MAX_DISTANCE (up to `window` of them), whatever k is asked."""
 
     def body(code: str, k: int) -> dict[str, Any]:
-        return _no_totals(queries.search_body(code, window, max_distance=MAX_DISTANCE, docvalue_fields=FETCH))
+        return _no_totals(queries.search_body(code, k=window, max_distance=MAX_DISTANCE, docvalue_fields=FETCH))
 
     return body
 

@@ -196,15 +196,15 @@ def test_a_wrong_ca_is_one_sentence(node: SecureNode, indices: Indices, reader_o
         elastichash.connect(node.url, api_key=reader_of_a.api_key, ca_certs=SYSTEM_CAS)
     assert str(raised.value) == (
         f"cannot reach {node.url}: its TLS certificate is not signed by the CA in {SYSTEM_CAS}; "
-        "pass the CA that signed the node's certificate with --ca-certs"
+        "pass the CA that signed the node's certificate (ca_certs)"
     )
-    with pytest.raises(ClusterError, match="its TLS certificate is not trusted; pass its CA with --ca-certs"):
+    with pytest.raises(ClusterError, match=r"its TLS certificate is not trusted; pass its CA \(ca_certs\)"):
         elastichash.connect(node.url, api_key=reader_of_a.api_key)
     done = cli(
         "--es-url", node.url, "--ca-certs", SYSTEM_CAS, "--api-key", reader_of_a.api_key, "search", indices.query
     )
     assert done.returncode == 1
-    assert one_sentence(done.stderr) == f"elastichash: error: {raised.value}"
+    assert one_sentence(done.stderr) == f"elastichash: error: {raised.value} (--ca-certs PATH)"
 
 
 def test_an_expired_api_key_says_so(node: SecureNode, indices: Indices) -> None:

@@ -2,6 +2,7 @@ import argparse
 
 import pytest
 
+from elastichash import cli, engines, errors
 from elastichash.cli import _short_answer_note, build_parser, main
 
 
@@ -159,7 +160,9 @@ def test_an_earlier_layout_index_names_the_reindex_command(
     assert main(["search", "0" * 64, "--index", "old-pics"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("elastichash: error: index 'old-pics' has an earlier ElasticHash layout")
-    assert err.endswith("`elastichash reindex --from old-pics --index NEW`\n")
+    assert err.endswith(
+        "by reindexing it into a new index (`elastichash reindex --from old-pics --index NEW`)\n"
+    )
 
 
 def test_help_says_which_layouts_reindex_moves_and_painless_reads(
@@ -201,3 +204,27 @@ def test_a_bad_dask_address_is_named_before_any_node_is_asked(
         captured = capsys.readouterr()
         assert status == 1 and "--dask local:0: local:N needs a number of workers" in captured.err
         assert "cannot reach" not in captured.err
+
+
+def test_the_library_s_errors_name_no_flag_and_the_cli_adds_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: object, **options: object) -> None:
+        raise engines.unreachable("http://127.0.0.1:9", "Connection refused")
+
+    monkeypatch.setattr("elastichash.cli.connect", down)
+    assert main(["search", "0" * 64, "--index", "pics"]) == 1
+    assert capsys.readouterr().err == (
+        "elastichash: error: cannot reach Elasticsearch or OpenSearch at http://127.0.0.1:9: "
+        "is the node running? (give its address with --es-url, or start a local node with "
+        "`make es-start`)\n"
+    )
+    # Every kind the library names has its flag here, and only here.
+    for kind in errors.KINDS:
+        hint = cli._hint(errors.ClusterError("what happened", kind=kind), "pics")
+        assert hint.startswith(" (") and hint.endswith(")"), kind
+    assert (
+        cli._hint(errors.ClusterError("x", kind="index_missing"), "pics")
+        == " (`elastichash --index pics index DIR`)"
+    )
+    assert cli._hint(errors.ClusterError("x"), "pics") == ""

@@ -117,9 +117,10 @@ def test_msearch_item_errors_are_sentences() -> None:
         "status": 400,
     }
     with pytest.raises(
-        ClusterError, match="install or upgrade .*--mode two_stage --scorer painless"
-    ):
+        ClusterError, match="install or upgrade .*in mode two_stage with the painless scorer"
+    ) as raised:
         assemble_results([unknown], 1, 1, 256, None, "images")  # type: ignore[arg-type]
+    assert raised.value.kind == "plugin_missing" and "--" not in str(raised.value)
     other = {
         "error": {"root_cause": [{"reason": "[k] must be between 1 and 10000"}]},
         "status": 400,
@@ -168,7 +169,7 @@ def test_search_codes_batches_msearch_and_takes_every_form(form: Any) -> None:
     assert [len(r["searches"]) for r in es.requests] == [4, 4, 2]  # 5 searches in batches of 2
     bodies = [body for r in es.requests for body in r["searches"][1::2]]
     assert bodies == [
-        queries.search_body(h, 2, max_distance=30, docvalue_fields=["image_id"]) for h in hexes
+        queries.search_body(h, k=2, max_distance=30, docvalue_fields=["image_id"]) for h in hexes
     ]
     assert distances.tolist() == [[3, -1]] * 5
     assert ids.tolist() == [[f"id-{h[:8]}", None] for h in hexes]
@@ -190,7 +191,7 @@ def test_search_codes_other_modes_and_bad_batch_size() -> None:
     assert distances.tolist() == [[1], [1]]  # short mode: 64 - score
     body = es.requests[0]["searches"][1]
     assert body == queries.search_body(
-        Code.from_bits(BITS[0]), 1, "short", radius=1, docvalue_fields=["image_id"]
+        Code.from_bits(BITS[0]), k=1, mode="short", radius=1, docvalue_fields=["image_id"]
     )
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         engine.search_codes(BITS, batch_size=0)
@@ -225,9 +226,9 @@ def test_searching_an_earlier_layout_is_refused_with_the_reindex_command(
     assert (raised.value.index, raised.value.layout) == ("old-pics", "earlier")
     message = str(raised.value)
     assert message.startswith("index 'old-pics' has an earlier ElasticHash layout")
-    assert message.endswith("`elastichash reindex --from old-pics --index NEW`")
+    assert message.endswith("move it to the current layout by reindexing it into a new index")
     assert "\n" not in message
-    with pytest.raises(LayoutError, match="reindex --from old-pics"):
+    with pytest.raises(LayoutError, match="by reindexing it into a new index"):
         engine.search_codes(BITS[:2])
     assert es.requests == []  # nothing searched
 
@@ -351,7 +352,7 @@ def test_ingest_into_an_index_of_another_layout_is_refused(
     monkeypatch.setattr("elastichash.client.send_codes", lambda *a: pytest.fail("sent"))
     es = StubWriter(exists=True, caps=caps)
     engine = ElasticHash(es, index="old")  # type: ignore[arg-type]
-    expected = "reindex --from old --index NEW" if caps else "index: it has no `hash` field$"
+    expected = "by reindexing it into a new index" if caps else "index: it has no `hash` field$"
     with pytest.raises(LayoutError, match=expected):
         engine.index_codes(["a"], BITS[:1])
     with pytest.raises(LayoutError, match=expected):

@@ -340,12 +340,6 @@ def test_hamming_of_edge_words() -> None:
         codes.hamming_distance(np.zeros(2, dtype=np.int64), words)
 
 
-def test_old_names_still_work() -> None:
-    bits = np.ones((1, 256), dtype=np.uint8)
-    assert codes.unpack(codes.pack(bits)).shape == (1, 256)
-    assert codes.hamming(np.zeros(4, dtype=np.int64), codes.to_words(bits)).tolist() == [256]
-
-
 def test_code_distance() -> None:
     a = Code.from_hex("0" * 64)
     b = Code.from_hex("f" + "0" * 62 + "1")

@@ -187,14 +187,17 @@ def test_an_untrusted_certificate_names_the_ca_given() -> None:
     error = (
         "TLS error caused by: SSLError([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed)"
     )
-    assert engines.unreachable("https://h:1", error, "/ca.pem") == (
+    named = engines.unreachable("https://h:1", error, "/ca.pem")
+    assert str(named) == (
         "cannot reach https://h:1: its TLS certificate is not signed by the CA in /ca.pem; "
-        "pass the CA that signed the node's certificate with --ca-certs"
+        "pass the CA that signed the node's certificate (ca_certs)"
     )
-    assert engines.unreachable("https://h:1", TlsError("TLS error")).endswith(
-        "its TLS certificate is not trusted; pass its CA with --ca-certs"
+    assert named.kind == "untrusted_certificate"
+    assert str(engines.unreachable("https://h:1", TlsError("TLS error"))).endswith(
+        "its TLS certificate is not trusted; pass its CA (ca_certs)"
     )
-    assert "is the node running?" in engines.unreachable("http://h:1", "Connection refused")
+    down = engines.unreachable("http://h:1", "Connection refused")
+    assert "is the node running?" in str(down) and down.kind == "unreachable"
 
 
 def test_refused_credentials_are_a_sentence_and_the_credentials_were_sent(fake: Fake) -> None:

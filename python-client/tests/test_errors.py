@@ -19,7 +19,7 @@ def bad_request(reason: str) -> BadRequestError:
 def test_missing_plugin_says_install_it_or_use_painless() -> None:
     es = Elasticsearch("http://127.0.0.1:9200")
     with (
-        pytest.raises(ClusterError, match="plugin is not installed.*--scorer painless"),
+        pytest.raises(ClusterError, match="plugin is not installed.*with the painless scorer"),
         _cluster_errors(es, "images"),
     ):
         raise bad_request("script_lang not supported [elastichash]")
@@ -40,7 +40,8 @@ def test_unknown_hamming_query_says_install_or_upgrade_the_plugin() -> None:
         pytest.raises(
             ClusterError,
             match=r"does not know the hamming query: the elastichash plugin is not installed or "
-            r"older than the query; install or upgrade it .*--mode two_stage --scorer painless",
+            r"older than the query; install or upgrade it .*in mode two_stage with the painless "
+            r"scorer",
         ),
         _cluster_errors(es, "images"),
     ):
@@ -52,10 +53,13 @@ def test_missing_index_names_it() -> None:
     error = bad_request("no such index [pics]")
     error.body["error"]["root_cause"][0]["type"] = "index_not_found_exception"
     with (
-        pytest.raises(ClusterError, match="index 'pics' does not exist at .*--index pics"),
+        pytest.raises(
+            ClusterError, match="index 'pics' does not exist at .*; index images into it first$"
+        ) as raised,
         _cluster_errors(es, "pics"),
     ):
         raise error
+    assert raised.value.kind == "index_missing"
 
 
 # --- errors as types: status, reason, and the client's exception as the cause ----------------

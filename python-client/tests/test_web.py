@@ -50,7 +50,7 @@ def bomb_png(width: int = 40_000, height: int = 40_000) -> bytes:
 
 
 class Recorder(ElasticHash):
-    """The library's engine with its two cluster calls answered from a list."""
+    """The library's engine with its cluster calls answered from a list."""
 
     def __init__(self, model: Path, folder: Path, n: int = 45) -> None:
         super().__init__(es=None, index="imgs", model=str(model))  # type: ignore[arg-type]
@@ -64,13 +64,12 @@ class Recorder(ElasticHash):
     def count(self) -> int:
         return len(self.hits)
 
-    def search(self, query: Any, k: int = 10, **options: Any) -> list[Hit]:
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        self.calls.append({"get": doc_id})  # the page's look-up of a stored code by id
+        return None if doc_id == "missing" else {"hash": self.stored.hex, "path": "elsewhere.png"}
+
+    def search(self, query: Any, *, k: int = 10, **options: Any) -> list[Hit]:
         self.calls.append({"query": query, "k": k, **options})
-        if options.get("source"):  # the page's look-up of a stored code by id
-            doc_id = options["filter"]["ids"]["values"][0]
-            if doc_id == "missing":
-                return []
-            return [Hit(doc_id, 1.0, 255, {"hash": self.stored.hex, "path": "elsewhere.png"})]
         if isinstance(query, Code) and query.hex == "f" * 64:
             raise ClusterError("cannot reach Elasticsearch at http://127.0.0.1:9: is it running?")
         return self.hits[:k]
@@ -268,7 +267,7 @@ def test_search_by_an_indexed_image_uses_its_stored_code(
 ) -> None:
     body = client.get("/api/search?id=id007&k=45&page=3").json()
     lookup, searched = engine.calls
-    assert lookup["filter"] == {"ids": {"values": ["id007"]}}
+    assert lookup == {"get": "id007"}
     assert searched["query"] == engine.stored  # not encoded again
     assert body["query"]["code"] == engine.stored.hex
     assert body["query"]["kind"] == "indexed"

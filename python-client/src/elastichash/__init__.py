@@ -25,12 +25,13 @@ from .errors import (
 from .model import HashModel, ModelIdentity, ModelSpec
 
 if TYPE_CHECKING:
-    from .client import ElasticHash, Hit, connect
+    from .client import ElasticHash, Hit
+    from .engines import connect
     from .ingest import IngestReport
 
 __version__ = "0.1.0"
 
-_LAZY = {"ElasticHash": "client", "Hit": "client", "connect": "client", "IngestReport": "ingest"}
+_LAZY = {"ElasticHash": "client", "Hit": "client", "connect": "engines", "IngestReport": "ingest"}
 
 __all__ = [
     "ClusterError",

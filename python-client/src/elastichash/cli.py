@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__, codes, manifest, queries
 from .catalogue import AddCodesReport
-from .client import ElasticHash, connect
-from .engines import ENGINES
+from .client import ElasticHash
+from .engines import ENGINES, connect
 from .errors import ElasticHashError, LayoutError, ModelMismatchError
 from .ingest import IngestReport
 from .model import DEVICES, HashModel
@@ -376,10 +376,10 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
         if args.command != "console":
             es = connect(
                 args.es_url,
-                args.api_key,
-                args.user,
-                args.password,
-                args.ca_certs,
+                api_key=args.api_key,
+                username=args.user,
+                password=args.password,
+                ca_certs=args.ca_certs,
                 engine=args.engine,
             )
         engine = ElasticHash(es, index=args.index, model=model)
@@ -396,7 +396,7 @@ def _run(args: argparse.Namespace, stop: _StopOnInterrupt | None) -> int:
             return 0
         return _search(engine, args, options)
     except (ElasticHashError, OSError, ValueError) as error:
-        print(f"elastichash: error: {error}{_hint(error)}", file=sys.stderr)
+        print(f"elastichash: error: {error}{_hint(error, args.index)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("elastichash: interrupted", file=sys.stderr)
@@ -432,13 +432,30 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hint(error: Exception) -> str:
+#: What to type next, by the library error's `kind` (the library's messages name no flag).
+_HINTS = {
+    "unreachable": "give its address with --es-url, or start a local node with `make es-start`",
+    "untrusted_certificate": "--ca-certs PATH",
+    "index_missing": "`elastichash --index {index} index DIR`",
+    "plugin_missing": "on an index of layout v2: --mode two_stage --scorer painless",
+    "painless_missing": "--scorer plugin",
+    "no_default_model": "--model PATH",
+    "cache_not_writable": "--cache-dir DIR",
+    "model_without_features": "leave out --model",
+}
+
+
+def _hint(error: Exception, index: str = "INDEX") -> str:
     """What to type next, for the library's errors that have a flag for it."""
-    if isinstance(error, LayoutError) and error.layout == queries.FIELD_TYPE:
-        return " (--scorer plugin, the default)"
+    if isinstance(error, LayoutError):
+        if error.layout == queries.FIELD_TYPE:
+            return " (--scorer plugin, the default)"
+        if error.layout == "earlier":
+            return f" (`elastichash reindex --from {error.index} --index NEW`)"
     if isinstance(error, ModelMismatchError):
         return " (--index NEW_INDEX, or --model PATH of the model that wrote the index)"
-    return ""
+    hint = _HINTS.get(getattr(error, "kind", None) or "")
+    return f" ({hint.format(index=index)})" if hint else ""
 
 
 def _show_library_notes() -> None:

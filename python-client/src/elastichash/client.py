@@ -13,7 +13,7 @@ import numpy as np
 
 from . import catalogue, codes, engines, index_meta, manifest, queries
 from .catalogue import AddCodesReport
-from .engines import Client, Engine
+from .engines import Client
 from .errors import ClusterError, LayoutError, PartialResultError
 from .images import ImageSource
 from .ingest import (
@@ -52,24 +52,6 @@ class Hit:
             "distance": self.distance,
             "source": self.source,
         }
-
-
-def connect(
-    url: str | list[str] = "http://127.0.0.1:9200",
-    api_key: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    ca_certs: str | None = None,
-    request_timeout: float = 60,
-    engine: Engine = "auto",
-) -> Client:
-    """A client for the Elasticsearch or OpenSearch at `url` (asked which, unless `engine` says)
-    that retries 429 and 5xx answers and time-outs: `elasticsearch.Elasticsearch` or
-    `opensearchpy.OpenSearch`. Pass request bodies as `body=`: both clients take that.
-
-    `url` may name several nodes of the cluster (a list, or "http://a:9200,http://b:9200"):
-    requests then fail over to another node when one goes down."""
-    return engines.connect(url, engine, api_key, username, password, ca_certs, request_timeout)
 
 
 class ElasticHash:
@@ -379,9 +361,9 @@ class ElasticHash:
         with _cluster_errors(self.es, self.index):
             if not self.es.indices.exists(index=self.index):
                 raise ClusterError(
-                    f"index '{self.index}' does not exist at {_url_of(self.es)}; add-codes "
-                    "fills an index that holds documents already (to index a folder or a "
-                    "manifest into a new index, use index)"
+                    f"index '{self.index}' does not exist at {_url_of(self.es)}; adding codes "
+                    "needs an index that holds documents already (a folder or a manifest goes "
+                    "into a new index by indexing it)"
                 )
             # One request: the image field, and the fields that tell the layout.
             answer = self.es.field_caps(index=self.index, fields=[image_field, *LAYOUT_FIELDS])
@@ -426,7 +408,7 @@ class ElasticHash:
         """
         if old_index == self.index:
             raise ValueError(
-                f"reindex needs a new index name: --from and --index are both {old_index!r}"
+                f"reindex needs a new index: the old index and the new one are both {old_index!r}"
             )
         with _cluster_errors(self.es, old_index):
             old = next(iter(self.es.indices.get(index=old_index).values()))
@@ -466,42 +448,76 @@ class ElasticHash:
         self.check_model()
         return self.model.encode_one(query)
 
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """One document's `_source`, or None when the index holds no document `doc_id`. Needs no
+        plugin and no model."""
+        try:
+            answer = self.es.get(index=self.index, id=doc_id)
+        except Exception as error:
+            found = engines.failure(error)
+            if found is None:
+                raise
+            body = found.body if isinstance(found.body, dict) else {}
+            if found.status == 404 and body.get("found") is False:
+                return None
+            raise cluster_error(found, self.es, self.index) from error
+        return answer.get("_source", {}) if answer.get("found") else None
+
     def search_body(
         self,
         query: ImageSource | codes.Code,
+        *,
         k: int = 10,
         mode: Mode = "exact",
         scorer: Scorer = "plugin",
         filter: dict[str, Any] | None = None,  # noqa: A002
         radius: int | None = None,
         max_distance: int | None = None,
-        source: bool = False,
+        source: bool | list[str] = False,
     ) -> dict[str, Any]:
         """The `_search` body of `search` (queries.search_body)."""
         return queries.search_body(
-            self.code_of(query), k, mode, scorer, filter, radius, source, max_distance
+            self.code_of(query),
+            k=k,
+            mode=mode,
+            scorer=scorer,
+            filter=filter,
+            radius=radius,
+            source=source,
+            max_distance=max_distance,
         )
 
     def search(
         self,
         query: ImageSource | codes.Code,
+        *,
         k: int = 10,
         mode: Mode = "exact",
         scorer: Scorer = "plugin",
         filter: dict[str, Any] | None = None,  # noqa: A002
         radius: int | None = None,
         max_distance: int | None = None,
-        source: bool = False,
+        source: bool | list[str] = False,
     ) -> list[Hit]:
         """The k nearest images to `query` (an image, a Code or a hex code), nearest first.
 
         `mode`: exact (the true k nearest), paper, two_stage, long or short (queries.search_body).
-        Hits carry the doc-value fields (`path`) as `source`; `source=True` fetches `_source`.
+        Hits carry the doc-value fields (`path`) as `source`; `source=True` fetches `_source`,
+        a list of field names those fields of it.
         """
-        body = self.search_body(query, k, mode, scorer, filter, radius, max_distance, source)
+        body = self.search_body(
+            query,
+            k=k,
+            mode=mode,
+            scorer=scorer,
+            filter=filter,
+            radius=radius,
+            max_distance=max_distance,
+            source=source,
+        )
         layout = self._check_layout(scorer=scorer)
         body = layout.fit(body) if layout is not None else body
-        with _cluster_errors(self.es, self.index, scorer):
+        with _cluster_errors(self.es, self.index):
             response = self.es.search(index=self.index, body=body)
         _check_shards(response, self.es, self.index)
         top = queries.max_score(mode)
@@ -510,6 +526,7 @@ class ElasticHash:
     def search_codes(
         self,
         codes_: np.ndarray | list[str],
+        *,
         k: int = 10,
         mode: Mode = "exact",
         filter: dict[str, Any] | None = None,  # noqa: A002
@@ -529,8 +546,8 @@ class ElasticHash:
         bodies = [
             queries.search_body(
                 code,
-                k,
-                mode,
+                k=k,
+                mode=mode,
                 filter=filter,
                 radius=radius,
                 max_distance=max_distance,
@@ -621,7 +638,7 @@ class Layout:
             return (
                 f"index '{index}' has an earlier ElasticHash layout (hash_mih and hash_r0..3, "
                 f"or hash_f0..3) without the hamming_code field `{queries.HEX_FIELD}`; move it "
-                f"to the current layout with `elastichash reindex --from {index} --index NEW`"
+                "to the current layout by reindexing it into a new index"
             )
         instead = "" if self.kind == "none" else f", not a {queries.FIELD_TYPE} field"
         return f"index '{index}' is not an ElasticHash index: {self.description()}{instead}"
@@ -670,10 +687,12 @@ def assemble_results(
     for row, response in enumerate(responses):
         if "error" in response:
             status = response.get("status")
+            sentence, kind = _error_sentence(es, index, None, status or "an error", response)
             raise ClusterError(
-                _error_sentence(es, index, None, status or "an error", response),
+                sentence,
                 status=status if isinstance(status, int) else None,
                 reason=_reason(response) or None,
+                kind=kind,
             )
         _check_shards(response, es, index)
         for rank, raw in enumerate(response.get("hits", {}).get("hits", [])[:k]):
@@ -705,10 +724,8 @@ def _check_shards(response: dict[str, Any], es: Client | None, index: str) -> No
 class _cluster_errors:  # noqa: N801 - used as a context manager
     """Turns client exceptions into ClusterError sentences that say what to do."""
 
-    def __init__(
-        self, es: Client | None, index: str | None = None, scorer: str | None = None
-    ) -> None:
-        self.es, self.index, self.scorer = es, index, scorer
+    def __init__(self, es: Client | None, index: str | None = None) -> None:
+        self.es, self.index = es, index
 
     def __enter__(self) -> None:
         return None
@@ -730,9 +747,7 @@ def cluster_error(found: engines.Failure, es: Client | None, index: str | None) 
     url, name = _url_of(es), engines.product_name(es)
     status = found.status if isinstance(found.status, int) else None
     if found.kind == "connection":
-        return ClusterError(
-            engines.unreachable(url, found.message, name=name), reason=found.message or None
-        )
+        return engines.unreachable(url, found.message or None, name=name)
     if found.kind == "auth":
         return ClusterError(
             engines.refused_credentials(f"{name} at {url}", found.body),
@@ -745,46 +760,48 @@ def cluster_error(found: engines.Failure, es: Client | None, index: str | None) 
             "copied whole",
             reason=found.message or None,
         )
+    sentence, kind = _error_sentence(es, index, found.message, found.status, found.body)
     return ClusterError(
-        _error_sentence(es, index, found.message, found.status, found.body),
-        status=status,
-        reason=_reason(found.body) or found.message or None,
+        sentence, status=status, reason=_reason(found.body) or found.message or None, kind=kind
     )
 
 
 def _error_sentence(
     es: Client | None, index: str | None, message: str | None, status: object, body: object
-) -> str:
-    """One sentence for an error answer (an exception's or an `_msearch` item's)."""
+) -> tuple[str, str | None]:
+    """One sentence for an error answer (an exception's or an `_msearch` item's), and its kind."""
     url = _url_of(es)
     text = str(body)
     if "index_not_found" in text:
         return (
-            f"index '{index}' does not exist at {url}; create it by indexing images "
-            f"(`elastichash index DIR --index {index}`)"
+            f"index '{index}' does not exist at {url}; index images into it first",
+            "index_missing",
         )
     if "unknown query [hamming]" in text:
         return (
             f"the cluster at {url} does not know the hamming query: the elastichash plugin is "
-            "not installed or older than the query; install or upgrade it (see the README), "
-            "or search an index of the earlier layout v2 with --mode two_stage --scorer "
-            "painless, which needs no plugin"
+            "not installed or older than the query; install or upgrade it (docs/plugin.md), "
+            "or search an index of the earlier layout v2 in mode two_stage with the painless "
+            "scorer, which needs no plugin",
+            "plugin_missing",
         )
     if "script_lang not supported [elastichash]" in text or (
         "[elastichash]" in text and "not supported" in text
     ):
         return (
             f"the elastichash plugin is not installed on the cluster at {url}; install it "
-            "(see the README), or search an index of the earlier layout v2 with --scorer "
-            "painless, which needs no plugin"
+            "(docs/plugin.md), or search an index of the earlier layout v2 with the painless "
+            "scorer, which needs no plugin",
+            "plugin_missing",
         )
     if "script_lang not supported [painless]" in text:
         return (
-            f"the cluster at {url} has no Painless scripting; use --scorer plugin (on an index "
-            "of the current layout: `elastichash reindex` moves an earlier one)"
+            f"the cluster at {url} has no Painless scripting; use the plugin scorer (on an index "
+            "of the current layout: reindexing moves an earlier one to it)",
+            "painless_missing",
         )
     reason = _reason(body) or message or text
-    return f"{engines.product_name(es)} at {url} answered {status}: {reason}"
+    return f"{engines.product_name(es)} at {url} answered {status}: {reason}", None
 
 
 def _url_of(es: Client | None) -> str:

@@ -287,12 +287,6 @@ def bit_rows(batch: np.ndarray | Sequence[str] | Sequence[Code] | str | Code) ->
     )
 
 
-# Names of the first release, kept for existing callers.
-pack = pack_bits
-unpack = unpack_bits
-hamming = hamming_distance
-
-
 @dataclass(frozen=True)
 class Code:
     """One 256-bit code, with every form it takes in ElasticHash; `hex` is kept lowercase."""

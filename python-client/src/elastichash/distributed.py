@@ -61,14 +61,14 @@ class ClusterAccess:
 
 @functools.lru_cache(maxsize=4)
 def _worker_client(access: ClusterAccess) -> Any:
-    from .client import connect
+    from .engines import connect
 
     return connect(
         list(access.urls),
-        access.api_key,
-        access.username,
-        access.password,
-        access.ca_certs,
+        api_key=access.api_key,
+        username=access.username,
+        password=access.password,
+        ca_certs=access.ca_certs,
         engine=access.engine,  # type: ignore[arg-type]
     )
 

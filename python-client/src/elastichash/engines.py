@@ -124,9 +124,7 @@ def detect(
             elasticsearch.SerializationError,
         ) as error:
             last_error = error
-    raise ClusterError(
-        unreachable(", ".join(urls), last_error, ca_certs), reason=str(last_error)
-    ) from last_error
+    raise unreachable(", ".join(urls), last_error, ca_certs) from last_error
 
 
 def _detect_one(
@@ -190,22 +188,27 @@ def unreachable(
     error: object = None,
     ca_certs: str | None = None,
     name: str = "Elasticsearch or OpenSearch",
-) -> str:
-    """The sentence for a request without an answer: no node there, or an untrusted certificate."""
+) -> ClusterError:
+    """The error for a request without an answer: no node there, or an untrusted certificate."""
+    reason = str(error) if error is not None else None
     text = " ".join(str(error).split()) if error is not None else ""
     # The transport's TlsError may say no more than "TLS error"; OpenSearch's client says SSLError.
     if isinstance(error, TlsError) or any(
         word in text for word in ("CERTIFICATE_VERIFY", "SSL", "TLS")
     ):
         if ca_certs:
-            return (
+            message = (
                 f"cannot reach {url}: its TLS certificate is not signed by the CA in {ca_certs}; "
-                "pass the CA that signed the node's certificate with --ca-certs"
+                "pass the CA that signed the node's certificate (ca_certs)"
             )
-        return (
-            f"cannot reach {url}: its TLS certificate is not trusted; pass its CA with --ca-certs"
-        )
-    return f"cannot reach {name} at {url}: is the node running? (start one with `make es-start`)"
+        else:
+            message = (
+                f"cannot reach {url}: its TLS certificate is not trusted; pass its CA (ca_certs)"
+            )
+        return ClusterError(message, reason=reason, kind="untrusted_certificate")
+    return ClusterError(
+        f"cannot reach {name} at {url}: is the node running?", reason=reason, kind="unreachable"
+    )
 
 
 # --- clients -----------------------------------------------------------------------------------
@@ -228,6 +231,7 @@ class _PlainJsonTransport(Transport):
 
 def connect(
     url: str | Sequence[str] = "http://127.0.0.1:9200",
+    *,
     engine: Engine = "auto",
     api_key: str | None = None,
     username: str | None = None,
@@ -235,7 +239,9 @@ def connect(
     ca_certs: str | None = None,
     request_timeout: float = 60,
 ) -> Client:
-    """A client for the server at `url` that retries 429 and 5xx answers and time-outs.
+    """A client for the Elasticsearch or OpenSearch at `url` that retries 429 and 5xx answers
+    and time-outs: `elasticsearch.Elasticsearch` or `opensearchpy.OpenSearch`. Pass request
+    bodies as `body=`: both clients take that.
 
     `url` may name several nodes of one cluster (a list, or commas): requests are spread over
     them, and one that fails to answer is retried on another, so that a node going down does not

@@ -3,20 +3,41 @@
 Like elasticsearch-py's own errors they are types to catch and read, not only sentences: `status`
 is the server's HTTP status when it answered with an error (None when it did not answer, or when
 the problem is not the server's), `reason` the server's reason (or, failing that, what went
-wrong), and the exception that caused it, when there is one, is kept as `__cause__`.
+wrong), `kind` a name for what went wrong where a caller may act on it (`KINDS`), and the
+exception that caused it, when there is one, is kept as `__cause__`. Messages speak of the
+library's own arguments; the command line adds its flags (`elastichash.cli`).
 """
 
 from __future__ import annotations
+
+#: The `kind`s an error may carry, and what each means.
+KINDS = {
+    "unreachable": "no node answered at the address given",
+    "untrusted_certificate": "the node's TLS certificate is not signed by a CA the client trusts",
+    "index_missing": "the index does not exist",
+    "plugin_missing": "the cluster lacks the elastichash plugin (or a version with the query)",
+    "painless_missing": "the cluster has no Painless scripting",
+    "no_default_model": "no model was given and none is bundled",
+    "cache_not_writable": "the feature cache's folder cannot be written",
+    "model_without_features": "the model to fit on does not expose its backbone's features",
+}
 
 
 class ElasticHashError(Exception):
     """Base of every error raised on purpose by elastichash."""
 
-    def __init__(self, message: str, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        reason: str | None = None,
+        kind: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
+        self.kind = kind
 
 
 class ImageError(ElasticHashError):

@@ -306,7 +306,8 @@ class FeatureCache:
         except OSError as error:
             raise FitError(
                 f"{self.path.parent}: cannot write the feature cache there "
-                f"({error.strerror or error}); give another with --cache-dir"
+                f"({error.strerror or error}); give it another folder",
+                kind="cache_not_writable",
             ) from error
 
     def save(self) -> None:
@@ -399,7 +400,8 @@ def fit_folder(
     if not model.has_features:
         raise FitError(
             f"{model.path}: this model does not expose its backbone's features; fit on the "
-            "default model (leave out --model) or on a model that `fit` wrote"
+            "default model or on a model that `fit` wrote",
+            kind="model_without_features",
         )
     _check_count(source, len(paths), holdout, skipped)  # before minutes of work, and after
     timings: dict[str, float] = {}

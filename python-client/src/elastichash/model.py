@@ -44,7 +44,7 @@ REQUIRED_KEYS = (
 OPTIONAL_KEYS = ("input_name", "features_output")
 NO_DEFAULT_MODEL = (
     "no default model is bundled with this installation yet; "
-    "pass a model with --model PATH (an ONNX file made by model-export, see docs/model-format.md)"
+    "pass the path of a model (an ONNX file made by model-export, see docs/model-format.md)"
 )
 
 
@@ -336,7 +336,8 @@ class HashModel:
                 raise ModelError(
                     NO_DEFAULT_MODEL
                     if name == "default"
-                    else f"no {name} model is bundled with this installation"
+                    else f"no {name} model is bundled with this installation",
+                    kind="no_default_model",
                 )
         self.path = Path(path)  # type: ignore[arg-type]
         if not self.path.is_file():

@@ -364,6 +364,7 @@ def fetch_options(
 
 def search_body(
     code: CodeLike,
+    *,
     k: int = 10,
     mode: Mode = "exact",
     scorer: Scorer = "plugin",
@@ -402,7 +403,7 @@ def search_body(
         if scorer != "plugin":
             raise ValueError(
                 f"scorer {scorer!r} applies to the script modes {SCRIPT_MODES} only: the {mode} "
-                "mode is the plugin's hamming query (use --mode two_stage to search without it)"
+                "mode is the plugin's hamming query (mode two_stage searches without it)"
             )
         query = hamming_query(code, k, max_distance, filter, mode, radius)  # type: ignore[arg-type]
     else:

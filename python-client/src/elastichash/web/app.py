@@ -46,9 +46,6 @@ DEFAULT_PAGE_SIZE = 20
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024
 # A field name for the label filter: letters, digits and . _ - (no query syntax).
 _FIELD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")
-# Any code finds one document by id when the id filter leaves only that one (exact mode
-# returns k hits whenever k documents match the filter).
-_ANY_CODE = Code("0" * 64)
 _STATIC = resources.files(__package__) / "static"
 
 
@@ -209,15 +206,10 @@ class WebApp:
 
     def _stored_code(self, doc_id: str) -> tuple[Code, str | None]:
         """An indexed image's code as stored (`hash`), not encoded again, and its path."""
-        hits = self.engine.search(
-            _ANY_CODE,
-            k=1,
-            filter={"ids": {"values": [doc_id]}},
-            source=[queries.HEX_FIELD, "path"],
-        )
-        if not hits or queries.HEX_FIELD not in hits[0].source:
+        document = self.engine.get(doc_id)
+        if document is None or not isinstance(document.get(queries.HEX_FIELD), str):
             raise BadRequest(f"no image with id {doc_id!r} in index '{self.engine.index}'", 404)
-        return Code.from_hex(hits[0].source[queries.HEX_FIELD]), hits[0].source.get("path")
+        return Code.from_hex(document[queries.HEX_FIELD]), document.get("path")
 
     def _encode(self, data: bytes, name: str) -> Code:
         # The ingest's loader: the same refusals (not an image, truncated, bomb) as indexing.
