@@ -22,7 +22,7 @@ from typing import Any
 import elastichash
 import numpy as np
 import pytest
-from elastichash import engines
+from elastichash import engines, testing
 from elastichash.engines import Client
 from elastichash.testing import make_tiny_model
 from hypothesis import settings
@@ -85,7 +85,7 @@ def es(es_url: str) -> Iterator[Client]:
     """The library's client for the node at es_url: Elasticsearch or OpenSearch, as it answers."""
     try:
         client = elastichash.connect(es_url)
-        health = engines.wait_for_health(client, 30, wait_for_status="yellow")
+        health = testing.wait_for_health(client, 30, wait_for_status="yellow")
         assert not health["timed_out"], f"the cluster stays {health['status']}"
     except Exception as error:  # noqa: BLE001 - any failure means the same thing here
         pytest.exit(
@@ -138,7 +138,7 @@ def refusal(call: Any) -> tuple[Any, dict]:
     try:
         answer = call()
     except engines.API_ERRORS as error:
-        return engines.error_answer(error)
+        return testing.error_answer(error)
     raise AssertionError(f"the request was answered: {answer}")
 
 

@@ -26,7 +26,7 @@ import elastichash
 import numpy as np
 import pytest
 from ehnodes import Launcher
-from elastichash import ClusterError, ElasticHash, PartialResultError, codes, engines, queries
+from elastichash import ClusterError, ElasticHash, PartialResultError, codes, engines, queries, testing
 from elastichash.engines import Client
 from elastichash.ingest import ImageItem, IngestReport
 from elastichash.model import HashModel
@@ -243,7 +243,7 @@ def run_scenario(name: str, cluster: Launcher, data: Data, single_node: list, do
         searcher.join(timeout=120)
     assert not failure, f"the ingest failed: {failure[0]!r}"
     assert searcher.unexpected is None, f"a search raised {searcher.unexpected!r}"
-    health = engines.wait_for_health(es, 300, wait_for_status="green", wait_for_nodes=3)
+    health = testing.wait_for_health(es, 300, wait_for_status="green", wait_for_nodes=3)
     assert not health["timed_out"], f"the cluster stays {health['status']}"
     es.indices.refresh(index=engine.index)
 

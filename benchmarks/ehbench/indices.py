@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from elastichash import ElasticHash, codes, engines, queries
+from elastichash import ElasticHash, codes, engines, queries, testing
 from elastichash.engines import Client
 from tqdm import tqdm
 
@@ -122,7 +122,7 @@ def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any
     es.indices.refresh(index=index)
     ingest_s = time.perf_counter() - started
     merge_started = time.perf_counter()
-    engines.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
+    testing.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
     es.indices.refresh(index=index)
     merge_s = time.perf_counter() - merge_started
     cost = {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s}
@@ -153,7 +153,7 @@ def storage(es: Client, index: str) -> dict[str, Any]:
     fields = {}
     if engines.product(es) == "elasticsearch":
         usage = engines.request(
-            engines.with_timeout(es, 3600), "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"}
+            testing.with_timeout(es, 3600), "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"}
         )
         fields = {name: _field_bytes(entry) for name, entry in usage[index]["fields"].items()}
     files = {ext: entry["size_in_bytes"] for ext, entry in primaries["segments"].get("file_sizes", {}).items()}
@@ -240,4 +240,4 @@ def create_neighbours(
         if not ok:
             raise RuntimeError(f"ingest into {index} failed: {item}")
     es.indices.refresh(index=index)
-    engines.with_timeout(es, 3600).indices.forcemerge(index=index, max_num_segments=1)
+    testing.with_timeout(es, 3600).indices.forcemerge(index=index, max_num_segments=1)

@@ -136,14 +136,14 @@ def batch_exact(
     out: dict[str, Any] = {}
     for k in ks:
         started = time.perf_counter()
-        found, _ = ElasticHash(es, index).search_codes(dataset.queries, k)
+        found, _ = ElasticHash(es, index).search_codes(dataset.queries, k=k)
         seconds = time.perf_counter() - started
         entry: dict[str, Any] = {
             "queries_per_s": len(dataset.queries) / seconds,
             "equal_to_faiss": bool(np.array_equal(found, truth.kth[:, :k])),
         }
         if reference is not None:
-            one_shard, _ = ElasticHash(es, reference).search_codes(dataset.queries, k)
+            one_shard, _ = ElasticHash(es, reference).search_codes(dataset.queries, k=k)
             entry["equal_to_one_shard"] = bool(np.array_equal(found, one_shard))
         out[str(k)] = entry
         print(f"  search_codes k={k}: {entry}", flush=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import elastichash
 import faiss
-from elastichash import codes, engines
+from elastichash import codes, engines, testing
 from elastichash.engines import Client
 
 from . import data, indices, measure, report, systems
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     # Nothing may move under the measurements: a cluster rebalances shards after new indices. The
     # benchmark's own indices must be green; another index of the node (a replica on a single node
     # keeps it yellow) is none of its business.
-    engines.wait_for_health(
+    testing.wait_for_health(
         es,
         600,
         index="bench-*",

@@ -21,7 +21,7 @@ from elastic_transport import TlsError
 from elasticsearch import Elasticsearch
 from opensearchpy import OpenSearch
 
-from elastichash import ClusterError, Code, engines
+from elastichash import ClusterError, Code, engines, testing
 from elastichash.client import ElasticHash
 from elastichash.engines import Server
 from elastichash.ingest import IngestReport, send_codes
@@ -308,7 +308,7 @@ def test_error_answers_read_the_same_from_both_clients(fake: Fake, engine: str) 
     client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
     with pytest.raises(engines.API_ERRORS) as raised:
         client.search(index="pics", body={"query": {"hamming": {"code": "0" * 64, "k": 0}}})
-    status, body = engines.error_answer(raised.value)
+    status, body = testing.error_answer(raised.value)
     assert status == 400 and body["error"]["root_cause"][0]["reason"] == reason
     name = engines.NAMES[engine]
     with pytest.raises(ClusterError, match=rf"^{name} at {fake.url} answered 400: \[k\] must be"):
@@ -322,7 +322,7 @@ def test_a_node_that_is_down_is_one_sentence(engine: str) -> None:
     with pytest.raises(ClusterError, match=sentence):
         ElasticHash(client, index="pics").count()
     with pytest.raises(TypeError, match="not an error answer"):
-        engines.error_answer(ValueError("x"))
+        testing.error_answer(ValueError("x"))
 
 
 def test_helpers_and_requests_follow_the_client(fake: Fake) -> None:
@@ -331,7 +331,7 @@ def test_helpers_and_requests_follow_the_client(fake: Fake) -> None:
     opensearch = engines.connect(fake.url, engine="opensearch")
     assert engines.helpers_of(opensearch).__name__ == "opensearchpy.helpers"
     assert engines.request(opensearch, "GET", "/_script_language") == languages
-    assert engines.with_timeout(opensearch, 900).transport.kwargs["timeout"] == 900
+    assert testing.with_timeout(opensearch, 900).transport.kwargs["timeout"] == 900
     fake.elastic = True
     elastic = engines.connect(fake.url, engine="elasticsearch")
     assert engines.helpers_of(elastic).__name__ == "elasticsearch.helpers"
@@ -347,7 +347,7 @@ def test_wait_for_health_repeats_the_server_s_wait_and_sends_no_timeout(
     fake.elastic = engine == "elasticsearch"
     fake.answer = lambda method, path, body: (200, next(answers))
     client = engines.connect(fake.url, engine=engine)  # type: ignore[arg-type]
-    health = engines.wait_for_health(client, 30, wait_for_status="yellow")
+    health = testing.wait_for_health(client, 30, wait_for_status="yellow")
     assert health == {"status": "yellow", "timed_out": False}
     assert len(fake.seen) == 2
     assert all("wait_for_status=yellow" in s.path and "timeout" not in s.path for s in fake.seen)

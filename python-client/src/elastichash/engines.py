@@ -6,7 +6,7 @@ clients take the same calls when request bodies are passed as `body=` (`search`,
 `count`, `indices.create`, ...), so everything above this module has one code path. What
 differs lives here: which product a URL serves (`detect`), building its client (`connect`), the
 bulk/scan helpers (`helpers_of`), points in time (`open_point_in_time`), raw requests
-(`request`), per-call time-outs (`with_timeout`) and reading the clients' exceptions (`failure`).
+(`request`) and reading the clients' exceptions (`failure`).
 
 An Elasticsearch 8 server refuses the `compatible-with=9` media types the 9.x client sends, so
 its client sends plain `application/json` instead (`_PlainJsonTransport`).
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -351,29 +350,6 @@ def request(
     return client.transport.perform_request(method, path, params=params, body=body)
 
 
-def with_timeout(client: Client, seconds: float) -> Client:
-    """The client with a longer time-out per request (a force-merge takes its time)."""
-    if isinstance(client, Elasticsearch):
-        return client.options(request_timeout=seconds)
-    from opensearchpy import OpenSearch
-
-    return OpenSearch(client.transport.hosts, **{**client.transport.kwargs, "timeout": seconds})
-
-
-def wait_for_health(client: Client, seconds: float = 30, **conditions: Any) -> dict[str, Any]:
-    """`cluster.health` with `wait_for_*` conditions, waiting up to about `seconds`.
-
-    The server's own `timeout` cannot be passed: opensearch-py takes a `timeout` argument for
-    its request time-out. So the server's default wait (30 s) is repeated until the conditions
-    hold or the time is up; the last answer says which (`timed_out`).
-    """
-    deadline = time.monotonic() + seconds
-    while True:
-        health = dict(client.cluster.health(**conditions))
-        if not health.get("timed_out") or time.monotonic() >= deadline:
-            return health
-
-
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -413,11 +389,3 @@ def failure(error: BaseException) -> Failure | None:
         kind = "auth" if status == 401 else "answer"
         return Failure(kind, status, error.info, str(error.error))
     return None
-
-
-def error_answer(error: BaseException) -> tuple[int | str | None, Any]:
-    """(HTTP status, body) of a client's error answer, for tests that check what was refused."""
-    found = failure(error)
-    if found is None or found.kind not in ("answer", "auth"):
-        raise TypeError(f"not an error answer of a client: {error!r}")
-    return found.status, found.body

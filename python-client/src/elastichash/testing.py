@@ -1,4 +1,6 @@
-"""Test material: a tiny hashing model, a folder of shapes, and a folder of hostile image files.
+"""Test material: a tiny hashing model, a folder of shapes, a folder of hostile image files, and
+helpers for tests and benchmarks against a node (per-call time-outs, waiting for health, reading
+an error answer) that the library itself never needs.
 
 The tiny untrained hashing model has the real metadata contract, for tests and try-outs. It
 averages 4x4 pixel blocks of a 32x32 image and projects them on 256 fixed random directions:
@@ -11,14 +13,18 @@ from __future__ import annotations
 import io
 import os
 import struct
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from elasticsearch import Elasticsearch
 from PIL import Image, ImageChops
 
 from . import codes
+from .engines import Client, failure
 from .model import ModelSpec
 
 TINY_SIZE = 32
@@ -235,3 +241,37 @@ def png_declaring(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     row = zlib.compress(b"\0" + b"\0" * 3 * min(width, 64))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
+
+
+# --- for tests and benchmarks against a node: what the library itself never needs ---------
+
+
+def with_timeout(client: Client, seconds: float) -> Client:
+    """The client with a longer time-out per request (a force-merge takes its time)."""
+    if isinstance(client, Elasticsearch):
+        return client.options(request_timeout=seconds)
+    from opensearchpy import OpenSearch
+
+    return OpenSearch(client.transport.hosts, **{**client.transport.kwargs, "timeout": seconds})
+
+
+def wait_for_health(client: Client, seconds: float = 30, **conditions: Any) -> dict[str, Any]:
+    """`cluster.health` with `wait_for_*` conditions, waiting up to about `seconds`.
+
+    The server's own `timeout` cannot be passed: opensearch-py takes a `timeout` argument for
+    its request time-out. So the server's default wait (30 s) is repeated until the conditions
+    hold or the time is up; the last answer says which (`timed_out`).
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        health = dict(client.cluster.health(**conditions))
+        if not health.get("timed_out") or time.monotonic() >= deadline:
+            return health
+
+
+def error_answer(error: BaseException) -> tuple[int | str | None, Any]:
+    """(HTTP status, body) of a client's error answer, for tests that check what was refused."""
+    found = failure(error)
+    if found is None or found.kind not in ("answer", "auth"):
+        raise TypeError(f"not an error answer of a client: {error!r}")
+    return found.status, found.body
