@@ -174,6 +174,11 @@ bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the node's code c
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).cache --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
+.PHONY: bench-quality
+bench-quality: $(PLUGIN_ZIP) $(PY_STAMP) ## mAP@10 and near-copies through a node on the unseen domains: codes vs float vectors (flat, bbq_hnsw, int8_hnsw); results/quality.md
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
+	$(BENCH_RUN).quality --es-url "$$url" --out results/quality.md $(BENCH_ARGS)
+
 .PHONY: bench-encode
 bench-encode: $(PY_STAMP) ## Images/s through the model alone: the default model against its int8 copy (same run, 3 rounds)
 	$(BENCH_RUN).encode $(BENCH_ARGS)

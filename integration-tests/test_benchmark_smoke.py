@@ -203,3 +203,31 @@ def test_the_code_cache_benchmark_runs_on_the_smoke_indices(
     finally:
         for kind in (indices.ELASTICHASH, indices.HNSW):
             es.indices.delete(index=names.of(kind), ignore_unavailable=True)
+
+
+def test_the_quality_benchmark_agrees_with_the_in_memory_ranking(
+    es: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engines.product(es) == "opensearch":
+        pytest.skip("the quality benchmark compares with dense_vector, which OpenSearch lacks")
+    from ehbench import quality
+    from elastichash import HashModel
+    from elastichash.testing import make_shapes_folder
+    from elastichash_train.data import load_image_folder  # on sys.path through ehbench.quality
+
+    monkeypatch.setattr(quality, "CACHE", tmp_path / "cache")
+    folder = make_shapes_folder(tmp_path / "shapes", {"bar": 12, "ring": 12, "cross": 12})
+    domain = load_image_folder(folder, name="it-shapes")
+    data = quality.domain_data(HashModel(), domain, copies=6)
+    name = "ehbench-quality-it-shapes"
+    try:
+        quality.build_index(es, name, data)
+        result = quality.measure_domain(es, name, data)
+    finally:
+        es.indices.delete(index=name, ignore_unavailable=True)
+    assert set(result) == {*quality.SYSTEMS, "codes in memory", "float features in memory"}
+    # Through the node as in memory (ties at the 10th place may fall either way).
+    codes_node, codes_memory = result[quality.SYSTEMS[0]]["map10"], result["codes in memory"]["map10"]
+    assert abs(codes_node - codes_memory) < 5, (codes_node, codes_memory)
+    assert abs(result["float exact (flat)"]["map10"] - result["float features in memory"]["map10"]) < 1
+    assert all(0 <= result[system]["recall1_copies"] <= 1 for system in quality.SYSTEMS)
