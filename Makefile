@@ -179,6 +179,11 @@ bench-quality: $(PLUGIN_ZIP) $(PY_STAMP) ## mAP@10 and near-copies through a nod
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).quality --es-url "$$url" --out results/quality.md $(BENCH_ARGS)
 
+.PHONY: bench-floats
+bench-floats: $(PLUGIN_ZIP) $(PY_STAMP) ## Codes vs float vectors (bbq_hnsw, int8_hnsw, flat) on BENCH_FLOATS_N synthetic images like real ones (default 50k): latency, recall, ingest, disk
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
+	$(BENCH_RUN).floats --es-url "$$url" --n $${BENCH_FLOATS_N:-50000} --warmup 100 --out results/floats-$${BENCH_FLOATS_N:-50000}.md $(BENCH_ARGS)
+
 .PHONY: bench-encode
 bench-encode: $(PY_STAMP) ## Images/s through the model alone: the default model against its int8 copy (same run, 3 rounds)
 	$(BENCH_RUN).encode $(BENCH_ARGS)

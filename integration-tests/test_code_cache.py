@@ -131,3 +131,32 @@ def test_with_no_room_the_columns_give_the_same_answers(es: Client, scratch_inde
         assert cached_bytes(es) == before, "nothing was loaded past the limit"
     finally:
         es.cluster.put_settings(body={"transient": restore})
+
+
+def test_segments_merged_away_give_their_arrays_back(es: Client, scratch_index: str, codes: np.ndarray) -> None:
+    es.indices.create(
+        index=scratch_index,
+        body={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": {"properties": {"hash": {"type": "hamming_code"}}},
+        },
+    )
+    before = cached_bytes(es)
+    # Three segments (a refresh after each third), each searched, so each loaded.
+    for part in np.array_split(np.arange(DOCS), 3):
+        bulk(es, [{"_index": scratch_index, "_id": str(i), "hash": words_to_hex(codes[i])} for i in part], refresh=True)
+    es.search(
+        index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": words_to_hex(codes[0]), "k": 5}}}
+    )
+    segments = es.indices.segments(index=scratch_index)["indices"][scratch_index]["shards"]["0"][0][
+        "num_search_segments"
+    ]
+    assert segments >= 2
+    assert cached_bytes(es) - before == DOCS * 32  # every document has a code: no bit set
+    es.indices.forcemerge(index=scratch_index, max_num_segments=1)
+    es.indices.refresh(index=scratch_index)
+    es.search(
+        index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": words_to_hex(codes[0]), "k": 5}}}
+    )
+    # The merged segment's arrays are loaded, the three old ones released once their readers close.
+    assert wait_for(lambda: cached_bytes(es) - before == DOCS * 32), cached_bytes(es) - before

@@ -173,8 +173,9 @@ public final class CodeCache {
 
     private Words load(Key key, IndexReader.CacheHelper helper, LeafReader segment, String[] columns, CompletableFuture<Words> future)
         throws IOException {
-        long size = (long) segment.maxDoc() * columns.length * Long.BYTES + (long) segment.maxDoc() / 8 + 64;
-        if (budget.reserve(size) == false) {
+        // Reserved before reading: the arrays, and the bit set that documents without a code need.
+        long bound = (long) segment.maxDoc() * columns.length * Long.BYTES + FixedBitSet.bits2words(segment.maxDoc()) * 8L + 64;
+        if (budget.reserve(bound) == false) {
             synchronized (this) {
                 entries.remove(key); // a later search tries again: other segments may have closed
             }
@@ -183,16 +184,17 @@ public final class CodeCache {
         }
         Words words;
         try {
-            words = read(segment, columns, size);
+            words = read(segment, columns);
         } catch (IOException | RuntimeException | Error e) {
-            budget.release(size);
+            budget.release(bound);
             synchronized (this) {
                 entries.remove(key);
             }
             future.completeExceptionally(e);
             throw e;
         }
-        bytes.addAndGet(size);
+        budget.release(bound - words.bytes()); // no bit set where every document has a code
+        bytes.addAndGet(words.bytes());
         loads.incrementAndGet();
         helper.addClosedListener(closed -> drop(key));
         future.complete(words);
@@ -211,7 +213,7 @@ public final class CodeCache {
         }
     }
 
-    private static Words read(LeafReader segment, String[] columns, long size) throws IOException {
+    private static Words read(LeafReader segment, String[] columns) throws IOException {
         int width = columns.length;
         int maxDoc = segment.maxDoc();
         long[][] words = new long[width][maxDoc];
@@ -228,6 +230,7 @@ public final class CodeCache {
                 }
             }
         }
+        long size = (long) maxDoc * width * Long.BYTES + (present == null ? 0 : present.ramBytesUsed());
         return new Words(words, present, size);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.util.Random;
 import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.util.FixedBitSet;
 import org.junit.jupiter.api.Test;
 
 /** Every search test of {@link HammingSearchTest} on the arrays of a {@link CodeCache}, and the cache's own rules. */
@@ -30,8 +31,8 @@ class CachedCodesSearchTest extends HammingSearchTest {
         }
         assertEquals(3, cache.loads(), "three segments, each loaded once");
         assertEquals(3, cache.segments());
-        // 4 words of 8 bytes a document, a bit a document for the codes some lack, and the bit set's header.
-        assertEquals(3 * (3_000L * 32 + 3_000 / 8 + 64), cache.bytes());
+        // 4 words of 8 bytes a document, and a bit set of the documents with a code (some lack one).
+        assertEquals(3 * (3_000L * 32 + new FixedBitSet(3_000).ramBytesUsed()), cache.bytes());
         index.close();
         assertEquals(0, cache.bytes(), "closed segments give their arrays back");
         assertEquals(0, cache.segments());
@@ -41,8 +42,9 @@ class CachedCodesSearchTest extends HammingSearchTest {
     void segmentsThatDoNotFitAreReadFromTheirColumnsWithTheSameAnswers() throws IOException {
         Random random = new Random(12);
         long[][] codes = CodeIndex.clusteredCodes(8_000, 20, 0.1, random);
-        // Room for one 4,000-document segment of the two.
-        CodeCache small = new CodeCache(CodeCache.limit(4_000L * 32 + 4_000 / 8 + 64));
+        // Room for one 4,000-document segment of the two (a load reserves room for a bit set too,
+        // and gives it back where every document has a code).
+        CodeCache small = new CodeCache(CodeCache.limit(4_000L * 32 + FixedBitSet.bits2words(4_000) * 8L + 64));
         try (CodeIndex index = CodeIndex.build(codes, 3, 4_000, i -> false, random, layout())) {
             IndexSearcher searcher = new IndexSearcher(index.reader);
             for (int q = 0; q < 5; q++) {
