@@ -27,6 +27,7 @@ from elastichash import codes, engines, ranking, testing
 from elastichash.engines import Client
 
 from .realistic import realistic
+from .systems import float_vector
 
 K = 10
 CHUNK = 500
@@ -48,7 +49,7 @@ def mapping(kind: str, dims: int, fingerprint: str) -> dict[str, Any]:
 
 def documents(index: str, kind: str, hexes: list[str], vectors: np.ndarray) -> Iterator[dict[str, Any]]:
     for i in range(len(hexes)):
-        value: Any = hexes[i] if kind.startswith("codes") else [round(float(x), 5) for x in vectors[i]]
+        value: Any = hexes[i] if kind.startswith("codes") else float_vector(vectors[i])
         yield {"_index": index, "_id": str(i), "f": value}
 
 
@@ -86,7 +87,7 @@ def body(
         return {**common, "query": {"hamming": {"field": "f", "code": query_hex, "k": K}}}
     knn: dict[str, Any] = {
         "field": "f",
-        "query_vector": [round(float(x), 5) for x in query_vector],
+        "query_vector": float_vector(query_vector),
         "k": K,
         "num_candidates": num_candidates,
     }

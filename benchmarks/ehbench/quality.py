@@ -33,6 +33,8 @@ from elastichash.engines import Client
 from PIL import Image, ImageEnhance
 from tqdm import tqdm
 
+from .systems import float_vector
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "model-export" / "src"))
 
@@ -135,7 +137,7 @@ def build_index(es: Client, name: str, data: dict[str, np.ndarray]) -> None:
 
     def actions() -> Iterable[dict[str, Any]]:
         for i, (hex_code, label) in enumerate(zip(hexes, data["labels"], strict=True)):
-            vector_ = [round(float(x), 5) for x in features[i]]
+            vector_ = float_vector(features[i])
             yield {
                 "_index": name,
                 "_id": str(i),
@@ -160,7 +162,7 @@ def bodies(system: str, hex_code: str, vector: np.ndarray, k: int, exclude: str 
         return {**common, "query": {"hamming": query}}
     knn: dict[str, Any] = {
         "field": VECTOR_FIELDS[system],
-        "query_vector": [round(float(x), 5) for x in vector],
+        "query_vector": float_vector(vector),
         "k": k,
         "num_candidates": max(NUM_CANDIDATES, k),
     }

@@ -246,6 +246,11 @@ def floor_systems(nearest: Callable[[str, int], list[str]]) -> list[System]:
     ]
 
 
+def float_vector(values: Any) -> list[float]:
+    """A float vector as JSON numbers, 5 decimals (a float16 feature holds no more)."""
+    return [round(float(x), 5) for x in values]
+
+
 def knn_body(num_candidates: int | None) -> Body:
     def body(code: str, k: int) -> dict[str, Any]:
         knn = {

@@ -123,17 +123,17 @@ public final class CodeCache {
     }
 
     /** Bytes the cached arrays hold now. */
-    public long bytes() {
+    long bytes() {
         return bytes.get();
     }
 
     /** Segments whose arrays were loaded since this cache was made (a reload after a close counts again). */
-    public long loads() {
+    long loads() {
         return loads.get();
     }
 
     /** Segments held now. */
-    public synchronized int segments() {
+    synchronized int segments() {
         return (int) entries.values().stream().filter(f -> f.isDone() && f.getNow(null) != null).count();
     }
 

@@ -58,6 +58,12 @@ public final class HammingSearch {
     // reads a code in about 2.2 ns (0.4 units), a posting's check one word per array (about 7 units).
     static final double CACHED_SCAN_COST = 0.4;
     static final double CACHED_POSTING_COST = 7;
+
+    /** What a posting and a scanned code cost, in scan units, for codes read one way or the other. */
+    private record Costs(double posting, double scan) {
+        static final Costs COLUMNS = new Costs(POSTING_COST, 1);
+        static final Costs CACHED = new Costs(CACHED_POSTING_COST, CACHED_SCAN_COST);
+    }
     /** Segments with at most this many candidate documents are scanned: cheaper than hashing. */
     static final int SCAN_BELOW = 4096;
     /** Documents per scan task. */
@@ -239,8 +245,8 @@ public final class HammingSearch {
         long segmentTerms = 0; // for the cost model: this segment's own term statistics
         long segmentPostings = 0;
         PostingsEnum postings = null;
-        boolean cached = codes instanceof CachedCodes;
-        if (exact && ringZeroCostsMore(termsEnum, candidateBound, cached)) {
+        Costs costs = codes instanceof CachedCodes ? Costs.CACHED : Costs.COLUMNS;
+        if (exact && ringZeroCostsMore(termsEnum, candidateBound, costs)) {
             // The query's own sub-codes are common ones (codes of a domain leave some sub-codes
             // crowded): reading their postings costs more than the scan that follows anyway.
             queueScan(leaf, 0);
@@ -260,7 +266,7 @@ public final class HammingSearch {
                     && top.full() == false
                     && request.maxDistance() == HammingRequest.NO_MAX_DISTANCE
                     && (long) top.size() * 4 < request.k();
-                if (r > 0 && (sparse || scanIsCheaper(r, segmentPostings, background, candidateBound, cached))) {
+                if (r > 0 && (sparse || scanIsCheaper(r, segmentPostings, background, candidateBound, costs))) {
                     queueScan(leaf, r);
                     return;
                 }
@@ -308,9 +314,7 @@ public final class HammingSearch {
      * postings of its terms, and about as many postings of the query's own neighbourhood as the
      * rings so far found.
      */
-    private boolean scanIsCheaper(int r, long postingsSoFar, double background, long candidateBound, boolean cached) {
-        double postingCost = cached ? CACHED_POSTING_COST : POSTING_COST;
-        double scanCost = cached ? CACHED_SCAN_COST : 1;
+    private boolean scanIsCheaper(int r, long postingsSoFar, double background, long candidateBound, Costs costs) {
         boolean boundKnown = top.full() || request.maxDistance() != HammingRequest.NO_MAX_DISTANCE;
         int lastRing = boundKnown ? Math.min(HammingCodes.SUBCODE_BITS, top.bound(limit) / positions) : r;
         if (boundKnown == false && (long) top.countWithin(positions * (r + 1) - 1) * 2 < request.k()) {
@@ -320,9 +324,9 @@ public final class HammingSearch {
         int bound = top.bound(limit);
         for (int j = r; j <= lastRing; j++) {
             double lookups = (double) probedPositions(j, bound) * SubCodeNeighbours.ringSize(j);
-            cost += lookups * (TERM_COST + background * postingCost) + postingsSoFar * postingCost;
+            cost += lookups * (TERM_COST + background * costs.posting()) + postingsSoFar * costs.posting();
         }
-        return cost > candidateBound * scanCost / scanParallelism(candidateBound);
+        return cost > candidateBound * costs.scan() / scanParallelism(candidateBound);
     }
 
     /**
@@ -331,15 +335,14 @@ public final class HammingSearch {
      * the rings after it cost more. Its postings are the document frequencies of the query's own
      * sub-codes, read from the terms dictionary before any posting.
      */
-    private boolean ringZeroCostsMore(TermsEnum termsEnum, long candidateBound, boolean cached) throws IOException {
-        double postingCost = cached ? CACHED_POSTING_COST : POSTING_COST;
-        double halfScan = candidateBound * (cached ? CACHED_SCAN_COST : 1) / scanParallelism(candidateBound) / 2;
+    private boolean ringZeroCostsMore(TermsEnum termsEnum, long candidateBound, Costs costs) throws IOException {
+        double halfScan = candidateBound * costs.scan() / scanParallelism(candidateBound) / 2;
         double cost = 0;
         for (int p = 0; p < positions && cost <= halfScan; p++) {
             termLookups++;
             cost += TERM_COST;
             if (termsEnum.seekExact(term(p, querySubCodes[p]))) {
-                cost += termsEnum.docFreq() * postingCost;
+                cost += termsEnum.docFreq() * costs.posting();
             }
         }
         return cost > halfScan;
@@ -445,7 +448,7 @@ public final class HammingSearch {
             docs = scorer.iterator();
         }
         if (docs == null && codes instanceof CachedCodes arrays) {
-            // Every document of the slice, in order, from rows in memory: the scan's fast path.
+            // Every document of the slice, in order, from the cache's arrays: the scan's fast path.
             compared = arrays.scan(slice.from(), slice.to(), live, code, positions, fromRing, local, initialBound, docBase, BLOCKS_PER_CHECK,
                 checkCancelled);
             return new ScanResult(local, compared);
