@@ -170,7 +170,7 @@ bench-realistic: $(PY_STAMP) ## Synthetic images like real ones: real images enc
 	$(BENCH_RUN).realistic --report $(BENCH_ARGS)
 
 .PHONY: bench-cache
-bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the node's code cache vs from the doc-value columns vs HNSW, same run, 3 rounds (on make bench's indices; BENCH_ARGS=--realistic)
+bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the doc-value columns vs the code cache vs its pivot partition vs HNSW, same run, 3 rounds (on make bench's indices; BENCH_ARGS=--realistic)
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).cache --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 

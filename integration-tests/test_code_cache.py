@@ -5,11 +5,12 @@ breaker's limit set to almost nothing) the same searches give the same answers f
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 import pytest
-from conftest import bulk, hamming, words_to_hex
+from conftest import bulk, hamming, refusal, words_to_hex
 from elastichash.engines import Client
 
 BREAKER = "elastichash_codes"
@@ -160,3 +161,52 @@ def test_segments_merged_away_give_their_arrays_back(es: Client, scratch_index: 
     )
     # The merged segment's arrays are loaded, the three old ones released once their readers close.
     assert wait_for(lambda: cached_bytes(es) - before == DOCS * 32), cached_bytes(es) - before
+
+
+# 135,000 with a code: over the 131,072 from which a segment's codes are grouped around pivots.
+PARTITIONED_DOCS = 150_000
+
+
+def compared(es: Client, index: str, query: np.ndarray) -> int:
+    """Codes the exact query compared for `query`, k=10 (its explanation says)."""
+    body = {"size": 1, "query": {"hamming": {"field": "hash", "code": words_to_hex(query), "k": 10}}, "explain": True}
+    description = es.search(index=index, body=body)["hits"]["hits"][0]["_explanation"]["description"]
+    return int(description.split(" candidates compared")[0].split()[-1])
+
+
+def test_a_large_segment_is_grouped_around_pivots_and_its_scans_skip_most_codes(es: Client, scratch_index: str) -> None:
+    # Codes spread like real images' (tens of bits to the nearest): 50 clusters, 15 % of bits flipped.
+    rng = np.random.default_rng(9)
+    centres = rng.integers(0, 2, size=(50, 256), dtype=np.uint8)
+    flips = (rng.random((PARTITIONED_DOCS, 256)) < 0.15).astype(np.uint8)
+    bits = centres[rng.integers(0, 50, PARTITIONED_DOCS)] ^ flips
+    codes = np.packbits(bits, axis=1).view(">i8").astype(np.int64)
+    before = cached_bytes(es)
+    index_codes(es, scratch_index, codes)
+    coded = PARTITIONED_DOCS - PARTITIONED_DOCS // 10
+    compared_before = compared(es, scratch_index, codes[1])
+    # The arrays load on the first search; the partition is built in the background after it, and
+    # from then on the scan compares fewer codes.
+    assert wait_for(lambda: compared(es, scratch_index, codes[1]) < coded // 2, seconds=60)
+    # Held: the arrays (32 bytes a document, a bit set as some have no code) and the partition (a
+    # copy of the codes, each one's document and distance to its pivot: 38 bytes a code; pivots).
+    held = cached_bytes(es) - before
+    arrays = PARTITIONED_DOCS * 32
+    assert arrays + coded * 38 <= held <= arrays + PARTITIONED_DOCS // 8 + coded * 38 + 256 * 1024, held
+    for query in codes[rng.integers(0, PARTITIONED_DOCS, 4)]:
+        for k in (10, 100):
+            assert_nearest(nearest(es, scratch_index, query, k), codes, query, k)
+    assert compared_before >= coded, "before its partition the segment was scanned whole"
+    es.indices.delete(index=scratch_index)
+    assert wait_for(lambda: cached_bytes(es) <= before), f"{cached_bytes(es)} bytes still held, {before} before"
+
+
+def test_the_partition_setting_is_dynamic_and_checked(es: Client) -> None:
+    setting = "elastichash.code_cache.partition_min_codes"
+    status, error = refusal(lambda: es.cluster.put_settings(body={"transient": {setting: -1}}))
+    assert status == 400 and setting in json.dumps(error), error
+    try:
+        es.cluster.put_settings(body={"transient": {setting: 2**31 - 1}})
+        assert es.cluster.get_settings(flat_settings=True)["transient"][setting] == str(2**31 - 1)
+    finally:
+        es.cluster.put_settings(body={"transient": {setting: None}})

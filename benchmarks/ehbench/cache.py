@@ -1,14 +1,18 @@
-"""The exact query reading the node's code cache against the same query reading the doc-value
-columns, in the same run, beside HNSW, on the indices `make bench` left on the node.
+"""The exact query reading the node's code cache, with and without its pivot partition, against
+the same query reading the doc-value columns, in the same run, beside HNSW, on the indices
+`make bench` left on the node.
 
     python -m ehbench.cache --es-url URL [--n 1000000] [--realistic | --flip F] [--rounds 3]
 
-Each round: the ElasticHash index is closed and opened (its segments' arrays are dropped) and the
-`elastichash_codes` breaker limited to 1 byte, so the query reads the columns; then the limit is
-put back and the same queries run from the arrays (the first search loads them; its time is
-printed apart and the queries are warmed before timing); then `bit` HNSW with num_candidates=100
-on the same queries. Prints client p50 and node `took` p50 per system and round, the ratios
-columns / cache and cache / HNSW, and their minimum and median over the rounds.
+Each round, per k: the ElasticHash index is closed and opened (its segments' arrays are dropped)
+and the `elastichash_codes` breaker limited to 1 byte, so the query reads the columns; then the
+limit is put back with partitions turned off (`elastichash.code_cache.partition_min_codes` at its
+maximum), so the same queries scan the arrays in document order (the first search loads them;
+its time is printed apart); then the arrays are dropped again with partitions on, and once the
+node has built the partition in the background (its bytes show in the breaker; the time is
+printed) the queries run through it; then `bit` HNSW with num_candidates=100. Queries are warmed
+before each timing. Prints client p50 and node `took` p50 per system and round, the ratios, and
+their minimum and median over the rounds.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from elastichash import codes
 from . import data, indices, systems
 
 BREAKER = "elastichash_codes"
+PARTITION = "elastichash.code_cache.partition_min_codes"
+NEVER = 2**31 - 1
 
 
 def timed(es: Any, index: str, bodies: list[dict[str, Any]]) -> tuple[float, float]:
@@ -41,6 +47,25 @@ def breaker_limit(es: Any) -> dict[str, Any]:
     node = next(iter(es.nodes.stats(metric="breaker")["nodes"].values()))["breakers"][BREAKER]
     limit = f"{node['limit_size_in_bytes']}b"
     return {f"breaker.{BREAKER}.limit": limit, f"breaker.{BREAKER}.overhead": node["overhead"]}
+
+
+def compared(es: Any, index: str, body: dict[str, Any]) -> int:
+    """Codes the exact query compared (its explanation says)."""
+    answer = es.search(index=index, body={**body, "explain": True, "size": 1})
+    description = answer["hits"]["hits"][0]["_explanation"]["description"]
+    return int(description.split(" candidates compared")[0].split()[-1])
+
+
+def wait_for_partition(es: Any, index: str, body: dict[str, Any], codes: int, seconds: float = 300) -> float | None:
+    """Seconds until the query's scan goes through the groups around pivots (it compares under
+    90 % of the codes; the breaker cannot tell: it counts the partition's bytes from the start of
+    its build), or None if not within `seconds`."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if compared(es, index, body) < 0.9 * codes:
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    return None
 
 
 def drop_arrays(es: Any, index: str) -> None:
@@ -81,28 +106,36 @@ def main(argv: list[str] | None = None) -> None:
             for k in args.k:
                 exact = [systems.client_body("exact")(code, k) for code in hexes]
                 hnsw = [systems.knn_body(100)(code, k) for code in hexes]
+                drop_arrays(es, exact_index)
+                es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
                 timed(es, exact_index, exact[: args.warmup])
                 columns = timed(es, exact_index, exact)
-                es.cluster.put_settings(body={"transient": restore})
+                es.cluster.put_settings(body={"transient": {**restore, PARTITION: NEVER}})
                 started = time.perf_counter()
                 es.search(index=exact_index, body=exact[0])
                 load_ms = (time.perf_counter() - started) * 1000
                 timed(es, exact_index, exact[: args.warmup])
                 cached = timed(es, exact_index, exact)
+                drop_arrays(es, exact_index)
+                es.cluster.put_settings(body={"transient": {PARTITION: None}})
+                built = wait_for_partition(es, exact_index, exact[0], dataset.n)
+                timed(es, exact_index, exact[: args.warmup])
+                grouped = timed(es, exact_index, exact)
                 timed(es, hnsw_index, hnsw[: args.warmup])
                 graph = timed(es, hnsw_index, hnsw)
                 ratios.setdefault(f"k={k} columns / cache", []).append(columns[0] / cached[0])
-                ratios.setdefault(f"k={k} cache / HNSW nc=100", []).append(cached[0] / graph[0])
+                ratios.setdefault(f"k={k} cache / partition", []).append(cached[0] / grouped[0])
+                ratios.setdefault(f"k={k} HNSW nc=100 / partition", []).append(graph[0] / grouped[0])
+                built_text = "not built in 300 s" if built is None else f"built in {built:.1f} s"
                 print(
                     f"round {round_} k={k}: columns {columns[0]:.2f} ms ({columns[1]:.0f}), cache {cached[0]:.2f} ms "
-                    f"({cached[1]:.0f}; first search {load_ms:.0f} ms), HNSW nc=100 {graph[0]:.2f} ms ({graph[1]:.0f})",
+                    f"({cached[1]:.0f}; first search {load_ms:.0f} ms), "
+                    f"partition {grouped[0]:.2f} ms ({grouped[1]:.0f}; {built_text}), "
+                    f"HNSW nc=100 {graph[0]:.2f} ms ({graph[1]:.0f})",
                     flush=True,
                 )
-                if k != args.k[-1]:
-                    drop_arrays(es, exact_index)
-                    es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
     finally:
-        es.cluster.put_settings(body={"transient": restore})
+        es.cluster.put_settings(body={"transient": {**restore, PARTITION: None}})
     for name, values in ratios.items():
         print(f"{name}: min {min(values):.2f}x, median {statistics.median(values):.2f}x")
 

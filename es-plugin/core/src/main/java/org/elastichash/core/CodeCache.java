@@ -3,8 +3,13 @@ package org.elastichash.core;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.FilterLeafReader;
@@ -17,8 +22,10 @@ import org.apache.lucene.util.FixedBitSet;
 /**
  * The codes of {@code hamming_code} fields kept in the heap, per segment: one plain array per
  * 64-bit word, a document's word at its document number. A scan through the doc-value columns
- * costs 5-6 ns a code on one core; over these arrays about 2 ns, a loop without branches at
+ * costs 5-6 ns a code on one core; over these arrays about 0.8 ns, a loop without branches at
  * memory speed (a random check costs one cache miss per word, the four loads in parallel).
+ * Large segments are also grouped around pivots ({@link PivotPartition}), so a scan skips most
+ * codes.
  * A segment's arrays are loaded on its first search, once, and dropped when the segment closes
  * (merged away, index deleted or closed).
  *
@@ -37,6 +44,12 @@ public final class CodeCache {
 
     /** The breaker's limit unless the node's settings give one: this share of the heap, in per cent. */
     public static final int DEFAULT_LIMIT_PERCENT = 10;
+
+    /** The node setting: segments with at least this many codes are grouped around pivots. */
+    public static final String PARTITION_SETTING = "elastichash.code_cache.partition_min_codes";
+
+    /** The setting's default ({@link PivotPartition#MIN_CODES}). */
+    public static final int DEFAULT_PARTITION_MIN_CODES = PivotPartition.MIN_CODES;
 
     private static final Deferred NODE_BUDGET = new Deferred();
 
@@ -98,7 +111,35 @@ public final class CodeCache {
     }
 
     /** One segment's codes: {@code words[w][doc]} is word {@code w} of document {@code doc}'s code. */
-    record Words(long[][] words, FixedBitSet present, long bytes) {
+    static final class Words {
+        private final long[][] words;
+        private final FixedBitSet present;
+        private final long bytes;
+        /** Set once, when the segment's {@link PivotPartition} is built; until then scans read the arrays in document order. */
+        private volatile PivotPartition partition;
+
+        Words(long[][] words, FixedBitSet present, long bytes) {
+            this.words = words;
+            this.present = present;
+            this.bytes = bytes;
+        }
+
+        long[][] words() {
+            return words;
+        }
+
+        FixedBitSet present() {
+            return present;
+        }
+
+        /** Bytes of the arrays in document order (the partition counts its own). */
+        long bytes() {
+            return bytes;
+        }
+
+        PivotPartition partition() {
+            return partition;
+        }
 
         int width() {
             return words.length;
@@ -114,12 +155,50 @@ public final class CodeCache {
     private record Key(Object core, String first, int words) {}
 
     private final Budget budget;
+    private volatile int partitionMinCodes;
+    private final int codesPerPivot;
+    private volatile Executor partitioner;
     private final Map<Key, CompletableFuture<Words>> entries = new HashMap<>();
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong loads = new AtomicLong();
+    private final AtomicLong partitions = new AtomicLong();
+    private final ConcurrentLinkedQueue<Runnable> builds = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean building = new AtomicBoolean();
 
     public CodeCache(Budget budget) {
+        this(budget, PivotPartition.MIN_CODES, PivotPartition.CODES_PER_PIVOT, Runnable::run);
+    }
+
+    /**
+     * A cache that groups the codes of segments with at least {@code partitionMinCodes} codes
+     * around pivots, about {@code codesPerPivot} to a group ({@link PivotPartition}), on
+     * {@code partitioner}'s threads.
+     */
+    CodeCache(Budget budget, int partitionMinCodes, int codesPerPivot, Executor partitioner) {
         this.budget = budget;
+        this.partitionMinCodes = partitionMinCodes;
+        this.codesPerPivot = codesPerPivot;
+        this.partitioner = partitioner;
+    }
+
+    /**
+     * Segments loaded from now on are grouped around pivots where they hold at least {@code codes}
+     * codes ({@link Integer#MAX_VALUE}: never); partitions built before stay.
+     */
+    public void partitionFrom(int codes) {
+        if (codes < 0) {
+            throw new IllegalArgumentException("[" + PARTITION_SETTING + "] must be 0 or more, got " + codes);
+        }
+        this.partitionMinCodes = codes;
+    }
+
+    /**
+     * Builds partitions on {@code executor}'s threads (the engine's background pool) instead of
+     * the searching thread: a segment's first searches scan its arrays in document order until
+     * its partition is ready.
+     */
+    public void partitionOn(Executor executor) {
+        this.partitioner = Objects.requireNonNull(executor, "executor");
     }
 
     /** Bytes the cached arrays hold now. */
@@ -130,6 +209,11 @@ public final class CodeCache {
     /** Segments whose arrays were loaded since this cache was made (a reload after a close counts again). */
     long loads() {
         return loads.get();
+    }
+
+    /** Partitions built since this cache was made. */
+    long partitions() {
+        return partitions.get();
     }
 
     /** Segments held now. */
@@ -198,7 +282,63 @@ public final class CodeCache {
         loads.incrementAndGet();
         helper.addClosedListener(closed -> drop(key));
         future.complete(words);
+        int codes = words.present() == null ? segment.maxDoc() : words.present().cardinality();
+        if (codes >= partitionMinCodes) {
+            int maxDoc = segment.maxDoc();
+            schedule(() -> partition(key, future, words, maxDoc, codes));
+        }
         return words;
+    }
+
+    /**
+     * Runs {@code build} on the partitioner, one build at a time: a merge that makes several large
+     * segments at once should not take every core of the node from its searches.
+     */
+    private void schedule(Runnable build) {
+        builds.add(build);
+        if (building.compareAndSet(false, true)) {
+            try {
+                partitioner.execute(this::drainBuilds);
+            } catch (RejectedExecutionException e) {
+                // The pool is shutting down: these segments are scanned in document order.
+                builds.clear();
+                building.set(false);
+            }
+        }
+    }
+
+    private void drainBuilds() {
+        do {
+            for (Runnable build = builds.poll(); build != null; build = builds.poll()) {
+                build.run();
+            }
+            building.set(false);
+        } while (builds.isEmpty() == false && building.compareAndSet(false, true));
+    }
+
+    /** Groups a loaded segment's codes, where the budget has room, and keeps them while the segment does. */
+    private void partition(Key key, CompletableFuture<Words> future, Words words, int maxDoc, int codes) {
+        long reserved = PivotPartition.reserveFor(codes, words.width());
+        if (budget.reserve(reserved) == false) {
+            return;
+        }
+        PivotPartition partition;
+        try {
+            partition = PivotPartition.build(words.words(), words.present(), maxDoc, codesPerPivot);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            budget.release(reserved);
+            return; // scans read the arrays in document order
+        }
+        budget.release(reserved - partition.bytes);
+        synchronized (this) {
+            if (entries.get(key) == future) {
+                words.partition = partition;
+                bytes.addAndGet(partition.bytes);
+                partitions.incrementAndGet();
+                return;
+            }
+        }
+        budget.release(partition.bytes); // the segment closed while its partition was built
     }
 
     private void drop(Key key) {
@@ -208,8 +348,9 @@ public final class CodeCache {
         }
         Words held = future == null ? null : future.getNow(null);
         if (held != null) {
-            bytes.addAndGet(-held.bytes());
-            budget.release(held.bytes());
+            long freed = held.bytes() + (held.partition == null ? 0 : held.partition.bytes);
+            bytes.addAndGet(-freed);
+            budget.release(freed);
         }
     }
 

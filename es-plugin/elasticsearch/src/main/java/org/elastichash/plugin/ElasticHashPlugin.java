@@ -8,6 +8,7 @@ import org.elastichash.plugin.mapper.HammingCodeFieldMapper;
 import org.elastichash.plugin.query.HammingQueryBuilder;
 import org.elastichash.plugin.script.HammingScriptEngine;
 import org.elasticsearch.common.breaker.CircuitBreaker;
+import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.index.mapper.Mapper;
 import org.elasticsearch.indices.breaker.BreakerSettings;
@@ -28,6 +29,20 @@ import org.elasticsearch.threadpool.ThreadPool;
  */
 public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin, CircuitBreakerPlugin {
 
+    /** Segments with at least this many codes are grouped around pivots in the code cache (dynamic). */
+    static final Setting<Integer> PARTITION_MIN_CODES = Setting.intSetting(
+        CodeCache.PARTITION_SETTING,
+        CodeCache.DEFAULT_PARTITION_MIN_CODES,
+        0,
+        Setting.Property.NodeScope,
+        Setting.Property.Dynamic
+    );
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        return List.of(PARTITION_MIN_CODES);
+    }
+
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
         return Map.of(HammingCodeFieldMapper.CONTENT_TYPE, HammingCodeFieldMapper.PARSER);
@@ -41,6 +56,10 @@ public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlu
     @Override
     public Collection<?> createComponents(PluginServices services) {
         HammingQueryBuilder.useSearchThreads(services.threadPool().executor(ThreadPool.Names.SEARCH));
+        // Grouping a large segment's codes around pivots takes about a second per million codes.
+        CodeCache.NODE.partitionOn(services.threadPool().generic());
+        CodeCache.NODE.partitionFrom(PARTITION_MIN_CODES.get(services.environment().settings()));
+        services.clusterService().getClusterSettings().addSettingsUpdateConsumer(PARTITION_MIN_CODES, CodeCache.NODE::partitionFrom);
         return List.of();
     }
 

@@ -10,6 +10,7 @@ import org.elastichash.opensearch.query.HammingQueryBuilder;
 import org.elastichash.opensearch.script.HammingScriptEngine;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.core.common.breaker.CircuitBreaker;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
@@ -39,6 +40,20 @@ import org.opensearch.watcher.ResourceWatcherService;
  */
 public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlugin, SearchPlugin, CircuitBreakerPlugin {
 
+    /** Segments with at least this many codes are grouped around pivots in the code cache (dynamic). */
+    static final Setting<Integer> PARTITION_MIN_CODES = Setting.intSetting(
+        CodeCache.PARTITION_SETTING,
+        CodeCache.DEFAULT_PARTITION_MIN_CODES,
+        0,
+        Setting.Property.NodeScope,
+        Setting.Property.Dynamic
+    );
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        return List.of(PARTITION_MIN_CODES);
+    }
+
     @Override
     public Map<String, Mapper.TypeParser> getMappers() {
         return Map.of(HammingCodeFieldMapper.CONTENT_TYPE, HammingCodeFieldMapper.PARSER);
@@ -64,6 +79,10 @@ public class ElasticHashPlugin extends Plugin implements MapperPlugin, ScriptPlu
         Supplier<RepositoriesService> repositoriesServiceSupplier
     ) {
         HammingQueryBuilder.useSearchThreads(threadPool.executor(ThreadPool.Names.SEARCH));
+        // Grouping a large segment's codes around pivots takes about a second per million codes.
+        CodeCache.NODE.partitionOn(threadPool.generic());
+        CodeCache.NODE.partitionFrom(PARTITION_MIN_CODES.get(environment.settings()));
+        clusterService.getClusterSettings().addSettingsUpdateConsumer(PARTITION_MIN_CODES, CodeCache.NODE::partitionFrom);
         return List.of();
     }
 
