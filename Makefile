@@ -174,6 +174,12 @@ bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the doc-value col
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).cache --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
+.PHONY: bench-10m
+bench-10m: $(PLUGIN_ZIP) $(PY_STAMP) ## 10M codes like real images on Elasticsearch 9 (opt-in, about an hour): the exact query and paper mode against Faiss IndexBinaryFlat; bit HNSW, the earlier layout and floats left out (their ingest alone takes hours here)
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-6g} | tail -n1); \
+	$(BENCH_RUN) --es-url "$$url" --n 10000000 --realistic --queries 200 --k 10 100 --reuse --code-cache-limit 30% \
+		--skip elastichash_v2 hnsw flat 'dense_*' 'paper_*' two_stage_native long_native eh_max_distance faiss_multihash $(BENCH_ARGS)
+
 .PHONY: bench-quality
 bench-quality: $(PLUGIN_ZIP) $(PY_STAMP) ## mAP@10 and near-copies through a node on the unseen domains: codes vs float vectors (flat, bbq_hnsw, int8_hnsw); results/quality.md
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \

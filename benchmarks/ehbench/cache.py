@@ -9,10 +9,10 @@ and the `elastichash_codes` breaker limited to 1 byte, so the query reads the co
 limit is put back with partitions turned off (`elastichash.code_cache.partition_min_codes` at its
 maximum), so the same queries scan the arrays in document order (the first search loads them;
 its time is printed apart); then the arrays are dropped again with partitions on, and once the
-node has built the partition in the background (its bytes show in the breaker; the time is
-printed) the queries run through it; then `bit` HNSW with num_candidates=100. Queries are warmed
-before each timing. Prints client p50 and node `took` p50 per system and round, the ratios, and
-their minimum and median over the rounds.
+node has built the partition in the background (the query's explanation says it scans through
+pivot groups; the time is printed) the queries run through it; then `bit` HNSW with
+num_candidates=100. Queries are warmed before each timing. Prints client p50 and node `took`
+p50 per system and round, the ratios, and their minimum and median over the rounds.
 """
 
 from __future__ import annotations
@@ -47,25 +47,6 @@ def breaker_limit(es: Any) -> dict[str, Any]:
     node = next(iter(es.nodes.stats(metric="breaker")["nodes"].values()))["breakers"][BREAKER]
     limit = f"{node['limit_size_in_bytes']}b"
     return {f"breaker.{BREAKER}.limit": limit, f"breaker.{BREAKER}.overhead": node["overhead"]}
-
-
-def compared(es: Any, index: str, body: dict[str, Any]) -> int:
-    """Codes the exact query compared (its explanation says)."""
-    answer = es.search(index=index, body={**body, "explain": True, "size": 1})
-    description = answer["hits"]["hits"][0]["_explanation"]["description"]
-    return int(description.split(" candidates compared")[0].split()[-1])
-
-
-def wait_for_partition(es: Any, index: str, body: dict[str, Any], codes: int, seconds: float = 300) -> float | None:
-    """Seconds until the query's scan goes through the groups around pivots (it compares under
-    90 % of the codes; the breaker cannot tell: it counts the partition's bytes from the start of
-    its build), or None if not within `seconds`."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        if compared(es, index, body) < 0.9 * codes:
-            return time.perf_counter() - started
-        time.sleep(0.2)
-    return None
 
 
 def drop_arrays(es: Any, index: str) -> None:
@@ -118,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
                 cached = timed(es, exact_index, exact)
                 drop_arrays(es, exact_index)
                 es.cluster.put_settings(body={"transient": {PARTITION: None}})
-                built = wait_for_partition(es, exact_index, exact[0], dataset.n)
+                es.search(index=exact_index, body=exact[0])
+                built = indices.wait_for_pivot_groups(es, exact_index, seconds=300)
                 timed(es, exact_index, exact[: args.warmup])
                 grouped = timed(es, exact_index, exact)
                 timed(es, hnsw_index, hnsw[: args.warmup])

@@ -65,6 +65,12 @@ def _header(result: Result) -> list[str]:
     if result.get("brute_queries"):
         warm = f" after {result['brute_warmup']} warm-up queries" if result.get("brute_warmup") else ""
         lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only{warm}.", ""]
+    if result.get("pivot_groups_s") is not None:
+        lines += [
+            f"The node grouped the ElasticHash index's codes around pivots {result['pivot_groups_s']:.1f} s after "
+            "its first search (in the background); the exact queries were timed after that.",
+            "",
+        ]
     if result.get("load"):
         lines += [f"1-minute load average of the machine: {result['load']}.", ""]
     return lines

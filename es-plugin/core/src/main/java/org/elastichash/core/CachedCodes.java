@@ -132,8 +132,8 @@ final class CachedCodes extends SegmentCodes {
             if (groupStart == groupEnd || pivotDistance - part.radius[groupEnd - 1] > bound || part.radius[groupStart] - pivotDistance > bound) {
                 continue; // the whole group lies beyond the bound
             }
-            int from = part.firstAtLeast(groupStart, groupEnd, pivotDistance - bound);
-            int to = part.firstAtLeast(from, groupEnd, pivotDistance + bound + 1);
+            int from = part.firstAtLeast(group, pivotDistance - bound);
+            int to = part.firstAtLeast(group, pivotDistance + bound + 1);
             for (int start = from; start < to; start += BLOCK) {
                 int n = Math.min(BLOCK, to - start);
                 compared += n;
@@ -149,7 +149,9 @@ final class CachedCodes extends SegmentCodes {
             }
             if (top.full()) {
                 int reached = top.bound(maxDistance);
-                shared.accumulateAndGet(reached, Math::min);
+                if (reached < shared.get()) {
+                    shared.accumulateAndGet(reached, Math::min); // written seldom: the slices read it after every group
+                }
             }
         }
         return compared;

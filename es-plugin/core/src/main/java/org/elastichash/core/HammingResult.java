@@ -19,8 +19,10 @@ public record HammingResult(int[] docs, int[] distances, Stats stats) {
      * @param segments segments searched
      * @param segmentsScanned segments whose codes were read in full instead (small, or cheaper to scan)
      * @param scanSlices the parts those scans were cut into, each run as a task of its own
+     * @param segmentsGrouped of the segments scanned, those scanned through their groups around
+     *     pivots ({@link PivotPartition}): the codes the triangle inequality rules out were skipped
      */
-    public record Stats(int radius, long termLookups, long candidates, int segments, int segmentsScanned, int scanSlices) {
+    public record Stats(int radius, long termLookups, long candidates, int segments, int segmentsScanned, int scanSlices, int segmentsGrouped) {
         @Override
         public String toString() {
             return "radius "
@@ -33,7 +35,8 @@ public record HammingResult(int[] docs, int[] distances, Stats stats) {
                 + segmentsScanned
                 + " of "
                 + segments
-                + " segments scanned";
+                + " segments scanned"
+                + (segmentsGrouped > 0 ? " (" + segmentsGrouped + " through pivot groups)" : "");
         }
     }
 

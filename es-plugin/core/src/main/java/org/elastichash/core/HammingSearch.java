@@ -59,14 +59,19 @@ public final class HammingSearch {
     // reads a code in about 0.8 ns (0.15 units), a posting's check one word per array (about 7 units).
     static final double CACHED_SCAN_COST = 0.15;
     static final double CACHED_POSTING_COST = 7;
-    // A partitioned segment's scan (PivotPartition) compares 20-40 % of the codes of real images
-    // but nearly all of codes in many small tight clusters, where the rings win: the cost model
-    // keeps the plain scan's cost, so it turns to the scan only where that would pay already.
+    // A partitioned segment's scan (PivotPartition) compares 17-33 % of the codes of real images,
+    // about 0.4 ns per code of the segment (0.07 units), but nearly all codes in many small tight
+    // clusters, where the rings win. So the rings beyond 0 keep the plain scan's cost; ring 0,
+    // which pays only where near-copies end the search at once, is weighed against the
+    // partitioned scan (measured: on realistic codes ring 0 read a few thousand postings at
+    // ~70 ns each, a third of the query's time, and the scan followed anyway).
+    static final double PARTITIONED_SCAN_COST = 0.07;
 
     /** What a posting and a scanned code cost, in scan units, for codes read one way or the other. */
     private record Costs(double posting, double scan) {
         static final Costs COLUMNS = new Costs(POSTING_COST, 1);
         static final Costs CACHED = new Costs(CACHED_POSTING_COST, CACHED_SCAN_COST);
+        static final Costs PARTITIONED = new Costs(CACHED_POSTING_COST, PARTITIONED_SCAN_COST);
 
         static Costs of(SegmentCodes codes) {
             return codes instanceof CachedCodes ? CACHED : COLUMNS;
@@ -199,6 +204,7 @@ public final class HammingSearch {
             searchSegment(leaf);
         }
         int scanned = runScans();
+        int grouped = (int) scans.stream().filter(slice -> slice.shared() != null).map(Slice::leaf).distinct().count();
         long[] best = top.sorted();
         long[] byDoc = new long[best.length];
         for (int i = 0; i < best.length; i++) {
@@ -211,7 +217,7 @@ public final class HammingSearch {
             docs[i] = (int) (byDoc[i] >>> 32);
             distances[i] = (int) byDoc[i];
         }
-        return new HammingResult(docs, distances, new HammingResult.Stats(radius, termLookups, candidates, segments, scanned, scans.size()));
+        return new HammingResult(docs, distances, new HammingResult.Stats(radius, termLookups, candidates, segments, scanned, scans.size(), grouped));
     }
 
     private void searchSegment(LeafReaderContext leaf) throws IOException {
@@ -258,7 +264,8 @@ public final class HammingSearch {
         long segmentPostings = 0;
         PostingsEnum postings = null;
         Costs costs = Costs.of(codes);
-        if (exact && ringZeroCostsMore(termsEnum, candidateBound, costs)) {
+        Costs ringZero = codes instanceof CachedCodes arrays && arrays.partition() != null && filter == null ? Costs.PARTITIONED : costs;
+        if (exact && ringZeroCostsMore(termsEnum, candidateBound, ringZero)) {
             // The query's own sub-codes are common ones (codes of a domain leave some sub-codes
             // crowded): reading their postings costs more than the scan that follows anyway.
             queueScan(leaf, 0);

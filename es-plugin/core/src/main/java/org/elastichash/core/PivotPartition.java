@@ -46,6 +46,15 @@ final class PivotPartition {
     final char[] radius;
     /** Group g holds positions {@code [starts[g], starts[g + 1])}. */
     final int[] starts;
+    /**
+     * Where each radius begins, per group: group g's radii run from {@code lowest[g]}, and
+     * {@code firsts[tables[g] + r - lowest[g]]} is its first position with radius r or more, for
+     * every r up to its largest radius + 1. A lookup instead of a binary search (which took a
+     * quarter of a query's time).
+     */
+    private final int[] lowest;
+    private final int[] tables;
+    private final int[] firsts;
     final long bytes;
 
     private PivotPartition(long[][] pivots, long[][] words, int[] docs, char[] radius, int[] starts) {
@@ -54,8 +63,26 @@ final class PivotPartition {
         this.docs = docs;
         this.radius = radius;
         this.starts = starts;
+        int groups = starts.length - 1;
+        this.lowest = new int[groups];
+        this.tables = new int[groups + 1];
+        for (int g = 0; g < groups; g++) {
+            boolean empty = starts[g] == starts[g + 1];
+            lowest[g] = empty ? 0 : radius[starts[g]];
+            tables[g + 1] = tables[g] + (empty ? 0 : radius[starts[g + 1] - 1] - lowest[g] + 2);
+        }
+        this.firsts = new int[tables[groups]];
+        for (int g = 0; g < groups; g++) {
+            int position = starts[g];
+            for (int r = lowest[g], t = tables[g]; t < tables[g + 1]; r++, t++) {
+                while (position < starts[g + 1] && radius[position] < r) {
+                    position++;
+                }
+                firsts[t] = position;
+            }
+        }
         this.bytes = bytesFor(docs.length, words.length) + (long) pivots.length * pivots[0].length * Long.BYTES
-            + (long) starts.length * Integer.BYTES;
+            + (long) (starts.length + lowest.length + tables.length + firsts.length) * Integer.BYTES;
     }
 
     int groups() {
@@ -71,9 +98,9 @@ final class PivotPartition {
         return (long) codes * ((long) width * Long.BYTES + Integer.BYTES + Character.BYTES) + 256;
     }
 
-    /** Bytes to reserve before building: {@link #bytesFor} and the largest pivot table. */
+    /** Bytes to reserve before building: {@link #bytesFor}, the largest pivot table and radius tables. */
     static long reserveFor(int codes, int width) {
-        return bytesFor(codes, width) + (long) MAX_PIVOTS * (width * Long.BYTES + Integer.BYTES);
+        return bytesFor(codes, width) + (long) MAX_PIVOTS * (width * Long.BYTES + 4L * Integer.BYTES + ((long) width * Long.SIZE + 2) * Integer.BYTES);
     }
 
     /**
@@ -206,42 +233,43 @@ final class PivotPartition {
         }
     }
 
-    /** The first index of the smallest value. */
+    /** The first index of the smallest value (values below 2^20, indices below 2^11): one minimum over value and index packed. */
     private static int nearest(int[] distances) {
         int min = Integer.MAX_VALUE;
-        for (int d : distances) {
-            min = Math.min(min, d);
+        for (int g = 0; g < distances.length; g++) {
+            min = Math.min(min, distances[g] << 11 | g);
         }
-        int g = 0;
-        while (distances[g] != min) {
-            g++;
-        }
-        return g;
+        return min & 0x7FF;
     }
 
-    /** The groups in order of their pivot's distance to {@code query}: distance in the high 32 bits, group in the low. */
+    /**
+     * The groups in order of their pivot's distance to {@code query} (a counting sort: distances
+     * are small): distance in the high 32 bits, group in the low.
+     */
     long[] groupsByDistance(long[] query) {
         int groups = groups();
         int[] distances = new int[groups];
         pivotDistances(pivots, query, distances);
+        int[] counts = new int[pivots.length * Long.SIZE + 2];
+        for (int d : distances) {
+            counts[d + 1]++;
+        }
+        for (int d = 1; d < counts.length; d++) {
+            counts[d] += counts[d - 1];
+        }
         long[] order = new long[groups];
         for (int g = 0; g < groups; g++) {
-            order[g] = (long) distances[g] << 32 | g;
+            order[counts[distances[g]]++] = (long) distances[g] << 32 | g;
         }
-        Arrays.sort(order);
         return order;
     }
 
-    /** The first position in {@code [from, to)} whose radius is at least {@code value}. */
-    int firstAtLeast(int from, int to, int value) {
-        while (from < to) {
-            int mid = (from + to) >>> 1;
-            if (radius[mid] < value) {
-                from = mid + 1;
-            } else {
-                to = mid;
-            }
+    /** Group g's first position whose radius is at least {@code value} ({@code starts[g + 1]} if none). */
+    int firstAtLeast(int g, int value) {
+        if (value <= lowest[g]) {
+            return starts[g];
         }
-        return from;
+        int index = value - lowest[g];
+        return index < tables[g + 1] - tables[g] ? firsts[tables[g] + index] : starts[g + 1];
     }
 }

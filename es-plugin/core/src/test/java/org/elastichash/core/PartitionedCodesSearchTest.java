@@ -93,6 +93,9 @@ class PartitionedCodesSearchTest extends HammingSearchTest {
             assertArrayEquals(CodeIndex.asPairs(before), CodeIndex.asPairs(after));
             assertArrayEquals(index.nearest(query, 20, 256, i -> true), CodeIndex.asPairs(after));
             assertTrue(after.stats().candidates() < before.stats().candidates(), before.stats() + " then " + after.stats());
+            assertEquals(0, before.stats().segmentsGrouped());
+            assertEquals(2, after.stats().segmentsGrouped());
+            assertTrue(after.stats().toString().endsWith("2 of 2 segments scanned (2 through pivot groups)"), after.stats().toString());
         }
         assertEquals(0, later.bytes(), "closed segments give their partitions back");
     }
