@@ -194,11 +194,13 @@ def test_the_code_cache_benchmark_runs_on_the_smoke_indices(
     names = indices.IndexNames("clustered-20000-1s")
     try:
         before = cache.breaker_limit(es)
-        cache.main(
-            ["--es-url", es_url, "--n", "20000", "--queries", "20", "--warmup", "2", "--rounds", "1", "--k", "10"]
-        )
+        # Groups around pivots from 1,000 codes, so that the smoke index has them.
+        options = ["--n", "20000", "--queries", "20", "--warmup", "2", "--rounds", "1", "--k", "10"]
+        cache.main(["--es-url", es_url, *options, "--partition-min-codes", "1000"])
         printed = capsys.readouterr().out
         assert "round 1 k=10: columns" in printed and "k=10 columns / cache: min" in printed, printed
+        assert "k=10 HNSW nc=100 / partition: min" in printed and "; built in" in printed, printed
+        assert es.cluster.get_settings()["transient"].get("elastichash") is None, "the partition setting is put back"
         assert cache.breaker_limit(es) == before, "the breaker's limit is put back"
     finally:
         for kind in (indices.ELASTICHASH, indices.HNSW):

@@ -243,6 +243,11 @@ def create_neighbours(
     testing.with_timeout(es, 3600).indices.forcemerge(index=index, max_num_segments=1)
 
 
+# Segments with this many codes are grouped around pivots (the plugin's default
+# elastichash.code_cache.partition_min_codes).
+PIVOT_GROUPS_FROM = 131_072
+
+
 def wait_for_pivot_groups(es: Client, index: str, seconds: float = 600) -> float | None:
     """Seconds until an exact search of `index` scans its large segments through their groups
     around pivots, which the node builds in the background after their first search (about

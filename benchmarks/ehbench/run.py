@@ -78,11 +78,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-# Segments with this many codes are grouped around pivots (the plugin's default
-# elastichash.code_cache.partition_min_codes).
-PIVOT_GROUPS_FROM = 131_072
-
-
 def result_name(args: argparse.Namespace, nodes: int, product: str) -> str:
     if args.smoke:
         return "smoke"
@@ -233,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.code_cache_limit:
         es.cluster.put_settings(body={"transient": {"breaker.elastichash_codes.limit": args.code_cache_limit}})
     grouped_after = None
-    if indices.ELASTICHASH in kinds and dataset.n // args.shards >= PIVOT_GROUPS_FROM:
+    if indices.ELASTICHASH in kinds and dataset.n // args.shards >= indices.PIVOT_GROUPS_FROM:
         # The node groups a large segment's codes around pivots in the background after its first
         # search: the exact query is timed once that is done (the first shard's says).
         grouped_after = indices.wait_for_pivot_groups(
