@@ -67,8 +67,9 @@ def _header(result: Result) -> list[str]:
         lines += [f"Brute-force systems ran the first {result['brute_queries']} queries only{warm}.", ""]
     if result.get("pivot_groups_s") is not None:
         lines += [
-            f"The node grouped the ElasticHash index's codes around pivots {result['pivot_groups_s']:.1f} s after "
-            "its first search (in the background); the exact queries were timed after that.",
+            "The exact queries were timed once the node had grouped the ElasticHash index's codes around "
+            "pivots (it does so in the background after a segment's first search; ready "
+            f"{result['pivot_groups_s']:.1f} s after this run's first search).",
             "",
         ]
     if result.get("load"):
