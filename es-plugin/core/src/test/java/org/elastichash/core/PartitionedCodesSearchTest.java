@@ -116,20 +116,34 @@ class PartitionedCodesSearchTest extends HammingSearchTest {
         }
     }
 
+    /** Codes that differ only in their lowest {@code bits} bits. */
+    private static long[][] fewBits(int n, int bits, Random random) {
+        long[][] codes = new long[n][4];
+        for (long[] code : codes) {
+            code[0] = random.nextLong() & ((1L << bits) - 1);
+        }
+        return codes;
+    }
+
     @Test
     void randomSegmentsDeletesAndBoundsEqualBruteForce() throws IOException {
         Random random = new Random(24);
-        for (int round = 0; round < 6; round++) {
+        for (int round = 0; round < 9; round++) {
             int n = 500 + random.nextInt(4_000);
-            long[][] codes = round % 2 == 0 ? CodeIndex.randomCodes(n, random) : CodeIndex.clusteredCodes(n, 1 + random.nextInt(50), 0.05 + random.nextDouble() * 0.2, random);
+            long[][] codes = switch (round % 3) {
+                case 0 -> CodeIndex.randomCodes(n, random);
+                case 1 -> CodeIndex.clusteredCodes(n, 1 + random.nextInt(50), 0.05 + random.nextDouble() * 0.2, random);
+                default -> fewBits(n, 14, random); // small distances, many ties at every bound and radius
+            };
             CodeCache small = new CodeCache(CodeCache.limit(Long.MAX_VALUE), 1, 1 + random.nextInt(100), Runnable::run);
             try (CodeIndex index = CodeIndex.build(codes, 3, 200 + random.nextInt(n), i -> i % 11 == 0, random, layout())) {
                 index.delete(random.nextInt(n), random.nextInt(n), random.nextInt(n));
                 IndexSearcher searcher = new IndexSearcher(index.reader);
                 for (int q = 0; q < 8; q++) {
-                    long[] query = random.nextBoolean() ? CodeIndex.randomCodes(1, random)[0] : CodeIndex.noisy(codes[random.nextInt(n)], 0.1, random);
+                    long[] query = round % 3 == 2 ? fewBits(1, 14, random)[0]
+                        : random.nextBoolean() ? CodeIndex.randomCodes(1, random)[0] : CodeIndex.noisy(codes[random.nextInt(n)], 0.1, random);
                     int k = 1 + random.nextInt(60);
-                    int maxDistance = random.nextInt(4) == 0 ? 60 + random.nextInt(60) : -1;
+                    int maxDistance = random.nextInt(4) == 0 ? (round % 3 == 2 ? 3 + random.nextInt(6) : 60 + random.nextInt(60)) : -1;
                     HammingRequest request = new HammingRequest(query, layout(), k, maxDistance, HammingRequest.Mode.EXACT, 2, null);
                     HammingResult result = HammingSearch.search(searcher, request, new HammingSearch.Runtime(null, () -> {}, small));
                     assertArrayEquals(index.nearest(query, k, maxDistance < 0 ? 256 : maxDistance, i -> i % 11 != 0), CodeIndex.asPairs(result),
