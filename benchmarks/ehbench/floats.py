@@ -26,6 +26,7 @@ import numpy as np
 from elastichash import codes, engines, ranking, testing
 from elastichash.engines import Client
 
+from .indices import force_merge
 from .realistic import realistic
 from .systems import float_vector
 
@@ -69,10 +70,7 @@ def build(es: Client, kind: str, index: str, hexes: list[str], vectors: np.ndarr
     engines.helpers_of(es).bulk(testing.with_timeout(es, 600), documents(index, kind, hexes, vectors), chunk_size=CHUNK)
     es.indices.refresh(index=index)
     ingest = time.perf_counter() - started
-    started = time.perf_counter()
-    testing.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
-    es.indices.refresh(index=index)
-    merge = time.perf_counter() - started
+    merge = force_merge(es, index)
     store = es.indices.stats(index=index, metric=["store"])["indices"][index]["primaries"]["store"]["size_in_bytes"]
     cost = {"docs_per_s": len(hexes) / ingest, "ingest_s": ingest, "merge_s": merge, "bytes": store}
     es.indices.put_mapping(index=index, body={"_meta": {"fingerprint": fingerprint, "cost": cost}})

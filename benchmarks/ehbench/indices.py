@@ -111,6 +111,14 @@ def _load_rows(es: Client, index: str, kind: str, packed: np.ndarray, start: int
             raise RuntimeError(f"ingest into {index} failed: {item}")
 
 
+def force_merge(es: Client, index: str) -> float:
+    """Force-merges `index` to one segment per shard and refreshes it; the seconds it took."""
+    started = time.perf_counter()
+    testing.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
+    es.indices.refresh(index=index)
+    return time.perf_counter() - started
+
+
 def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any]:
     """Indexes every code, refreshes and force-merges to one segment per shard; what it cost."""
     started = time.perf_counter()
@@ -121,10 +129,7 @@ def load(es: Client, index: str, kind: str, packed: np.ndarray) -> dict[str, Any
             bar.update(len(part))
     es.indices.refresh(index=index)
     ingest_s = time.perf_counter() - started
-    merge_started = time.perf_counter()
-    testing.with_timeout(es, 7200).indices.forcemerge(index=index, max_num_segments=1)
-    es.indices.refresh(index=index)
-    merge_s = time.perf_counter() - merge_started
+    merge_s = force_merge(es, index)
     cost = {"docs_per_s": len(packed) / ingest_s, "ingest_s": ingest_s, "merge_s": merge_s}
     # Kept with the index, so that a run that reuses it (--reuse) still reports what it cost, and
     # reuses it only for the same codes.

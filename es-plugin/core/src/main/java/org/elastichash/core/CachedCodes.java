@@ -127,11 +127,6 @@ final class CachedCodes extends SegmentCodes {
             int group = (int) order[i];
             int pivotDistance = (int) (order[i] >>> 32);
             int bound = Math.min(top.bound(maxDistance), shared.get());
-            int groupStart = part.starts[group];
-            int groupEnd = part.starts[group + 1];
-            if (groupStart == groupEnd || pivotDistance - part.radius[groupEnd - 1] > bound || part.radius[groupStart] - pivotDistance > bound) {
-                continue; // the whole group lies beyond the bound
-            }
             int from = part.firstAtLeast(group, pivotDistance - bound);
             int to = part.firstAtLeast(group, pivotDistance + bound + 1);
             for (int start = from; start < to; start += BLOCK) {
