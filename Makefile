@@ -174,6 +174,11 @@ bench-cache: $(PLUGIN_ZIP) $(PY_STAMP) ## The exact query from the doc-value col
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).cache --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
+.PHONY: bench-load
+bench-load: $(PLUGIN_ZIP) $(PY_STAMP) ## Throughput of 16 concurrent clients: the exact query vs HNSW, queries near the data and far from it, 3 rounds (on make bench's indices; BENCH_ARGS=--realistic)
+	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
+	$(BENCH_RUN).load --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
+
 .PHONY: bench-10m
 bench-10m: $(PLUGIN_ZIP) $(PY_STAMP) ## 10M codes like real images on Elasticsearch 9 (opt-in, about an hour): the exact query and paper mode against Faiss IndexBinaryFlat; bit HNSW, the earlier layout and floats left out (their ingest alone takes hours here)
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-6g} | tail -n1); \

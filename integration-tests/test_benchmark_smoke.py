@@ -9,6 +9,7 @@ are. ElasticHash's systems search layout v3 (the hamming_code field), the Painle
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from elastichash.engines import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from ehbench import cache, data, indices, measure  # noqa: E402
+from ehbench import cache, data, indices, load, measure  # noqa: E402
 from ehbench.run import line_up, main, parse  # noqa: E402
 
 KS = (10, 100)
@@ -184,7 +185,7 @@ def test_reuse_takes_only_the_same_codes_in_the_same_layout(es: Client) -> None:
         es.indices.delete(index=index, ignore_unavailable=True)
 
 
-def test_the_code_cache_benchmark_runs_on_the_smoke_indices(
+def test_the_cache_and_load_benchmarks_run_on_the_smoke_indices(
     es: Client, es_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if engines.product(es) == "opensearch":
@@ -202,6 +203,14 @@ def test_the_code_cache_benchmark_runs_on_the_smoke_indices(
         assert "k=10 HNSW nc=100 / partition: min" in printed and "; built in" in printed, printed
         assert es.cluster.get_settings()["transient"].get("elastichash") is None, "the partition setting is put back"
         assert cache.breaker_limit(es) == before, "the breaker's limit is put back"
+        # Concurrent clients, each a process of its own, both systems, both kinds of query.
+        load.main(["--es-url", es_url, *options[:4], "--clients", "2", "--seconds", "1", "--rounds", "1"])
+        printed = capsys.readouterr().out
+        for kind in ("near", "far"):
+            for system in ("exact", "HNSW nc=100"):
+                line = next(x for x in printed.splitlines() if x.startswith(f"round 1 {kind:4s} {system} "))
+                assert "errors 0" in line and float(re.search(r"(\d+) q/s", line)[1]) > 0, line
+            assert f"{kind}: exact / HNSW q/s: min" in printed, printed
     finally:
         for kind in (indices.ELASTICHASH, indices.HNSW):
             es.indices.delete(index=names.of(kind), ignore_unavailable=True)

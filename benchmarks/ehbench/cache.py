@@ -25,7 +25,7 @@ from typing import Any
 import elastichash
 from elastichash import codes
 
-from . import data, indices, systems
+from . import indices, systems
 
 BREAKER = "elastichash_codes"
 PARTITION = "elastichash.code_cache.partition_min_codes"
@@ -57,10 +57,7 @@ def drop_arrays(es: Any, index: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--es-url", default="http://127.0.0.1:9200")
-    parser.add_argument("--n", type=int, default=1_000_000, help="codes of the benchmark's indices (default 1M)")
-    parser.add_argument("--realistic", action="store_true", help="the realistic data's indices (default: clustered)")
-    parser.add_argument("--flip", type=float, default=0.04, help="per-bit noise of the clustered data (default 0.04)")
+    indices.add_left_by_bench_arguments(parser)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
@@ -73,16 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         "131,072; a smaller index is not grouped and that column is left out)",
     )
     args = parser.parse_args(argv)
-    if args.realistic:
-        dataset = data.realistic(args.n, args.queries)
-    else:
-        dataset = data.clustered(args.n, args.queries, max(1, args.n // 200), args.flip)
-    names = indices.IndexNames(f"{dataset.kind}-{dataset.n}-1s")
-    exact_index, hnsw_index = names.of(indices.ELASTICHASH), names.of(indices.HNSW)
     es = elastichash.connect(args.es_url, request_timeout=600)
-    for index in (exact_index, hnsw_index):
-        if not es.indices.exists(index=index):
-            raise SystemExit(f"no index {index}: run the benchmark first (make bench-es9 BENCH_ARGS=...)")
+    dataset, found = indices.left_by_bench(es, args, (indices.ELASTICHASH, indices.HNSW))
+    exact_index, hnsw_index = found[indices.ELASTICHASH], found[indices.HNSW]
     hexes = codes.to_hex(codes.unpack_bits(dataset.queries))
     restore = breaker_limit(es)
     print(f"{dataset.describe()}; {len(hexes)} queries, {args.warmup} warm-up; client p50 (node took)", flush=True)

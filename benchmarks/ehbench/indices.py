@@ -11,6 +11,7 @@ The paper's neighbours index serves the terms lookups of (b) and (b').
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import time
 from collections.abc import Iterator
@@ -21,6 +22,9 @@ import numpy as np
 from elastichash import ElasticHash, codes, engines, queries, testing
 from elastichash.engines import Client
 from tqdm import tqdm
+
+from . import data
+from .data import Dataset
 
 VECTOR_FIELD = "vec"
 NEIGHBOURS_FIELD = "neighbours"
@@ -51,6 +55,29 @@ class IndexNames:
     @property
     def neighbours(self) -> str:
         return "bench-neighbours-mih"
+
+
+def add_left_by_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of a tool that measures on the indices `make bench` left on the node."""
+    parser.add_argument("--es-url", default="http://127.0.0.1:9200")
+    parser.add_argument("--n", type=int, default=1_000_000, help="codes of the benchmark's indices (default 1M)")
+    parser.add_argument("--realistic", action="store_true", help="the realistic data's indices (default: clustered)")
+    parser.add_argument("--flip", type=float, default=0.04, help="per-bit noise of the clustered data (default 0.04)")
+
+
+def left_by_bench(es: Client, args: argparse.Namespace, kinds: tuple[str, ...]) -> tuple[Dataset, dict[str, str]]:
+    """The data set of those options (`args.queries` queries) and its indices of `kinds` on one
+    shard, by kind; stops with what to run where one is missing."""
+    if args.realistic:
+        dataset = data.realistic(args.n, args.queries)
+    else:
+        dataset = data.clustered(args.n, args.queries, max(1, args.n // 200), args.flip)
+    names = IndexNames(f"{dataset.kind}-{dataset.n}-1s")
+    found = {kind: names.of(kind) for kind in kinds}
+    for index in found.values():
+        if not es.indices.exists(index=index):
+            raise SystemExit(f"no index {index}: run the benchmark first (make bench-es9 BENCH_ARGS=...)")
+    return dataset, found
 
 
 def _settings(shards: int) -> dict[str, Any]:

@@ -185,31 +185,41 @@ class Generator:
         rng = np.random.default_rng(seed)
         weights = self.mixture.weights_  # type: ignore[attr-defined]
         counts = rng.multinomial(n, weights / weights.sum())
-        parts = []
-        for k, count in enumerate(counts):
-            if count:
-                parts.append(
-                    rng.multivariate_normal(self.mixture.means_[k], self.mixture.covariances_[k], count)  # type: ignore[attr-defined]
-                )
+        factors = self._factors()
+        means = self.mixture.means_  # type: ignore[attr-defined]
+        parts = [
+            means[k] + rng.standard_normal((count, len(means[k]))) @ factors[k].T
+            for k, count in enumerate(counts)
+            if count
+        ]
         z = np.concatenate(parts)[rng.permutation(n)]
-        noise = rng.standard_normal((n, len(self.mean))) * self.residual_std
-        noise -= (noise @ self.basis) @ self.basis.T  # only outside the PCA directions
+        noise = rng.standard_normal((n, len(self.mean)), dtype=np.float32) * self.residual_std.astype(np.float32)
+        basis = self.basis.astype(np.float32)
+        noise -= (noise @ basis) @ basis.T  # only outside the PCA directions
         x = unit(self.mean + z @ self.basis.T + noise)
         copies = round(self.copy_share * n) if n > 1 and len(self.copy_cosines) else 0
         if copies:
             # Sample i made a near-copy of sample j: moved along the line to j until its cosine
-            # with j is a real near-copy's (bisection on the share t of the way left).
+            # with j is a real near-copy's. For unit s and t with cosine c, the point s + u(t - s)
+            # has cosine (1 - ua) / sqrt(1 - 2ua + 2u²a) with s, a = 1 - c, falling in u: bisection
+            # on that scalar instead of on the 1,280-dimensional vectors.
             targets = rng.choice(n, copies, replace=False)
             sources = (targets + rng.integers(1, n, copies)) % n
             wanted = rng.choice(self.copy_cosines, copies)
+            a = 1.0 - np.einsum("ij,ij->i", x[sources], x[targets])
             low, high = np.zeros(copies), np.ones(copies)
             for _ in range(30):
-                t = (low + high) / 2
-                moved = unit(x[sources] + t[:, None] * (x[targets] - x[sources]))
-                close = (moved * x[sources]).sum(axis=1) >= wanted
-                low, high = np.where(close, t, low), np.where(close, high, t)
+                u = (low + high) / 2
+                close = (1 - u * a) / np.sqrt(np.maximum(1 - 2 * u * a + 2 * u * u * a, 1e-300)) >= wanted
+                low, high = np.where(close, u, low), np.where(close, high, u)
             x[targets] = unit(x[sources] + low[:, None] * (x[targets] - x[sources]))
         return x.astype(np.float32)
+
+    def _factors(self) -> list[np.ndarray]:
+        """Each component's Cholesky factor, computed once (not pickled with the fit)."""
+        if getattr(self, "_cholesky", None) is None:
+            self._cholesky = [np.linalg.cholesky(c) for c in self.mixture.covariances_]  # type: ignore[attr-defined]
+        return self._cholesky
 
 
 @dataclass
@@ -346,11 +356,14 @@ def realistic(
     """N synthetic images: packed codes (n, 32) uint8 and, with `vectors` up to MAX_VECTORS,
     float16 vectors; made once and cached. Another `seed` draws other images (queries)."""
     model = model or HashModel()
-    path = DATA / f"realistic-{n}-{'v' if vectors else 'c'}-{generator_key(model, dims, components, seed)}.npz"
+    # The key names the fitted distribution, not one draw from it: a sample cached by an earlier
+    # sampler of the same distribution stays valid.
+    key = generator_key(model, dims, components, seed)
+    keep_vectors = vectors and n <= MAX_VECTORS
+    path = DATA / f"realistic-{n}-{'v' if keep_vectors else 'c'}-{key}.npz"
     if not path.is_file():
         generator = fitted_generator(model, dims, components, seed)
         head = read_head(model)
-        keep_vectors = vectors and n <= MAX_VECTORS
         packed: list[np.ndarray] = []
         floats: list[np.ndarray] = []
         for start in tqdm(range(0, n, CHUNK), desc=f"sampling {n:,}", unit="chunk"):

@@ -69,14 +69,12 @@ final class CachedCodes extends SegmentCodes {
 
     /**
      * Scans documents {@code [from, to)}: each live one with a code within {@code top}'s bound
-     * (and first found by multi-index hashing at ring {@code fromRing} or later, when above 0)
      * is offered to {@code top} as {@code docBase + doc}. Compares {@link #BLOCK} documents at a
      * time and calls {@code checkCancelled} every {@code blocksPerCheck} blocks. Returns the
      * documents compared.
      */
-    long scan(int from, int to, Bits live, long[] query, int positions, int fromRing, TopK top, int maxDistance, int docBase,
+    long scan(int from, int to, Bits live, long[] query, TopK top, int maxDistance, int docBase,
         int blocksPerCheck, Runnable checkCancelled) {
-        lastQuery = query;
         int[] distances = new int[BLOCK];
         int bound = top.bound(maxDistance);
         int blocks = 0;
@@ -90,7 +88,7 @@ final class CachedCodes extends SegmentCodes {
             }
             // The few documents within the bound: their other checks stay out of the loop above.
             for (int j = 0; j < n; j++) {
-                if (distances[j] <= bound && offerable(start + j, live, positions, fromRing)) {
+                if (distances[j] <= bound && offerable(start + j, live)) {
                     top.offer(distances[j], docBase + start + j);
                     bound = top.bound(maxDistance);
                 }
@@ -111,9 +109,8 @@ final class CachedCodes extends SegmentCodes {
      * slice has reached (each slice's k-th distance is at least the search's), so the slices
      * prune for each other. Documents are offered as in {@link #scan}. Returns the codes compared.
      */
-    long scanPartition(int slice, int slices, Bits live, long[] query, int positions, int fromRing, TopK top,
+    long scanPartition(int slice, int slices, Bits live, long[] query, TopK top,
         AtomicInteger shared, int maxDistance, int docBase, Runnable checkCancelled) {
-        lastQuery = query;
         PivotPartition part = partition;
         long[] order = part.groupsByDistance(query);
         int[] distances = new int[BLOCK];
@@ -136,7 +133,7 @@ final class CachedCodes extends SegmentCodes {
                     continue;
                 }
                 for (int j = 0; j < n; j++) {
-                    if (distances[j] <= bound && offerable(part.docs[start + j], live, positions, fromRing)) {
+                    if (distances[j] <= bound && offerable(part.docs[start + j], live)) {
                         top.offer(distances[j], docBase + part.docs[start + j]);
                         bound = Math.min(top.bound(maxDistance), bound);
                     }
@@ -187,12 +184,8 @@ final class CachedCodes extends SegmentCodes {
         return min;
     }
 
-    private boolean offerable(int doc, Bits live, int positions, int fromRing) {
-        if ((live != null && live.get(doc) == false) || has(doc) == false) {
-            return false;
-        }
-        lastDoc = doc;
-        return fromRing == 0 || (discovery(positions) >>> 8) >= fromRing;
+    private boolean offerable(int doc, Bits live) {
+        return (live == null || live.get(doc)) && has(doc);
     }
 
     @Override

@@ -35,7 +35,8 @@ import org.apache.lucene.util.FixedBitSet;
  * is compared in the ring where it is first found (its nearest sub-code, first position), so no
  * document is counted twice and nothing is remembered per document. Where looking further would
  * cost more than reading every code of a segment (whose slices share the machine's cores), the
- * segment is scanned instead, in slices spread over the engine's threads. Between units of work
+ * segment is scanned instead, in slices spread over the engine's threads; the scan offers every
+ * code within its bound and the merge leaves out the documents the rings found. Between units of work
  * the search asks the engine whether it must stop ({@link Runtime#checkCancelled}).
  *
  * <p>Paper mode is the CAIP 2021 filter: documents with one of the short code's 4 sub-codes
@@ -239,7 +240,7 @@ public final class HammingSearch {
         HiddenFields.requireVisible(reader, layout.parameter(), layout.fieldsRead());
         Terms terms = reader.terms(layout.termField());
         if (exact && (terms == null || candidateBound <= SCAN_BELOW)) {
-            queueScan(leaf, 0);
+            queueScan(leaf);
             return;
         }
         if (terms == null) {
@@ -268,7 +269,7 @@ public final class HammingSearch {
         if (exact && ringZeroCostsMore(termsEnum, candidateBound, ringZero)) {
             // The query's own sub-codes are common ones (codes of a domain leave some sub-codes
             // crowded): reading their postings costs more than the scan that follows anyway.
-            queueScan(leaf, 0);
+            queueScan(leaf);
             return;
         }
         for (int r = 0; r <= lastRing; r++) {
@@ -286,7 +287,7 @@ public final class HammingSearch {
                     && request.maxDistance() == HammingRequest.NO_MAX_DISTANCE
                     && (long) top.size() * 4 < request.k();
                 if (r > 0 && (sparse || scanIsCheaper(r, segmentPostings, background, candidateBound, costs))) {
-                    queueScan(leaf, r);
+                    queueScan(leaf);
                     return;
                 }
             }
@@ -423,25 +424,26 @@ public final class HammingSearch {
     // --- scans -----------------------------------------------------------------------------------
 
     /**
-     * Part of a segment to scan; documents first found before ring {@code fromRing} were compared
-     * already. Documents {@code [from, to)}, or with {@code shared} (a partitioned segment) the
-     * {@code from}-th of {@code to} slices of its groups.
+     * Part of a segment to scan: documents {@code [from, to)}, or with {@code shared} (a
+     * partitioned segment) the {@code from}-th of {@code to} slices of its groups. A scan offers
+     * every code within its bound, those the rings found before included: the merge leaves them
+     * out (cheaper than asking of each code which ring would have found it).
      */
-    private record Slice(LeafReaderContext leaf, int fromRing, int from, int to, AtomicInteger shared) {}
+    private record Slice(LeafReaderContext leaf, int from, int to, AtomicInteger shared) {}
 
     private record ScanResult(TopK top, long compared) {}
 
-    private void queueScan(LeafReaderContext leaf, int fromRing) throws IOException {
+    private void queueScan(LeafReaderContext leaf) throws IOException {
         if (filter == null && layout.open(leaf.reader(), codeCache) instanceof CachedCodes arrays && arrays.partition() != null) {
             AtomicInteger shared = new AtomicInteger(Integer.MAX_VALUE);
             for (int slice = 0; slice < PARALLELISM; slice++) {
-                scans.add(new Slice(leaf, fromRing, slice, PARALLELISM, shared));
+                scans.add(new Slice(leaf, slice, PARALLELISM, shared));
             }
             return;
         }
         int maxDoc = leaf.reader().maxDoc();
         for (int from = 0; from < maxDoc; from += sliceSize) {
-            scans.add(new Slice(leaf, fromRing, from, (int) Math.min(maxDoc, (long) from + sliceSize), null));
+            scans.add(new Slice(leaf, from, (int) Math.min(maxDoc, (long) from + sliceSize), null));
         }
     }
 
@@ -454,8 +456,9 @@ public final class HammingSearch {
         for (Slice slice : scans) {
             tasks.add(() -> scan(slice, bound));
         }
+        long[] found = top.sorted(); // by the rings: the scans find them again
         for (ScanResult result : scanExecutor.invokeAll(tasks)) {
-            top.addAll(result.top());
+            top.addAllExcept(result.top(), found);
             candidates += result.compared();
         }
         return (int) scans.stream().map(Slice::leaf).distinct().count();
@@ -467,7 +470,6 @@ public final class HammingSearch {
         SegmentCodes codes = layout.open(reader, codeCache);
         TopK local = new TopK(request.k());
         int docBase = slice.leaf().docBase;
-        int fromRing = slice.fromRing();
         long compared = 0;
         DocIdSetIterator docs = null;
         if (filter != null) {
@@ -478,18 +480,18 @@ public final class HammingSearch {
             docs = scorer.iterator();
         }
         if (slice.shared() != null && codes instanceof CachedCodes arrays && arrays.partition() != null) {
-            compared = arrays.scanPartition(slice.from(), slice.to(), live, code, positions, fromRing, local, slice.shared(), initialBound,
+            compared = arrays.scanPartition(slice.from(), slice.to(), live, code, local, slice.shared(), initialBound,
                 docBase, checkCancelled);
             return new ScanResult(local, compared);
         }
         if (slice.shared() != null) {
             // Queued for a partition that this reading does not see (not expected): the first
             // slice scans the whole segment in document order, the others nothing.
-            slice = new Slice(slice.leaf(), fromRing, 0, slice.from() == 0 ? reader.maxDoc() : 0, null);
+            slice = new Slice(slice.leaf(), 0, slice.from() == 0 ? reader.maxDoc() : 0, null);
         }
         if (docs == null && codes instanceof CachedCodes arrays) {
             // Every document of the slice, in order, from the cache's arrays: the scan's fast path.
-            compared = arrays.scan(slice.from(), slice.to(), live, code, positions, fromRing, local, initialBound, docBase, BLOCKS_PER_CHECK,
+            compared = arrays.scan(slice.from(), slice.to(), live, code, local, initialBound, docBase, BLOCKS_PER_CHECK,
                 checkCancelled);
             return new ScanResult(local, compared);
         }
@@ -512,9 +514,7 @@ public final class HammingSearch {
             compared += n;
             for (int j = 0; j < n; j++) {
                 int distance = distances[j];
-                if (distance != SegmentCodes.MISSING
-                    && distance <= local.bound(initialBound)
-                    && (fromRing == 0 || (codes.discovery(j, positions) >>> 8) >= fromRing)) {
+                if (distance != SegmentCodes.MISSING && distance <= local.bound(initialBound)) {
                     local.offer(distance, docBase + block[j]);
                 }
             }

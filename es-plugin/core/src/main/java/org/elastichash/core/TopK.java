@@ -73,9 +73,13 @@ final class TopK {
         }
     }
 
-    void addAll(TopK other) {
+    /** Offers {@code other}'s pairs but those in {@code held} (sorted keys, from {@link #sorted}). */
+    void addAllExcept(TopK other, long[] held) {
         for (int i = 0; i < other.size; i++) {
-            offer(distanceOf(other.heap[i]), docOf(other.heap[i]));
+            long key = other.heap[i];
+            if ((full() == false || key < heap[0]) && Arrays.binarySearch(held, key) < 0) {
+                offer(distanceOf(key), docOf(key));
+            }
         }
     }
 
