@@ -72,7 +72,7 @@ java-test: ## Java unit tests (JUnit), then the plugin zip
 		| sed -E 's/.* tests="([0-9]+)".* failures="([0-9]+)".*/\1 \2/' \
 		| awk '{t+=$$1; f+=$$2} END {print "junit: " t-f " passed, " f " failed"}'
 
-# The OpenSearch plugin (issue 9): its own Maven profile, so that `make plugin` and CI stay as they were.
+# The OpenSearch plugin: its own Maven profile, so that `make plugin` and CI stay as they were.
 .PHONY: opensearch-plugin
 
 opensearch-plugin: $(OS_PLUGIN_ZIP) ## Build the OpenSearch plugin zip (runs its unit tests and the core's on OpenSearch's Lucene)
@@ -81,7 +81,7 @@ $(OS_PLUGIN_ZIP): $(PLUGIN_SOURCES)
 	$(MVN) -Popensearch -Dopensearch.version=$(OS_VERSION) -pl es-plugin/opensearch -am package
 	@echo "built $@"
 
-# The Elasticsearch 8.19 plugin (issue 9): profile es8, module es-plugin/elasticsearch8, the same core and glue
+# The Elasticsearch 8.19 plugin: profile es8, module es-plugin/elasticsearch8, the same core and glue
 # sources compiled against Elasticsearch 8 / Lucene 9 for Java 17; its own target folder, so both zips coexist.
 .PHONY: es8-plugin
 
@@ -120,7 +120,7 @@ integration-test: $(foreach engine,$(ENGINES),$(ENGINE_PLUGIN_$(engine))) $(PY_S
 	@mkdir -p build; status=0; summary=""; \
 	for engine in $(ENGINES); do \
 		echo "== integration tests on $$engine"; \
-		rc=0; env -u ES_URL $(VENV)/bin/pytest -q integration-tests --engine $$engine 2>&1 \
+		rc=0; env -u ES_URL $(VENV)/bin/pytest -q --durations=12 integration-tests --engine $$engine 2>&1 \
 			| tee build/integration-$$engine.log || rc=$$?; \
 		$(NODES) stop --engine $$engine || true; \
 		[ $$rc -eq 0 ] || status=1; \
@@ -220,7 +220,7 @@ es-cluster-start: $(ENGINE_PLUGIN_$(ENGINE)) ## Start (or keep) a 3-node cluster
 es-cluster-stop: ## Stop the 3-node cluster of ENGINE
 	@$(NODES) stop --engine $(ENGINE) --cluster
 
-# Issue 10: a node SIGKILLed mid-ingest and restarted, and one down from the start, on the 3-node
+# A node SIGKILLed mid-ingest and restarted, and one down from the start, on the 3-node
 # cluster with queries throughout; minutes long, so not part of `make test`. Figures in build/resilience.json.
 .PHONY: resilience-test
 resilience-test: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## A node killed mid-ingest, one down from the start, a Dask worker killed (3-node cluster of ENGINE; slow)

@@ -112,7 +112,7 @@ def test_ingest_figures(smoke: tuple[dict[str, Any], str]) -> None:
 
 def test_report_and_cleanup(es: Client, smoke: tuple[dict[str, Any], str]) -> None:
     table = smoke[1]
-    for part in ("### Targets", "### Ingest", "### k = 10", "### k = 100", "`max_distance`", "search_codes"):
+    for part in ("### Ingest", "### k = 10", "### k = 100", "`max_distance`", "search_codes"):
         assert part in table, part
     assert "| (a) ElasticHash `hamming` query, exact |" in table
     assert "| (a) `hamming` query, exact, on layout v2 (`hash_mih`, `hash_r0..3`) |" in table

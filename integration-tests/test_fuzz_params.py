@@ -1,4 +1,4 @@
-"""Random JSON for the plugin's `hamming` query and script (issue 10, item 4), on a real node.
+"""Random JSON for the plugin's `hamming` query and script, on a real node.
 
 Whatever a client sends as parameters (wrong types, huge arrays, nested objects, unicode, NaN,
 negative or huge numbers, unknown keys), the node answers 200 or a 400 whose reason names a

@@ -1,4 +1,4 @@
-"""A node dies mid-ingest (issue 10, item 1): on the local 3-node cluster, an index of 3 shards
+"""A node dies mid-ingest: on the local 3-node cluster, an index of 3 shards
 with 1 replica takes >= 100k codes and a folder of images through the library while the node at
 the client's first URL is SIGKILLed and restarted, with searches running all along; then the
 same with that node already down when the ingest starts.

@@ -253,105 +253,6 @@ def _profile(result: Result) -> list[str]:
     return [*lines, ""]
 
 
-Check = tuple[str, str, bool | None]  # target, measured, met (None: not measured)
-
-
-def targets(result: Result) -> list[Check]:
-    """The targets of issue 8 that this run measures, each with its figure."""
-    checks: list[Check] = []
-    if result["nodes"] > 1 or result["shards"] > 1:
-        return checks  # stated for one node and one shard; a cluster run shows exactness
-    if result["data"] == "clustered":
-        hnsw = _row(result, "dense_vector_hnsw_100", 10)
-        for k, limit in ((10, 3.0), (100, 5.0), (1000, 15.0)):
-            row = _row(result, "eh_exact", k)
-            if row is None:
-                continue
-            text = f"exact k={k} ≤ {limit:g} ms at recall 1.000"
-            measured = f"{row['p50_ms']:.2f} ms, recall {row['recall']:.4f}"
-            met = row["p50_ms"] <= limit and row["recall"] == 1.0
-            if k == 10 and hnsw:
-                text += ", faster than HNSW num_candidates=100"
-                measured += f"; HNSW nc=100 {hnsw['p50_ms']:.2f} ms"
-                met = met and row["p50_ms"] < hnsw["p50_ms"]
-            checks.append((text, measured, met))
-    exact, script = _row(result, "eh_exact", 10), _row(result, "long_native", 10)
-    if exact and script and result["data"] == "clustered":
-        ratio = script["p50_ms"] / exact["p50_ms"]
-        checks.append(
-            (
-                "≥ 20× faster than the `hamming` script over every document, k=10",
-                f"{ratio:.1f}× ({exact['p50_ms']:.2f} vs {script['p50_ms']:.2f} ms)",
-                ratio >= 20,
-            )
-        )
-    checks += _paper_targets(result)
-    if result["data"] == "uniform":
-        flat = _row(result, "faiss_flat", 10)
-        if exact and flat:
-            ratio = exact["p50_ms"] / flat["p50_ms"]
-            checks.append(
-                (
-                    "scan path within 4× of Faiss IndexBinaryFlat (uniform codes, k=10)",
-                    f"{ratio:.2f}× ({exact['p50_ms']:.2f} vs {flat['p50_ms']:.2f} ms)",
-                    ratio <= 4,
-                )
-            )
-    return checks
-
-
-def _paper_targets(result: Result) -> list[Check]:
-    """Issue 9's targets against the paper's Painless setup (where Painless ran)."""
-    checks: list[Check] = []
-    if result["data"] != "clustered":
-        return checks
-    for k, factor in ((10, 10), (1000, 5)):
-        exact, paper = _row(result, "eh_exact", k), _row(result, PAPER, k)
-        if not (exact and paper):
-            continue
-        ratio = paper["p50_ms"] / exact["p50_ms"]
-        text = f"issue 9: exact k={k} ≥ {factor}× faster than (b) the paper's Painless two-stage"
-        measured = f"{ratio:.1f}× ({exact['p50_ms']:.2f} vs {paper['p50_ms']:.2f} ms)"
-        met = ratio >= factor
-        if k == 1000:
-            text += ", recall 1.000 against (b)'s lower recall"
-            measured += f", recall {exact['recall']:.4f} vs {paper['recall']:.4f}"
-            met = met and exact["recall"] == 1.0 and paper["recall"] < 1.0
-        floor = _floor(result, k)
-        if floor is not None and not met:
-            needed = paper["p50_ms"] / factor
-            best = paper["p50_ms"] / floor["p50_ms"]
-            if floor["p50_ms"] >= needed:
-                measured += (
-                    f"; out of reach for any query: {factor}× needs ≤ {needed:.2f} ms "
-                    f"({paper['p50_ms']:.2f} / {factor}), the floor ({floor['system']}) alone takes "
-                    f"{floor['p50_ms']:.2f} ms, so the best possible is {best:.1f}×"
-                )
-            else:
-                measured += f"; the floor ({floor['system']}, {floor['p50_ms']:.2f} ms) would allow {best:.1f}×"
-        checks.append((text, measured, met))
-    ks = sorted({r["k"] for r in result["results"] if r["system"] == "long_native" and r["k"] is not None})
-    ratios = []
-    for k in ks:
-        ours = _row(result, "long_native", k)
-        # Against the faster of the two Painless scans: the client's script and the paper's form.
-        theirs = [r for name in ("long_painless", "paper_long_painless") if (r := _row(result, name, k))]
-        if ours and theirs:
-            fastest = min(theirs, key=lambda r: r["p50_ms"])
-            ratios.append((fastest["p50_ms"] / ours["p50_ms"], k, ours, fastest))
-    if ratios:
-        worst = min(ratios, key=lambda entry: entry[0])
-        each = ", ".join(f"k={k} {ratio:.1f}×" for ratio, k, _, _ in ratios)
-        checks.append(
-            (
-                "issue 9: the `hamming` script over every document ≥ 3× faster than Painless brute force (d)",
-                f"{each} (lowest: {worst[2]['p50_ms']:.2f} vs {worst[3]['p50_ms']:.2f} ms, {worst[3]['system']})",
-                worst[0] >= 3,
-            )
-        )
-    return checks
-
-
 def paper_ratios(result: Result) -> list[str]:
     """Every system's p50 as a multiple of (b)'s, per k: the paper's own setup as the yardstick."""
     ks = sorted({r["k"] for r in result["results"] if r["system"] == PAPER and r["k"] is not None})
@@ -452,22 +353,9 @@ def paper_ratio_lines(result: Result) -> list[str]:
     return out
 
 
-def _targets(result: Result, companions: list[Result]) -> list[str]:
-    checks = targets(result)
-    for other in companions:
-        checks += [(f"{text} [{other['name']}]", measured, met) for text, measured, met in targets(other)]
-    if not checks:
-        return []
-    lines = ["### Targets (issues 8 and 9; stated for 1M clustered codes on this 2-core machine, client-side p50)", ""]
-    for text, measured, met in checks:
-        lines.append(f"- {text}: {measured} — **{'met' if met else 'missed'}**")
-    return [*lines, ""]
-
-
-def markdown(result: Result, companions: list[Result] | None = None) -> str:
-    """The whole table of one run; `companions`: runs whose targets are shown beside (uniform)."""
+def markdown(result: Result) -> str:
+    """The whole table of one run."""
     lines = _header(result)
-    lines += _targets(result, companions or [])
     lines += _ingest(result)
     if not result["painless"]:
         lines += ["Painless is not available on this node, so (b) and (d) were not run (see docs/benchmarks.md).", ""]
@@ -486,14 +374,6 @@ def markdown(result: Result, companions: list[Result] | None = None) -> str:
         "queries. HNSW num_candidates is raised to k where k is larger.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def companions(folder: Path, result: Result) -> list[Result]:
-    """For a clustered single-node run, the uniform run of the same N when there is one."""
-    if result["data"] != "clustered" or result["nodes"] > 1 or result["name"] == "smoke":
-        return []
-    path = folder / (result["name"].replace(str(result["n"]), f"uniform-{result['n']}", 1) + ".json")
-    return [json.loads(path.read_text())] if path.exists() else []
 
 
 def _runs(folder: Path, keep: Callable[[Result], bool]) -> list[Result]:
@@ -558,7 +438,7 @@ def plots(folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     folder = Path(argv[0] if argv else Path(__file__).resolve().parent.parent / "results")
     for run in _runs(folder, lambda r: True):
-        (folder / f"{run['name']}.md").write_text(markdown(run, companions(folder, run)))
+        (folder / f"{run['name']}.md").write_text(markdown(run))
     plots(folder)
     return 0
 

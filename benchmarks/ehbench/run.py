@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         es.indices.delete(index=neighbours, ignore_unavailable=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{result['name']}.json").write_text(json.dumps(result, indent=2) + "\n")
-    table = report.markdown(result, report.companions(args.out, result))
+    table = report.markdown(result)
     (args.out / f"{result['name']}.md").write_text(table)
     print("\n" + table)
     print("\n".join(report.paper_ratio_lines(result)), flush=True)
