@@ -204,7 +204,7 @@ def test_the_cache_and_load_benchmarks_run_on_the_smoke_indices(
         assert es.cluster.get_settings()["transient"].get("elastichash") is None, "the partition setting is put back"
         assert cache.breaker_limit(es) == before, "the breaker's limit is put back"
         # Concurrent clients, each a process of its own, both systems, both kinds of query.
-        load.main(["--es-url", es_url, *options[:4], "--clients", "2", "--seconds", "1", "--rounds", "1"])
+        load.main(["--es-url", es_url, *options[:4], "--clients", "2", "--seconds", "0.5", "--rounds", "1"])
         printed = capsys.readouterr().out
         for kind in ("near", "far"):
             for system in ("exact", "HNSW nc=100"):

@@ -22,6 +22,7 @@ import argparse
 import multiprocessing
 import statistics
 import time
+from multiprocessing.pool import Pool
 from typing import Any
 
 import elastichash
@@ -56,13 +57,15 @@ def _client(args: tuple[str, str, list[dict[str, Any]], float]) -> tuple[int, li
     return errors, latencies, first_error
 
 
-def throughput(url: str, index: str, bodies: list[dict[str, Any]], clients: int, seconds: float) -> dict[str, Any]:
-    """Queries per second, p50 / p99 ms and errors of `clients` concurrent clients for `seconds`."""
+def throughput(
+    pool: Pool, clients: int, url: str, index: str, bodies: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    """Queries per second, p50 / p99 ms and errors of `clients` concurrent clients (the pool's
+    processes, one each) for `seconds`."""
     shares = [bodies[c::clients] or bodies for c in range(clients)]
-    with multiprocessing.get_context("spawn").Pool(clients) as pool:
-        pool.map(_ready, range(clients), chunksize=1)  # every process started before the clock runs
-        deadline = time.time() + seconds
-        results = pool.map(_client, [(url, index, share, deadline) for share in shares], chunksize=1)
+    pool.map(_ready, range(clients), chunksize=1)  # every process up before the clock runs
+    deadline = time.time() + seconds
+    results = pool.map(_client, [(url, index, share, deadline) for share in shares], chunksize=1)
     latencies = [ms for _, values, _ in results for ms in values]
     errors = sum(e for e, _, _ in results)
     first_error = next((message for _, _, message in results if message), None)
@@ -103,24 +106,37 @@ def main(argv: list[str] | None = None) -> None:
             es.search(index=index, body=body_of[system](hex_code, args.k))
     indices.wait_for_pivot_groups(es, targets["exact"], seconds=300)
     ratios: dict[str, list[float]] = {}
-    for round_ in range(1, args.rounds + 1):
-        order = list(targets) if round_ % 2 else list(reversed(targets))
-        for kind, hexes in kinds.items():
-            measured = {}
-            for system in order:
-                bodies = [body_of[system](hex_code, args.k) for hex_code in hexes]
-                measured[system] = throughput(args.es_url, targets[system], bodies, args.clients, args.seconds)
-                m = measured[system]
-                print(
-                    f"round {round_} {kind:4s} {system:12s} {m['qps']:7.0f} q/s  p50 {m['p50']:6.2f} ms  "
-                    f"p99 {m['p99']:6.2f} ms  errors {m['errors']}" + (f" ({m['first_error']})" if m["errors"] else ""),
-                    flush=True,
-                )
-            ratios.setdefault(f"{kind}: exact / HNSW q/s", []).append(
-                measured["exact"]["qps"] / max(measured["HNSW nc=100"]["qps"], 1e-9)
-            )
+    with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
+        for round_ in range(1, args.rounds + 1):
+            _round(pool, args, round_, targets, kinds, body_of, ratios)
     for name, values in ratios.items():
         print(f"{name}: min {min(values):.2f}x, median {statistics.median(values):.2f}x")
+
+
+def _round(
+    pool: Pool,
+    args: argparse.Namespace,
+    round_: int,
+    targets: dict[str, str],
+    kinds: dict[str, list[str]],
+    body_of: dict[str, Any],
+    ratios: dict[str, list[float]],
+) -> None:
+    """Both systems on both kinds of query, the systems' order swapped every other round."""
+    order = list(targets) if round_ % 2 else list(reversed(targets))
+    for kind, hexes in kinds.items():
+        measured = {}
+        for system in order:
+            bodies = [body_of[system](hex_code, args.k) for hex_code in hexes]
+            m = measured[system] = throughput(pool, args.clients, args.es_url, targets[system], bodies, args.seconds)
+            print(
+                f"round {round_} {kind:4s} {system:12s} {m['qps']:7.0f} q/s  p50 {m['p50']:6.2f} ms  "
+                f"p99 {m['p99']:6.2f} ms  errors {m['errors']}" + (f" ({m['first_error']})" if m["errors"] else ""),
+                flush=True,
+            )
+        ratios.setdefault(f"{kind}: exact / HNSW q/s", []).append(
+            measured["exact"]["qps"] / max(measured["HNSW nc=100"]["qps"], 1e-9)
+        )
 
 
 if __name__ == "__main__":
