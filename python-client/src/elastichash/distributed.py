@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .catalogue import AddCodesReport
 from .errors import ElasticHashError
@@ -206,6 +208,7 @@ def dask_client(address: str) -> Iterator[DaskClient]:
             cluster.close()
         return
     try:
+        _probe(address)
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError) as error:
         raise ElasticHashError(
@@ -213,6 +216,14 @@ def dask_client(address: str) -> Iterator[DaskClient]:
         ) from error
     with client:
         yield client
+
+
+def _probe(address: str) -> None:
+    """Connects once to a tcp:// scheduler's port: a refused connection is an answer at once,
+    where the Dask client would retry it for its whole time-out."""
+    parts = urlsplit(address)
+    if parts.scheme == "tcp" and parts.hostname and parts.port:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
 
 
 def _gather(
