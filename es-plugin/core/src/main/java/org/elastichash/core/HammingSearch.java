@@ -45,7 +45,7 @@ import org.apache.lucene.util.FixedBitSet;
  * <p>Codes are read from the engine's {@link CodeCache} where it holds the segment (arrays in the
  * heap, the scan at memory speed), otherwise from the field's doc-value columns.
  *
- * <p>Memory: the k best pairs (8 bytes each) for the search and for every scan slice, 4 KiB of
+ * <p>Memory: the k best pairs (8 bytes each) twice for the search and once for every scan slice, 4 KiB of
  * distances per scan slice, a fixed 32 KiB buffer of postings, and with a filter one bit per
  * document of the segment being searched ({@link #bytesNeeded}).
  */
@@ -173,11 +173,11 @@ public final class HammingSearch {
 
     /**
      * An upper bound of the memory a search of these segments holds at once, for circuit
-     * breakers: the k best pairs once for the search and once per scan slice (every slice of
-     * every segment may be scanned, each keeping its own k best until they are merged) with the
-     * slice's block of distances, the
-     * postings buffer, and with a filter one bit per document of the largest segment (segments
-     * are hashed one after the other).
+     * breakers: the k best pairs once for the search, once more as the sorted copy the merge
+     * checks the scans against, and once per scan slice (every slice of every segment may be
+     * scanned, each keeping its own k best until they are merged) with the slice's block of
+     * distances, the postings buffer, and with a filter one bit per document of the largest
+     * segment (segments are hashed one after the other).
      */
     public static long bytesNeeded(HammingRequest request, List<LeafReaderContext> leaves) {
         return bytesNeeded(request, leaves, SCAN_SLICE);
@@ -197,7 +197,7 @@ public final class HammingSearch {
             largest = Math.max(largest, maxDoc);
         }
         long filterBits = request.filter() == null ? 0 : largest / 8 + 64;
-        return slicesBytes + TopK.bytesFor(request.k()) + (long) BUFFER * Long.BYTES + filterBits;
+        return slicesBytes + 2 * TopK.bytesFor(request.k()) + (long) BUFFER * Long.BYTES + filterBits;
     }
 
     private HammingResult run() throws IOException {

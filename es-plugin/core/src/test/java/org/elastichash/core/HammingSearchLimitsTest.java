@@ -38,8 +38,9 @@ class HammingSearchLimitsTest {
                 assertArrayEquals(index.nearest(query, k, 256, i -> true), CodeIndex.asPairs(result));
                 assertEquals(3, result.stats().segmentsScanned());
                 assertEquals(15, result.stats().scanSlices());
-                // Held at once: the search's k best and every slice's, the postings buffer.
-                long held = (1 + result.stats().scanSlices()) * TopK.bytesFor(k) + 4096L * Long.BYTES;
+                // Held at once: the search's k best, their sorted copy for the merge, every slice's
+                // k best, the postings buffer.
+                long held = (2 + result.stats().scanSlices()) * TopK.bytesFor(k) + 4096L * Long.BYTES;
                 long bound = HammingSearch.bytesNeeded(request, index.reader.leaves(), 1_024);
                 assertTrue(bound >= held, bound + " < " + held);
                 assertTrue(HammingSearch.bytesNeeded(request, index.reader.leaves()) < bound, "fewer, larger slices by default");
