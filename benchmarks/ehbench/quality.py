@@ -33,6 +33,7 @@ from elastichash.engines import Client
 from PIL import Image, ImageEnhance
 from tqdm import tqdm
 
+from .files import save_arrays
 from .systems import float_vector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,9 +98,7 @@ def domain_data(model: HashModel, domain: Any, copies: int) -> dict[str, np.ndar
         "copy_bits": copy_bits,
         "copy_features": copy_features.astype(np.float16),
     }
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path.with_suffix(".tmp.npz"), **data)
-    path.with_suffix(".tmp.npz").replace(path)
+    save_arrays(path, **data)
     return data
 
 

@@ -44,6 +44,8 @@ from elastichash.ingest import find_images
 from elastichash.model import HashModel
 from tqdm import tqdm
 
+from .files import save_arrays, save_pickle
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "build" / "bench-data"
 DIMS = 128
@@ -120,9 +122,7 @@ def real_sets(model: HashModel, cache: Path = DATA / "real") -> list[RealSet]:
         path = cache / f"{name}-{tag}.npz"
         if not path.is_file():
             real = encode_real(model, name, images(), total)
-            cache.mkdir(parents=True, exist_ok=True)
-            np.savez(path.with_suffix(".tmp.npz"), features=real.features.astype(np.float16), bits=real.bits)
-            path.with_suffix(".tmp.npz").replace(path)
+            save_arrays(path, features=real.features.astype(np.float16), bits=real.bits)
         with np.load(path) as stored:
             sets.append(RealSet(name, stored["features"].astype(np.float32), stored["bits"]))
     if not sets:
@@ -337,10 +337,7 @@ def fitted_generator(
         with path.open("rb") as stream:
             return pickle.load(stream)  # noqa: S301 (our own cache file)
     generator = DomainGenerator.fit(real_sets(model), dims, components, seed)
-    DATA.mkdir(parents=True, exist_ok=True)
-    with path.with_suffix(".tmp").open("wb") as stream:
-        pickle.dump(generator, stream)
-    path.with_suffix(".tmp").replace(path)
+    save_pickle(path, generator)
     return generator
 
 
@@ -371,10 +368,8 @@ def realistic(
             packed.append(codes.pack_bits(head.bits(x)).view(np.uint8).reshape(len(x), -1))
             if keep_vectors:
                 floats.append(x.astype(np.float16))
-        DATA.mkdir(parents=True, exist_ok=True)
         arrays = {"codes": np.concatenate(packed)} | ({"vectors": np.concatenate(floats)} if floats else {})
-        np.savez(path.with_suffix(".tmp.npz"), **arrays)
-        path.with_suffix(".tmp.npz").replace(path)
+        save_arrays(path, **arrays)
     with np.load(path) as stored:
         return stored["codes"], stored.get("vectors")
 
