@@ -28,7 +28,6 @@ from elastichash import codes
 from . import indices, systems
 
 BREAKER = "elastichash_codes"
-PARTITION = "elastichash.code_cache.partition_min_codes"
 NEVER = 2**31 - 1
 
 
@@ -88,16 +87,18 @@ def main(argv: list[str] | None = None) -> None:
                 es.cluster.put_settings(body={"transient": {f"breaker.{BREAKER}.limit": "1b"}})
                 timed(es, exact_index, exact[: args.warmup])
                 columns = timed(es, exact_index, exact)
-                es.cluster.put_settings(body={"transient": {**restore, PARTITION: NEVER}})
+                es.cluster.put_settings(body={"transient": {**restore, indices.PIVOT_GROUPS_SETTING: NEVER}})
                 started = time.perf_counter()
                 es.search(index=exact_index, body=exact[0])
                 load_ms = (time.perf_counter() - started) * 1000
                 timed(es, exact_index, exact[: args.warmup])
                 cached = timed(es, exact_index, exact)
                 grouped, built_text = None, f"{dataset.n:,} codes: too few to be grouped"
-                if dataset.n >= (args.partition_min_codes or indices.PIVOT_GROUPS_FROM):
+                if dataset.n >= (args.partition_min_codes or indices.pivot_groups_from(es)):
                     drop_arrays(es, exact_index)
-                    es.cluster.put_settings(body={"transient": {PARTITION: args.partition_min_codes}})
+                    es.cluster.put_settings(
+                        body={"transient": {indices.PIVOT_GROUPS_SETTING: args.partition_min_codes}}
+                    )
                     es.search(index=exact_index, body=exact[0])
                     built = indices.wait_for_pivot_groups(es, exact_index, seconds=300)
                     built_text = "not built in 300 s" if built is None else f"built in {built:.1f} s"
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
     finally:
-        es.cluster.put_settings(body={"transient": {**restore, PARTITION: None}})
+        es.cluster.put_settings(body={"transient": {**restore, indices.PIVOT_GROUPS_SETTING: None}})
     for name, values in ratios.items():
         print(f"{name}: min {min(values):.2f}x, median {statistics.median(values):.2f}x")
 

@@ -50,6 +50,11 @@ def _noisy_members(centres: np.ndarray, which: np.ndarray, flip: float, rng: np.
     return codes.pack_bits(bits)
 
 
+def default_centres(n: int) -> int:
+    """Clusters of `make bench`'s data when not given: one per 200 codes (5,000 at 1M), at least 10."""
+    return max(n // 200, 10)
+
+
 def clustered(n: int, n_queries: int, n_centres: int, flip: float, seed: int = 7, chunk: int = 200_000) -> Dataset:
     """n codes around `n_centres` random centres (generated in chunks to bound memory), and
     queries that are new members of the same clusters."""

@@ -71,7 +71,7 @@ def left_by_bench(es: Client, args: argparse.Namespace, kinds: tuple[str, ...]) 
     if args.realistic:
         dataset = data.realistic(args.n, args.queries)
     else:
-        dataset = data.clustered(args.n, args.queries, max(1, args.n // 200), args.flip)
+        dataset = data.clustered(args.n, args.queries, data.default_centres(args.n), args.flip)
     names = IndexNames(f"{dataset.kind}-{dataset.n}-1s")
     found = {kind: names.of(kind) for kind in kinds}
     for index in found.values():
@@ -275,9 +275,17 @@ def create_neighbours(
     testing.with_timeout(es, 3600).indices.forcemerge(index=index, max_num_segments=1)
 
 
-# Segments with this many codes are grouped around pivots (the plugin's default
-# elastichash.code_cache.partition_min_codes).
-PIVOT_GROUPS_FROM = 131_072
+PIVOT_GROUPS_SETTING = "elastichash.code_cache.partition_min_codes"
+
+
+def pivot_groups_from(es: Client) -> int:
+    """The codes from which the node groups a segment around pivots: its
+    `elastichash.code_cache.partition_min_codes`, as set or by default."""
+    settings = es.cluster.get_settings(include_defaults=True, flat_settings=True)
+    for scope in ("transient", "persistent", "defaults"):
+        if PIVOT_GROUPS_SETTING in settings.get(scope, {}):
+            return int(settings[scope][PIVOT_GROUPS_SETTING])
+    raise RuntimeError(f"the node lists no {PIVOT_GROUPS_SETTING}: is the plugin installed?")
 
 
 def wait_for_pivot_groups(es: Client, index: str, seconds: float = 600) -> float | None:

@@ -167,7 +167,7 @@ def settle(es: Client, quiet_percent: int = 10, quiet_s: int = 5, limit_s: int =
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    centres = args.centres or max(args.n // 200, 10)
+    centres = args.centres or data.default_centres(args.n)
     es = elastichash.connect(args.es_url, request_timeout=600)
     engine = engines.product_name(es)
     node_info = es.nodes.info(metric="plugins")["nodes"]  # (GET / is not served by the test zip)
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.code_cache_limit:
         es.cluster.put_settings(body={"transient": {"breaker.elastichash_codes.limit": args.code_cache_limit}})
     grouped_after = None
-    if indices.ELASTICHASH in kinds and dataset.n // args.shards >= indices.PIVOT_GROUPS_FROM:
+    if indices.ELASTICHASH in kinds and dataset.n // args.shards >= indices.pivot_groups_from(es):
         # The node groups a large segment's codes around pivots in the background after its first
         # search: the exact query is timed once that is done (the first shard's says).
         grouped_after = indices.wait_for_pivot_groups(

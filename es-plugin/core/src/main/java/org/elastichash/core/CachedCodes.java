@@ -14,9 +14,8 @@ final class CachedCodes extends SegmentCodes {
     private final FixedBitSet present;
     private final PivotPartition partition;
     private final String description;
-    /** The query and documents of the last comparison, from which {@link #xorOf} recomputes. */
+    /** The query and document of the last single comparison, from which {@link #xorWord} recomputes. */
     private long[] lastQuery;
-    private int[] lastDocs;
     private int lastDoc;
 
     CachedCodes(CodeCache.Words cached, String description) {
@@ -55,8 +54,6 @@ final class CachedCodes extends SegmentCodes {
 
     @Override
     public void distances(int[] docs, int n, long[] query, int[] out) {
-        lastQuery = query;
-        lastDocs = docs;
         for (int j = 0; j < n; j++) {
             int doc = docs[j];
             int distance = 0;
@@ -189,8 +186,7 @@ final class CachedCodes extends SegmentCodes {
     }
 
     @Override
-    long xorOf(int i, int j) {
-        int doc = j < 0 ? lastDoc : lastDocs[j];
-        return lastQuery[i] ^ words[i][doc];
+    public long xorWord(int i) {
+        return lastQuery[i] ^ words[i][lastDoc];
     }
 }

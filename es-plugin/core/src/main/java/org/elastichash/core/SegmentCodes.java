@@ -53,18 +53,12 @@ public abstract sealed class SegmentCodes permits WordCodes, CachedCodes {
 
     /**
      * Hamming distances of {@code n <= BLOCK} documents, ascending and after any document
-     * compared before, into {@code out} ({@link #MISSING} for a document without a code); the
-     * differing bits of document {@code j} stay readable for {@link #discovery(int, int)}.
+     * compared before, into {@code out} ({@link #MISSING} for a document without a code).
      */
     public abstract void distances(int[] docs, int n, long[] query, int[] out) throws IOException;
 
-    /** The differing bits of word {@code i} of the last document compared within its bound. */
-    public final long xorWord(int i) {
-        return xorOf(i, -1);
-    }
-
-    /** The differing bits of word {@code i} of block document {@code j}, or of the last single document for -1. */
-    abstract long xorOf(int i, int j);
+    /** The differing bits of word {@code i} of the last document {@link #distance} compared within its bound. */
+    public abstract long xorWord(int i);
 
     /**
      * The ring at which multi-index hashing first finds the last document compared: the smallest
@@ -72,14 +66,9 @@ public abstract sealed class SegmentCodes permits WordCodes, CachedCodes {
      * (low 8 bits) the first position at that distance, as {@code ring << 8 | position}.
      */
     public int discovery(int positions) {
-        return discovery(-1, positions);
-    }
-
-    /** {@link #discovery(int)} of the {@code j}-th document of the last {@link #distances} block. */
-    public int discovery(int j, int positions) {
         int best = Integer.MAX_VALUE;
         for (int p = 0; p < positions; p++) {
-            long word = xorOf(p / HammingCodes.SUBCODES_PER_WORD, j);
+            long word = xorWord(p / HammingCodes.SUBCODES_PER_WORD);
             int ring = Integer.bitCount(HammingCodes.subCodeOf(word, p % HammingCodes.SUBCODES_PER_WORD));
             int key = ring << 8 | p;
             if (key < best) {

@@ -18,7 +18,7 @@ final class WordCodes extends SegmentCodes {
     private final NumericDocValues[] words;
     private boolean dense;
     private int lastDoc = -1;
-    /** Differing bits of the documents last compared: [word][index in the block], the single document at 0. */
+    /** Differing bits of the last single document at [word][0]; a block's words read in bulk otherwise. */
     private long[][] xor;
 
     /**
@@ -90,9 +90,6 @@ final class WordCodes extends SegmentCodes {
         if (dense == false) {
             for (int j = 0; j < n; j++) {
                 out[j] = distance(docs[j], query, Integer.MAX_VALUE);
-                for (int i = 0; i < words.length; i++) {
-                    xor[i][j] = xor[i][0];
-                }
             }
             return;
         }
@@ -111,8 +108,8 @@ final class WordCodes extends SegmentCodes {
     }
 
     @Override
-    long xorOf(int i, int j) {
-        return xor[i][Math.max(j, 0)];
+    public long xorWord(int i) {
+        return xor[i][0];
     }
 
     /** A multi-valued field read as its smallest value (doc values are sorted ascending). */
