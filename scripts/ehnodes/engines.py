@@ -31,6 +31,10 @@ class Engine:
     master_setting: str
     # Whether the release carries x-pack security (Elasticsearch's integ-test zip does, OpenSearch's not).
     has_security: bool = False
+    # Elasticsearch 8.19 and 9 stop starting merges (a force merge then waits for ever) once the
+    # disk is 95 % full, counting the merges' own temporary space: a development node on a shared
+    # disk turns that check off, as it turns off the allocation watermarks. OpenSearch has no such check.
+    merge_disk_check_setting: str | None = None
 
     def coordinates(self, version: str) -> str:
         return f"{self.maven_group}:{self.command}:{version}:zip"
@@ -65,6 +69,7 @@ ENGINES: dict[str, Engine] = {
             master_setting="cluster.initial_master_nodes",
             # The integ-test zip has x-pack-security: off for a development node, on with --secure.
             has_security=True,
+            merge_disk_check_setting="indices.merge.disk.check_interval",
         ),
         Engine(
             name="es8",
@@ -80,6 +85,7 @@ ENGINES: dict[str, Engine] = {
             build_target="make es8-plugin",
             master_setting="cluster.initial_master_nodes",
             has_security=True,
+            merge_disk_check_setting="indices.merge.disk.check_interval",
         ),
         Engine(
             name="opensearch",

@@ -63,6 +63,8 @@ class NodeSpec:
             # a development node honours a `timeout` of a few milliseconds as a user would expect.
             "thread_pool.estimated_time_interval": "0",
         }
+        if engine.merge_disk_check_setting:
+            settings[engine.merge_disk_check_setting] = "0s"  # 0: never check
         if engine.has_security:
             settings |= security_settings(self.secure)
         if self.peers:

@@ -230,10 +230,19 @@ def test_single_node_config(tmp_path: Path) -> None:
     assert "discovery.seed_hosts" not in settings
 
 
+@pytest.mark.parametrize("engine", ["es9", "es8"])
+def test_elasticsearch_merges_even_on_a_nearly_full_disk(tmp_path: Path, engine: str) -> None:
+    # Left on, a disk 95 % full (a shared CI disk) holds back every merge and a force merge never returns.
+    (spec,) = launcher(tmp_path, engine="es9").specs("abc")
+    settings = settings_of(spec.render_yml(ENGINES[engine], Path("/n")))
+    assert settings["indices.merge.disk.check_interval"] == "0s"
+    assert settings["cluster.routing.allocation.disk.threshold_enabled"] == "false"
+
+
 def test_opensearch_has_no_x_pack_and_its_own_port(tmp_path: Path) -> None:
     (spec,) = launcher(tmp_path, engine="opensearch", heap="2g").specs("none")
     settings = settings_of(spec.render_yml(ENGINES["opensearch"], Path("/n")))
-    assert not any(key.startswith("xpack") for key in settings)
+    assert not any(key.startswith("xpack") or key.startswith("indices.merge") for key in settings)
     assert (settings["http.port"], settings["transport.port"], spec.heap) == ("9290", "9390", "2g")
 
 
