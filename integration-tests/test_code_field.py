@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import bulk, hamming, refusal, words_to_hex
+from elastichash import engines
 from elastichash.engines import Client
 
 HEX = "0123456789abcdef" * 4
@@ -92,16 +93,71 @@ def test_a_document_without_a_code_is_kept_found_by_no_search_and_scored_zero(es
     assert [hit["_id"] for hit in exists["hits"]["hits"]] == ["coded"]
 
 
+def code_out_of_source(es: Client, index: str) -> bool:
+    """Whether `index` keeps its codes out of the stored `_source` (Elasticsearch 9's
+    `index.mapping.exclude_source_vectors`, on by default; a setting Elasticsearch 8 and OpenSearch lack)."""
+    settings = es.indices.get_settings(index=index, include_defaults=True, flat_settings=True)[index]
+    value = settings.get("settings", {}).get("index.mapping.exclude_source_vectors")
+    return str(value or settings.get("defaults", {}).get("index.mapping.exclude_source_vectors")).lower() == "true"
+
+
 def test_source_fields_and_doc_values_hold_the_hex_and_nothing_derived(es: Client, scratch_index: str) -> None:
     create(es, scratch_index)
     es.index(index=scratch_index, id="1", body={"hash": HEX.upper(), "tag": "a"}, refresh=True)
     hit = es.search(index=scratch_index, body={"query": {"match_all": {}}, "docvalue_fields": ["tag", "hash"]})
     hit = hit["hits"]["hits"][0]
-    assert hit["_source"] == {"hash": HEX.upper(), "tag": "a"}
+    # Kept out of the stored source, the code is read back from the column: the canonical
+    # lowercase hex. Kept in it, it is the hex as sent.
+    shown = HEX if code_out_of_source(es, scratch_index) else HEX.upper()
+    assert hit["_source"] == {"hash": shown, "tag": "a"}
     assert hit["fields"] == {"hash": [HEX], "tag": ["a"]}  # doc values: the canonical lowercase hex
-    # The fields API reads _source, as for other types.
     only = es.search(index=scratch_index, body={"query": {"match_all": {}}, "fields": ["hash"], "_source": False})
-    assert only["hits"]["hits"][0]["fields"]["hash"] == [HEX.upper()]
+    assert only["hits"]["hits"][0]["fields"]["hash"] == [shown]
+
+
+def test_elasticsearch_9_keeps_codes_out_of_the_stored_source_and_gives_them_back(
+    es: Client, scratch_index: str
+) -> None:
+    create(es, scratch_index)
+    if not code_out_of_source(es, scratch_index):
+        pytest.skip("this node keeps every field in the stored _source (Elasticsearch 8, OpenSearch)")
+    kept = scratch_index + "-kept"  # the same documents with the setting off: the hex stays in _source
+    es.indices.create(
+        index=kept,
+        body={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.mapping.exclude_source_vectors": False},
+            "mappings": {"properties": {"hash": {"type": "hamming_code"}, "tag": {"type": "keyword"}}},
+        },
+    )
+    try:
+        n = 2_000
+        hexes = [words_to_hex(code) for code in np.random.default_rng(31).integers(-(2**63), 2**63 - 1, (n, 4))]
+        for index in (scratch_index, kept):
+            bulk(es, ({"_index": index, "_id": str(i), "hash": h.upper(), "tag": "t"} for i, h in enumerate(hexes)))
+            es.indices.refresh(index=index)
+            es.indices.forcemerge(index=index, max_num_segments=1)
+        stored = {}
+        for index in (scratch_index, kept):
+            usage = engines.request(es, "POST", f"/{index}/_disk_usage", params={"run_expensive_tasks": "true"})
+            stored[index] = usage[index]["fields"]["_source"]["total_in_bytes"]
+        # 64 hex characters of random bits a document compress to no fewer than 32 bytes; left
+        # out, what is stored is {"tag":"t"}.
+        assert stored[kept] >= n * 32 and stored[scratch_index] <= n * 8, stored
+        # Every read of the source gets the code back, from the column (lowercase: not what was
+        # sent); unlike dense_vector's, `_source.exclude_vectors` does not hide it.
+        assert es.get(index=scratch_index, id="7")["_source"] == {"hash": hexes[7], "tag": "t"}
+        assert es.get(index=kept, id="7")["_source"] == {"hash": hexes[7].upper(), "tag": "t"}
+        hits = es.search(index=scratch_index, body={"size": n, "query": {"match_all": {}}})["hits"]["hits"]
+        assert {hit["_id"]: hit["_source"]["hash"] for hit in hits} == {str(i): h for i, h in enumerate(hexes)}
+        # An update of another field keeps the code; a code of its own replaces it.
+        es.update(index=scratch_index, id="7", body={"doc": {"tag": "u"}}, refresh=True)
+        assert es.get(index=scratch_index, id="7")["_source"] == {"hash": hexes[7], "tag": "u"}
+        es.update(index=scratch_index, id="7", body={"doc": {"hash": "F" * 64}}, refresh=True)
+        assert es.get(index=scratch_index, id="7")["_source"] == {"hash": "f" * 64, "tag": "u"}
+        top = es.search(index=scratch_index, body={"query": {"hamming": {"field": "hash", "code": "f" * 64, "k": 1}}})
+        assert top["hits"]["hits"][0]["_id"] == "7" and top["hits"]["hits"][0]["_score"] == 256
+    finally:
+        es.indices.delete(index=kept, ignore_unavailable=True)
 
 
 def test_update_replaces_the_code_and_search_follows(es: Client, scratch_index: str) -> None:

@@ -266,9 +266,13 @@ def test_a_hidden_code_field_is_refused_by_name(node: SecureNode, indices: Indic
     who = hidden(node, indices, "eh-fls-code", ["hash"])
     for client in clients(node, who):
         # The user still reads the documents' other fields...
-        plain = client.search(index=indices.a, body={"size": 1, "query": {"match_all": {}}, "_source": True})
-        source = plain["hits"]["hits"][0]["_source"]
-        assert "image_id" in source and "hash" not in source
+        # Nor the code by another way: not put back into _source from its column (Elasticsearch 9
+        # keeps it out of the stored source), not in doc values or the fields API.
+        for asked in ({"docvalue_fields": ["hash"]}, {"fields": ["hash"]}):
+            body = {"size": 1, "query": {"match_all": {}}, "_source": True, **asked}
+            plain = client.search(index=indices.a, body=body)["hits"]["hits"][0]
+            assert "image_id" in plain["_source"] and "hash" not in plain["_source"], plain
+            assert "hash" not in plain.get("fields", {}), plain
         # ...but neither the query nor the script scores on a field it may not see: no empty answer,
         # no score of 0 for every document, but a 400 naming the field.
         paper = {**hamming_body(indices), "query": queries.hamming_query(indices.query, 5, mode="paper")}
@@ -288,6 +292,9 @@ def test_a_role_granting_the_code_field_by_name_searches_it_whole(node: SecureNo
     who = principal(node, "eh-fls-grant", [{"names": [indices.a], "privileges": ["read"], "field_security": grant}])
     client = node.client(api_key=who.api_key)
     assert ids(client.search(index=indices.a, body=hamming_body(indices))) == indices.nearest
+    body = {"size": 1, "query": {"match_all": {}}, "docvalue_fields": ["hash"]}
+    hit = client.search(index=indices.a, body=body)["hits"]["hits"][0]
+    assert len(hit["_source"]["hash"]) == 64 and hit["fields"]["hash"] == [hit["_source"]["hash"]], hit
     assert ids(client.search(index=indices.a, body=script_body(indices))) == indices.nearest
     hits = ElasticHash(client, index=indices.a).search(indices.query, k=5, mode="long")
     assert [hit.id for hit in hits] == indices.nearest

@@ -11,6 +11,7 @@ import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.IndexOptions;
 import org.apache.lucene.index.IndexableField;
+import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.util.BytesRef;
@@ -199,12 +200,18 @@ public final class HammingCodeField {
 
     /**
      * The codes of a {@code hamming_code} field as hex text (ASCII bytes), one value per document
-     * that has a code: what {@code docvalue_fields} shows and aggregations count.
+     * that has a code: what {@code docvalue_fields} shows and aggregations count. None where the
+     * reader hides the field (field-level security).
      */
     public static BinaryDocValues hexValues(LeafReader reader, String luceneName, int words) throws IOException {
+        if (HiddenFields.hidden(reader, luceneName)) {
+            return DocValues.emptyBinary(); // field-level security hides the field: its columns too
+        }
+        // Granted by its name alone, the field's columns (Lucene names of their own) are read all the same.
+        LeafReader source = reader.getFieldInfos().fieldInfo(wordField(luceneName, 0)) != null ? reader : FilterLeafReader.unwrap(reader);
         NumericDocValues[] columns = new NumericDocValues[words];
         for (int w = 0; w < words; w++) {
-            columns[w] = DocValues.getNumeric(reader, wordField(luceneName, w));
+            columns[w] = DocValues.getNumeric(source, wordField(luceneName, w));
         }
         long[] code = new long[words];
         return new BinaryDocValues() {

@@ -1,6 +1,5 @@
 package org.elastichash.core;
 
-import org.apache.lucene.index.FieldInfos;
 import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
 
@@ -16,16 +15,21 @@ public final class HiddenFields {
 
     private HiddenFields() {}
 
+    /**
+     * Whether a reader wrapper hides {@code field} although the segment holds it. A code field's
+     * columns have Lucene names of their own that a role hiding the field does not name: whatever
+     * reads them (the hex of {@code docvalue_fields}, the code put back into {@code _source}) asks
+     * this of the field's own name first.
+     */
+    public static boolean hidden(LeafReader reader, String field) {
+        LeafReader segment = FilterLeafReader.unwrap(reader);
+        return segment != reader && reader.getFieldInfos().fieldInfo(field) == null && segment.getFieldInfos().fieldInfo(field) != null;
+    }
+
     /** Throws if a reader wrapper hides any of {@code fields} that the segment itself holds. */
     public static void requireVisible(LeafReader reader, String parameter, String... fields) {
-        LeafReader segment = FilterLeafReader.unwrap(reader);
-        if (segment == reader) {
-            return;
-        }
-        FieldInfos visible = reader.getFieldInfos();
-        FieldInfos held = segment.getFieldInfos();
         for (String field : fields) {
-            if (visible.fieldInfo(field) == null && held.fieldInfo(field) != null) {
+            if (hidden(reader, field)) {
                 throw new IllegalArgumentException(
                     "["
                         + parameter

@@ -119,11 +119,22 @@ class HiddenFieldsTest {
                 // A role naming the field alone hides its derived columns' Lucene names: still read.
                 LeafReader grantsTheField = new Hiding(segment, name -> name.startsWith("hash#"));
                 assertEquals(0, column.open(grantsTheField, null).distance(0, code));
+                assertEquals(HammingCodes.toHex(code), hexOf(grantsTheField));
                 // A role that hides the field is refused, whatever it does with the columns.
                 LeafReader hidesTheField = new Hiding(segment, "hash");
                 IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> column.open(hidesTheField, null));
                 assertTrue(error.getMessage().startsWith("[field] field [hash] is hidden from this user by field-level security"));
+                // Its hex (docvalue_fields, the code Elasticsearch 9 puts back into _source) is not shown either.
+                assertEquals(null, hexOf(hidesTheField));
+                assertEquals(null, hexOf(new Hiding(segment, name -> name.startsWith("hash"))));
+                assertEquals(HammingCodes.toHex(code), hexOf(segment));
             }
         }
+    }
+
+    /** Document 0's hex as {@link HammingCodeField#hexValues} reads it through {@code reader}, or null. */
+    private static String hexOf(LeafReader reader) throws IOException {
+        org.apache.lucene.index.BinaryDocValues hex = HammingCodeField.hexValues(reader, "hash", 4);
+        return hex.advanceExact(0) ? hex.binaryValue().utf8ToString() : null;
     }
 }

@@ -2,10 +2,14 @@ package org.elastichash.plugin;
 
 import java.io.IOException;
 import java.util.Map;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.search.IndexSearcher;
 import org.elasticsearch.common.io.stream.StreamInput;
 import org.elasticsearch.index.mapper.AbstractScriptFieldType;
+import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.MappingParserContext;
 import org.elasticsearch.index.mapper.TextSearchInfo;
 import org.elasticsearch.index.query.AbstractQueryBuilder;
 import org.elasticsearch.search.lookup.SearchLookup;
@@ -58,5 +62,22 @@ public final class ElasticsearchCompat {
         protected CodeFieldTypeBase(String name, Map<String, String> meta) {
             super(name, true, false, true, TextSearchInfo.NONE, meta);
         }
+    }
+
+    /** Elasticsearch 8 keeps every field in the stored {@code _source}. */
+    public static boolean excludesSourceVectors(MappingParserContext context) {
+        return false;
+    }
+
+    /** A code field; Elasticsearch 8 has no way to keep a field out of the stored source and read it back. */
+    public abstract static class CodeFieldMapperBase extends FieldMapper {
+
+        protected CodeFieldMapperBase(String leafName, MappedFieldType type, BuilderParams params) {
+            super(leafName, type, params);
+        }
+
+        protected abstract boolean codeOutOfSource();
+
+        protected abstract BinaryDocValues hexColumn(LeafReader reader) throws IOException;
     }
 }

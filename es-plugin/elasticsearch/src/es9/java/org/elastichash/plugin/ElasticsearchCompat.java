@@ -2,11 +2,17 @@ package org.elastichash.plugin;
 
 import java.io.IOException;
 import java.util.Map;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.elasticsearch.common.io.stream.StreamInput;
+import org.elasticsearch.index.IndexSettings;
+import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.IndexType;
 import org.elasticsearch.index.mapper.MappedFieldType;
+import org.elasticsearch.index.mapper.MappingParserContext;
+import org.elasticsearch.index.mapper.SourceLoader;
 import org.elasticsearch.index.query.AbstractQueryBuilder;
 import org.elasticsearch.index.query.SearchExecutionContext;
 import org.elasticsearch.search.internal.ContextIndexSearcher;
@@ -67,6 +73,57 @@ public final class ElasticsearchCompat {
 
         protected CodeFieldTypeBase(String name, Map<String, String> meta) {
             super(name, IndexType.terms(true, true), false, meta);
+        }
+    }
+
+    /**
+     * Whether the index leaves vectors out of its stored {@code _source}
+     * ({@code index.mapping.exclude_source_vectors}, on for indices Elasticsearch 9 creates): a
+     * {@code hamming_code} field follows the setting as {@code dense_vector} does.
+     */
+    public static boolean excludesSourceVectors(MappingParserContext context) {
+        return IndexSettings.INDEX_MAPPING_EXCLUDE_SOURCE_VECTORS_SETTING.get(context.getIndexSettings().getSettings());
+    }
+
+    /**
+     * A code field whose hex may stay out of the stored {@code _source}: Elasticsearch 9 then
+     * takes it out at index time and puts it back from the column wherever the source is read
+     * with vectors (a get or search with {@code _source.exclude_vectors: false}, {@code _update},
+     * {@code _reindex}, {@code update_by_query}), as it does for {@code dense_vector}.
+     */
+    public abstract static class CodeFieldMapperBase extends FieldMapper {
+
+        protected CodeFieldMapperBase(String leafName, MappedFieldType type, BuilderParams params) {
+            super(leafName, type, params);
+        }
+
+        /** Whether this field's codes are left out of the stored {@code _source}. */
+        protected abstract boolean codeOutOfSource();
+
+        /** Each document's code as hex, read from one segment's column. */
+        protected abstract BinaryDocValues hexColumn(LeafReader reader) throws IOException;
+
+        @Override
+        public SourceLoader.SyntheticVectorsLoader syntheticVectorsLoader() {
+            if (codeOutOfSource() == false) {
+                return null;
+            }
+            String path = fullPath();
+            return context -> new SourceLoader.SyntheticVectorsLoader.Leaf() {
+                private BinaryDocValues column;
+                private int last = Integer.MAX_VALUE;
+
+                @Override
+                public void load(int doc, java.util.List<SourceLoader.SyntheticVectorPatch> patches) throws IOException {
+                    if (doc <= last) {
+                        column = hexColumn(context.reader()); // doc values go forward only: begin again
+                    }
+                    last = doc;
+                    if (column.advanceExact(doc)) {
+                        patches.add(new SourceLoader.LeafSyntheticVectorPath(path, column.binaryValue().utf8ToString()));
+                    }
+                }
+            };
         }
     }
 }

@@ -2,6 +2,8 @@ package org.elastichash.plugin.mapper;
 
 import java.io.IOException;
 import java.util.Map;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
@@ -10,6 +12,7 @@ import org.elastichash.core.HammingCodeField;
 import org.elastichash.plugin.ElasticsearchCompat;
 import org.elasticsearch.index.fielddata.FieldDataContext;
 import org.elasticsearch.index.fielddata.IndexFieldData;
+import org.elasticsearch.index.mapper.DocValueFetcher;
 import org.elasticsearch.index.mapper.DocumentParserContext;
 import org.elasticsearch.index.mapper.FieldMapper;
 import org.elasticsearch.index.mapper.MappedFieldType;
@@ -17,19 +20,24 @@ import org.elasticsearch.index.mapper.MapperBuilderContext;
 import org.elasticsearch.index.mapper.SourceValueFetcher;
 import org.elasticsearch.index.mapper.ValueFetcher;
 import org.elasticsearch.index.query.SearchExecutionContext;
+import org.elasticsearch.search.DocValueFormat;
 import org.elasticsearch.xcontent.XContentParser;
 
 /**
  * The {@code hamming_code} field type: {@code "hash": {"type": "hamming_code", "bits": 256}}. A
  * document sends its code as hex; the core's {@link HammingCodeField} checks it and derives the
- * sub-code terms and the fixed-width column the {@code hamming} query and script read. Only the
- * hex the user sent is in {@code _source}; {@code fields} and {@code docvalue_fields} return it.
+ * sub-code terms and the fixed-width column the {@code hamming} query and script read. Nothing but
+ * the hex the user sent is in {@code _source}; on Elasticsearch 9 (where the index leaves vectors
+ * out of its stored source, the default) not even that: the engine reads it back from the column
+ * when the source is asked for with vectors. {@code fields} and {@code docvalue_fields} return it.
  */
-public final class HammingCodeFieldMapper extends FieldMapper {
+public final class HammingCodeFieldMapper extends ElasticsearchCompat.CodeFieldMapperBase {
 
     public static final String CONTENT_TYPE = HammingCodeField.TYPE;
 
-    public static final TypeParser PARSER = new TypeParser((name, context) -> new Builder(name), notInMultiFields(CONTENT_TYPE));
+    public static final TypeParser PARSER = new TypeParser(
+        (name, context) -> new Builder(name, ElasticsearchCompat.excludesSourceVectors(context)),
+        notInMultiFields(CONTENT_TYPE));
 
     private static HammingCodeFieldMapper toType(FieldMapper in) {
         return (HammingCodeFieldMapper) in;
@@ -48,9 +56,11 @@ public final class HammingCodeFieldMapper extends FieldMapper {
             String::valueOf
         ).alwaysSerialize();
         private final Parameter<Map<String, String>> meta = Parameter.metaParam();
+        private final boolean codeOutOfSource;
 
-        public Builder(String name) {
+        public Builder(String name, boolean codeOutOfSource) {
             super(name);
+            this.codeOutOfSource = codeOutOfSource;
         }
 
         // Elasticsearch 9 asks the builder for its type; 8 does not (no @Override: one source for both).
@@ -65,8 +75,8 @@ public final class HammingCodeFieldMapper extends FieldMapper {
 
         @Override
         public HammingCodeFieldMapper build(MapperBuilderContext context) {
-            CodeFieldType type = new CodeFieldType(context.buildFullName(leafName()), bits.getValue(), meta.getValue());
-            return new HammingCodeFieldMapper(leafName(), type, builderParams(this, context), bits.getValue());
+            CodeFieldType type = new CodeFieldType(context.buildFullName(leafName()), bits.getValue(), codeOutOfSource, meta.getValue());
+            return new HammingCodeFieldMapper(leafName(), type, builderParams(this, context), bits.getValue(), codeOutOfSource);
         }
     }
 
@@ -74,10 +84,12 @@ public final class HammingCodeFieldMapper extends FieldMapper {
     public static final class CodeFieldType extends ElasticsearchCompat.CodeFieldTypeBase {
 
         private final int bits;
+        private final boolean codeOutOfSource;
 
-        CodeFieldType(String name, int bits, Map<String, String> meta) {
+        CodeFieldType(String name, int bits, boolean codeOutOfSource, Map<String, String> meta) {
             super(name, meta);
             this.bits = bits;
+            this.codeOutOfSource = codeOutOfSource;
         }
 
         /** The code length of the field's documents. */
@@ -92,6 +104,9 @@ public final class HammingCodeFieldMapper extends FieldMapper {
 
         @Override
         public ValueFetcher valueFetcher(SearchExecutionContext context, String format) {
+            if (codeOutOfSource) {
+                return new DocValueFetcher(DocValueFormat.RAW, context.getForField(this, FielddataOperation.SEARCH));
+            }
             return SourceValueFetcher.toString(name(), context, format);
         }
 
@@ -114,15 +129,27 @@ public final class HammingCodeFieldMapper extends FieldMapper {
     }
 
     private final int bits;
+    private final boolean codeOutOfSource;
 
-    private HammingCodeFieldMapper(String leafName, MappedFieldType type, BuilderParams params, int bits) {
+    private HammingCodeFieldMapper(String leafName, MappedFieldType type, BuilderParams params, int bits, boolean codeOutOfSource) {
         super(leafName, type, params);
         this.bits = bits;
+        this.codeOutOfSource = codeOutOfSource;
     }
 
     @Override
     public FieldMapper.Builder getMergeBuilder() {
-        return new Builder(leafName()).init(this);
+        return new Builder(leafName(), codeOutOfSource).init(this);
+    }
+
+    @Override
+    protected boolean codeOutOfSource() {
+        return codeOutOfSource;
+    }
+
+    @Override
+    protected BinaryDocValues hexColumn(LeafReader reader) throws IOException {
+        return HammingCodeField.hexValues(reader, fieldType().name(), bits / Long.SIZE);
     }
 
     @Override
