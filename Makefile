@@ -33,7 +33,7 @@ MVN = jdk="$$(scripts/find-jdk.sh 21)" && JAVA_HOME="$$jdk" \
 # Local nodes come from scripts/ehnodes (python3, standard library only). ENGINE picks the engine of
 # the node targets and the demo; EH_STATE_DIR, EH_HTTP_PORT and EH_HEAP change where and how.
 ENGINE ?= es9
-# The engines `make integration-test` (and so `make test`) runs the suite on, one after the other.
+# The engines `make integration-test` (and so `make test`) runs the suite on.
 ENGINES ?= es9 es8 opensearch
 NODES = PYTHONPATH=scripts python3 -m ehnodes
 # What builds each engine's plugin zip (a file, or the target that makes it).
@@ -115,22 +115,10 @@ model-test: ## model-export's fast tests (its own venv with PyTorch)
 	$(MAKE) --no-print-directory -C model-export test
 
 # Per engine: pytest's session fixture starts a node with that engine's zip (ES_URL is dropped so
-# that it does), and stops it; the stop after it covers an interrupted run. Logs in build/.
-integration-test: $(foreach engine,$(ENGINES),$(ENGINE_PLUGIN_$(engine))) $(PY_STAMP) browser ## pytest against a real node of each engine in ENGINES (and the web page in Chromium)
-	@mkdir -p build; status=0; summary=""; \
-	for engine in $(ENGINES); do \
-		echo "== integration tests on $$engine"; \
-		rc=0; env -u ES_URL $(VENV)/bin/pytest -q --durations=12 integration-tests --engine $$engine 2>&1 \
-			| tee build/integration-$$engine.log || rc=$$?; \
-		$(NODES) stop --engine $$engine || true; \
-		[ $$rc -eq 0 ] || status=1; \
-		counts=$$(grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' build/integration-$$engine.log \
-			| tail -n1 || true); \
-		reason=$$(grep -o -m1 'Exit: .*[^! ]' build/integration-$$engine.log || true); \
-		summary+="$$engine: $${counts:-no summary, see build/integration-$$engine.log}"; \
-		summary+="$${reason:+ (stopped early: $${reason#Exit: })}"$$'\n'; \
-	done; \
-	printf '== integration tests per engine\n%s' "$$summary"; exit $$status
+# that it does), and stops it; the stop after it covers an interrupted run. The engines' suites run
+# side by side (INTEGRATION_JOBS at once, default all; 1: one after the other). Logs in build/.
+integration-test: $(foreach engine,$(ENGINES),$(ENGINE_PLUGIN_$(engine))) $(PY_STAMP) browser ## pytest against a real node of each engine in ENGINES, side by side (and the web page in Chromium)
+	@VENV=$(VENV) scripts/integration-tests.sh $(ENGINES)
 
 BENCH_N ?= 1000000
 BENCH_CLUSTER_N ?= 300000

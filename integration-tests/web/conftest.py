@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,6 @@ from elastichash.engines import Client
 from elastichash.ingest import ImageItem
 from PIL import Image, ImageDraw
 
-WEB_PORTS = range(8700, 8800)  # this helper's ports; other runs use others
 PAGE_SIZE = 10
 
 
@@ -78,17 +76,6 @@ def indexed_folder(es: Client, es_url: str, tmp_path_factory: pytest.TempPathFac
     engine.es.close()
 
 
-def free_port() -> int:
-    for port in WEB_PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail(f"no free port in {WEB_PORTS.start}-{WEB_PORTS.stop - 1} for the web page")
-
-
 @pytest.fixture(scope="session")
 def server(indexed_folder: IndexedFolder, es_url: str) -> Iterator[str]:
     """`elastichash serve` as its own process; yields its URL (the last line it prints)."""
@@ -102,8 +89,9 @@ def server(indexed_folder: IndexedFolder, es_url: str) -> Iterator[str]:
         indexed_folder.index,
         "serve",
         str(indexed_folder.root),
+        # 0: a port the system picks (and the server prints), free even with other suites running at once.
         "--port",
-        str(free_port()),
+        "0",
         "--page-size",
         str(PAGE_SIZE),
     ]
