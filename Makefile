@@ -27,7 +27,7 @@ MVN = jdk="$$(scripts/find-jdk.sh 21)" && JAVA_HOME="$$jdk" \
 	MAVEN_OPTS="$$(grep -qE '^JAVA_VERSION="(2[3-9]|[3-9][0-9])' "$$jdk/release" && echo --sun-misc-unsafe-memory-access=allow)" \
 	mvn -B -q -Dstyle.color=never -Des.version=$(ES_VERSION)
 
-.PHONY: help demo web-stop browser screenshots test plugin java-test python-test model-test integration-test lint bench \
+.PHONY: help demo web-stop browser screenshots test java-builds plugin java-test python-test model-test integration-test lint bench \
 	es-start es-stop es-cluster-start es-cluster-stop es-status clean
 
 # Local nodes come from scripts/ehnodes (python3, standard library only). ENGINE picks the engine of
@@ -58,7 +58,15 @@ demo: $(ENGINE_PLUGIN_$(ENGINE)) $(PY_STAMP) ## Start a local node with the plug
 web-stop: ## Stop the demo's web page (make demo started it)
 	@$(PYTHON) scripts/web_server.py stop
 
-test: java-test python-test model-test integration-test ## Run every test (builds, starts and stops a node)
+# The Java builds (one after another: they share the core module's build folder) run alongside the
+# Python unit tests and model-export's once the shared virtual environment exists; then the
+# engines' integration suites, side by side. Each part's output is printed whole when it ends.
+test: $(PY_STAMP) ## Run every test (builds, starts and stops the nodes)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target java-builds python-test model-test
+	@$(MAKE) --no-print-directory integration-test
+
+java-builds: ## The three plugin zips, each after its JUnit tests
+	@$(MAKE) --no-print-directory -j1 java-test $(ES8_PLUGIN_ZIP) $(OS_PLUGIN_ZIP)
 
 plugin: $(PLUGIN_ZIP) ## Build the Elasticsearch plugin zip (runs its unit tests)
 
