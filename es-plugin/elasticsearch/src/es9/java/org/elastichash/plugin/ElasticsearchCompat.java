@@ -88,8 +88,9 @@ public final class ElasticsearchCompat {
     /**
      * A code field whose hex may stay out of the stored {@code _source}: Elasticsearch 9 then
      * takes it out at index time and puts it back from the column wherever the source is read
-     * with vectors (a get or search with {@code _source.exclude_vectors: false}, {@code _update},
-     * {@code _reindex}, {@code update_by_query}), as it does for {@code dense_vector}.
+     * (get, search hits, {@code _update}, {@code _reindex}, {@code update_by_query}), with the
+     * mechanism it has for {@code dense_vector}. Unlike a vector's, the code is not hidden by
+     * {@code _source.exclude_vectors}.
      */
     public abstract static class CodeFieldMapperBase extends FieldMapper {
 

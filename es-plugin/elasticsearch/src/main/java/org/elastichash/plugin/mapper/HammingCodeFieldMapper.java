@@ -29,7 +29,7 @@ import org.elasticsearch.xcontent.XContentParser;
  * sub-code terms and the fixed-width column the {@code hamming} query and script read. Nothing but
  * the hex the user sent is in {@code _source}; on Elasticsearch 9 (where the index leaves vectors
  * out of its stored source, the default) not even that: the engine reads it back from the column
- * when the source is asked for with vectors. {@code fields} and {@code docvalue_fields} return it.
+ * whenever the source is read. {@code fields} and {@code docvalue_fields} return it.
  */
 public final class HammingCodeFieldMapper extends ElasticsearchCompat.CodeFieldMapperBase {
 
@@ -37,7 +37,8 @@ public final class HammingCodeFieldMapper extends ElasticsearchCompat.CodeFieldM
 
     public static final TypeParser PARSER = new TypeParser(
         (name, context) -> new Builder(name, ElasticsearchCompat.excludesSourceVectors(context)),
-        notInMultiFields(CONTENT_TYPE));
+        notInMultiFields(CONTENT_TYPE)
+    );
 
     private static HammingCodeFieldMapper toType(FieldMapper in) {
         return (HammingCodeFieldMapper) in;
