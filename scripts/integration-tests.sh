@@ -14,11 +14,12 @@ mkdir -p build
 
 suite() {  # engine → runs its suite, stops its node; the exit status in build/integration-<engine>.rc
     local engine=$1 log=build/integration-$1.log rc=0
+    local pytest=(env -u ES_URL "$venv/bin/pytest" -q --durations=12 integration-tests --engine "$engine")
     if ((jobs == 1)); then
         echo "== integration tests on $engine"
-        env -u ES_URL "$venv/bin/pytest" -q --durations=12 integration-tests --engine "$engine" 2>&1 | tee "$log" || rc=$?
+        "${pytest[@]}" 2>&1 | tee "$log" || rc=$?
     else
-        env -u ES_URL "$venv/bin/pytest" -q --durations=12 integration-tests --engine "$engine" >"$log" 2>&1 || rc=$?
+        "${pytest[@]}" >"$log" 2>&1 || rc=$?
     fi
     PYTHONPATH=scripts python3 -m ehnodes stop --engine "$engine" >/dev/null 2>&1 || true
     echo "$rc" >"build/integration-$engine.rc"
@@ -30,26 +31,28 @@ show() {  # engine → its whole log, when the suites ran side by side
     cat "build/integration-$1.log"
 }
 
+declare -A pid_of=()  # engine → its suite's process, while it runs
+
+reap() {  # waits for one suite to end and prints its log
+    local done_pid e
+    wait -n -p done_pid
+    (($? == 127)) && pid_of=() && return  # no suite left to wait for
+    for e in "${!pid_of[@]}"; do
+        [[ ${pid_of[$e]} == "$done_pid" ]] && show "$e" && unset "pid_of[$e]"
+    done
+}
+
 if ((jobs == 1)); then
     for engine in "$@"; do suite "$engine"; done
 else
     echo "== integration tests on $* ($jobs at once; each printed when it ends)"
-    declare -A pid_of=()
-    running=0
     for engine in "$@"; do
         rm -f "build/integration-$engine.rc"
-        if ((running >= jobs)); then
-            wait -n -p done_pid; running=$((running - 1))
-            for e in "${!pid_of[@]}"; do [[ ${pid_of[$e]} == "$done_pid" ]] && show "$e" && unset "pid_of[$e]"; done
-        fi
+        if ((${#pid_of[@]} >= jobs)); then reap; fi
         suite "$engine" &
         pid_of[$engine]=$!
-        running=$((running + 1))
     done
-    while ((running > 0)); do
-        wait -n -p done_pid; running=$((running - 1))
-        for e in "${!pid_of[@]}"; do [[ ${pid_of[$e]} == "$done_pid" ]] && show "$e" && unset "pid_of[$e]"; done
-    done
+    while ((${#pid_of[@]} > 0)); do reap; done
 fi
 
 status=0

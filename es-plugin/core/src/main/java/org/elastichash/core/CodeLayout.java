@@ -2,7 +2,6 @@ package org.elastichash.core;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.util.BytesRef;
 
@@ -79,8 +78,7 @@ public sealed interface CodeLayout {
         public SegmentCodes open(LeafReader reader, CodeCache cache) throws IOException {
             HiddenFields.requireVisible(reader, parameter(), fieldsRead());
             String[] columns = HammingCodeField.wordFields(field, words);
-            boolean visible = reader.getFieldInfos().fieldInfo(columns[0]) != null;
-            LeafReader source = visible ? reader : FilterLeafReader.unwrap(reader);
+            LeafReader source = HiddenFields.columnsOf(reader, columns[0]);
             CodeCache.Words words = cache == null || source.getFieldInfos().fieldInfo(columns[0]) == null ? null : cache.words(source, columns);
             if (words != null) {
                 return new CachedCodes(words, "[" + field + "]");

@@ -11,7 +11,6 @@ import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.IndexOptions;
 import org.apache.lucene.index.IndexableField;
-import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.util.BytesRef;
@@ -207,8 +206,7 @@ public final class HammingCodeField {
         if (HiddenFields.hidden(reader, luceneName)) {
             return DocValues.emptyBinary(); // field-level security hides the field: its columns too
         }
-        // Granted by its name alone, the field's columns (Lucene names of their own) are read all the same.
-        LeafReader source = reader.getFieldInfos().fieldInfo(wordField(luceneName, 0)) != null ? reader : FilterLeafReader.unwrap(reader);
+        LeafReader source = HiddenFields.columnsOf(reader, wordField(luceneName, 0));
         NumericDocValues[] columns = new NumericDocValues[words];
         for (int w = 0; w < words; w++) {
             columns[w] = DocValues.getNumeric(source, wordField(luceneName, w));

@@ -26,6 +26,15 @@ public final class HiddenFields {
         return segment != reader && reader.getFieldInfos().fieldInfo(field) == null && segment.getFieldInfos().fieldInfo(field) != null;
     }
 
+    /**
+     * Where to read a code field's columns: through the wrapper when it shows them, else from the
+     * segment. A role that grants the field by name hides its columns' own Lucene names; the field
+     * being visible (checked before), its columns hold nothing the user may not see.
+     */
+    public static LeafReader columnsOf(LeafReader reader, String firstColumn) {
+        return reader.getFieldInfos().fieldInfo(firstColumn) != null ? reader : FilterLeafReader.unwrap(reader);
+    }
+
     /** Throws if a reader wrapper hides any of {@code fields} that the segment itself holds. */
     public static void requireVisible(LeafReader reader, String parameter, String... fields) {
         for (String field : fields) {

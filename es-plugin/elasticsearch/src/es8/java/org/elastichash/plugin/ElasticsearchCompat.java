@@ -69,7 +69,10 @@ public final class ElasticsearchCompat {
         return false;
     }
 
-    /** A code field; Elasticsearch 8 has no way to keep a field out of the stored source and read it back. */
+    /**
+     * A code field; Elasticsearch 8 has no way to keep a field out of the stored source and read it
+     * back, so nothing calls the two members: they are here for the shared mapper's overrides.
+     */
     public abstract static class CodeFieldMapperBase extends FieldMapper {
 
         protected CodeFieldMapperBase(String leafName, MappedFieldType type, BuilderParams params) {

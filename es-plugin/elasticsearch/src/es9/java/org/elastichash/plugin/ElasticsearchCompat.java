@@ -1,6 +1,7 @@
 package org.elastichash.plugin;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.LeafReader;
@@ -115,7 +116,7 @@ public final class ElasticsearchCompat {
                 private int last = Integer.MAX_VALUE;
 
                 @Override
-                public void load(int doc, java.util.List<SourceLoader.SyntheticVectorPatch> patches) throws IOException {
+                public void load(int doc, List<SourceLoader.SyntheticVectorPatch> patches) throws IOException {
                     if (doc <= last) {
                         column = hexColumn(context.reader()); // doc values go forward only: begin again
                     }

@@ -77,7 +77,7 @@ public final class HammingCodeFieldMapper extends ElasticsearchCompat.CodeFieldM
         @Override
         public HammingCodeFieldMapper build(MapperBuilderContext context) {
             CodeFieldType type = new CodeFieldType(context.buildFullName(leafName()), bits.getValue(), codeOutOfSource, meta.getValue());
-            return new HammingCodeFieldMapper(leafName(), type, builderParams(this, context), bits.getValue(), codeOutOfSource);
+            return new HammingCodeFieldMapper(leafName(), type, builderParams(this, context), bits.getValue());
         }
     }
 
@@ -130,22 +130,25 @@ public final class HammingCodeFieldMapper extends ElasticsearchCompat.CodeFieldM
     }
 
     private final int bits;
-    private final boolean codeOutOfSource;
 
-    private HammingCodeFieldMapper(String leafName, MappedFieldType type, BuilderParams params, int bits, boolean codeOutOfSource) {
+    private HammingCodeFieldMapper(String leafName, MappedFieldType type, BuilderParams params, int bits) {
         super(leafName, type, params);
         this.bits = bits;
-        this.codeOutOfSource = codeOutOfSource;
+    }
+
+    @Override
+    public CodeFieldType fieldType() {
+        return (CodeFieldType) super.fieldType();
     }
 
     @Override
     public FieldMapper.Builder getMergeBuilder() {
-        return new Builder(leafName(), codeOutOfSource).init(this);
+        return new Builder(leafName(), codeOutOfSource()).init(this);
     }
 
     @Override
     protected boolean codeOutOfSource() {
-        return codeOutOfSource;
+        return fieldType().codeOutOfSource;
     }
 
     @Override
