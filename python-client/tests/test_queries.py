@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from elastichash import codes, queries
 from elastichash.codes import Code, CodeError
+from owned_messages import hex_error_pattern
 
 CODE = Code.from_hex("0123456789abcdef" * 4)
 LONG_MIN = -(2**63)
@@ -128,7 +129,7 @@ def test_subcode_terms_shapes_and_positions() -> None:
 
 
 def test_bad_code_is_named() -> None:
-    with pytest.raises(CodeError, match="64 hex characters .* got 3"):
+    with pytest.raises(CodeError, match=hex_error_pattern("abc")):
         queries.code_fields("abc")
 
 
@@ -214,7 +215,7 @@ def test_painless_script_carries_signed_words() -> None:
 def test_script_errors() -> None:
     with pytest.raises(ValueError, match="scorer"):
         queries.hamming_script(CODE, scorer="lucene")  # type: ignore[arg-type]
-    with pytest.raises(CodeError, match="64 hex characters"):
+    with pytest.raises(CodeError, match=hex_error_pattern(CODE.hex[:16])):
         queries.hamming_script(CODE.hex[:16])  # the short code is asked for with short=True
 
 

@@ -25,6 +25,7 @@ from elastichash.client import ElasticHash, Hit  # noqa: E402
 from elastichash.errors import ClusterError  # noqa: E402
 from elastichash.web import ImageFolders, NotServed, create_app  # noqa: E402
 from elastichash.web.app import SearchOptions, page_bounds  # noqa: E402
+from owned_messages import hex_error  # noqa: E402
 
 
 def png_bytes(color: tuple[int, int, int], size: int = 32) -> bytes:
@@ -300,7 +301,7 @@ def test_search_by_code_with_filters(client: TestClient, engine: Recorder, folde
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("code=abc", "code must be 64 hex characters (256 bits), got 3"),
+        ("code=abc", hex_error("abc")),
         ("code=" + "0" * 64 + "&k=0", "k must be between 1 and 1000, got 0"),
         ("code=" + "0" * 64 + "&k=ten", "k must be a whole number, got 'ten'"),
         ("code=" + "0" * 64 + "&mode=long", "mode must be one of exact, paper, got 'long'"),

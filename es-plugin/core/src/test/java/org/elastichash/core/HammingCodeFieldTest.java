@@ -56,6 +56,14 @@ class HammingCodeFieldTest {
             "field [hash] of type [hamming_code] takes one code as a string of 64 hex characters, got an object",
             error(() -> HammingCodeField.parseValue("hash", 256, Map.of()))
         );
+        assertEquals(
+            "field [hash] of type [hamming_code]: the code is not hex: character 'g' at position 0",
+            error(() -> HammingCodeField.parseValue("hash", 256, "g".repeat(64)))
+        );
+        assertEquals(
+            "field [hash] of type [hamming_code] takes one code as a string of 64 hex characters, got a boolean [true]",
+            error(() -> HammingCodeField.parseValue("hash", 256, true))
+        );
         assertTrue(HammingCodeField.oneCodePerDocument("hash").getMessage().contains("takes one code per document, got an array"));
     }
 
