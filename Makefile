@@ -161,8 +161,14 @@ bench-ingest: $(PLUGIN_ZIP) $(PY_STAMP) ## Images/s of a folder ingest (400 phot
 	@url=$$($(NODES) start --engine es9 | tail -n1); \
 	$(BENCH_RUN).ingest --es-url "$$url" $(BENCH_ARGS)
 
+# The real images that synthetic images like real ones are fitted on, and the labelled domains of
+# the quality benchmark: Debian packages, installed once by model-export (its image packages).
+.PHONY: bench-images
+bench-images:
+	@$(MAKE) --no-print-directory -C model-export build/.apt-installed
+
 .PHONY: bench-realistic
-bench-realistic: $(PY_STAMP) ## Synthetic images like real ones: real images encoded, a generator fitted per collection, the fit report (then: make bench-es9 BENCH_ARGS=--realistic)
+bench-realistic: $(PY_STAMP) bench-images ## Synthetic images like real ones: real images encoded, a generator fitted per collection, the fit report (then: make bench-es9 BENCH_ARGS=--realistic)
 	$(BENCH_RUN).realistic --report $(BENCH_ARGS)
 
 .PHONY: bench-cache
@@ -176,18 +182,18 @@ bench-load: $(PLUGIN_ZIP) $(PY_STAMP) ## Throughput of 16 concurrent clients: th
 	$(BENCH_RUN).load --es-url "$$url" --n $(BENCH_N) $(BENCH_ARGS)
 
 .PHONY: bench-10m
-bench-10m: $(PLUGIN_ZIP) $(PY_STAMP) ## 10M codes like real images on Elasticsearch 9 (opt-in, about an hour): the exact query and paper mode against Faiss IndexBinaryFlat; bit HNSW, the earlier layout and floats left out (their ingest alone takes hours here)
+bench-10m: $(PLUGIN_ZIP) $(PY_STAMP) bench-images ## 10M codes like real images on Elasticsearch 9 (opt-in, about an hour): the exact query and paper mode against Faiss IndexBinaryFlat; bit HNSW, the earlier layout and floats left out (their ingest alone takes hours here)
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-6g} | tail -n1); \
 	$(BENCH_RUN) --es-url "$$url" --n 10000000 --realistic --queries 200 --k 10 100 --reuse --code-cache-limit 30% \
 		--skip elastichash_v2 hnsw flat 'dense_*' 'paper_*' two_stage_native long_native eh_max_distance faiss_multihash $(BENCH_ARGS)
 
 .PHONY: bench-quality
-bench-quality: $(PLUGIN_ZIP) $(PY_STAMP) ## mAP@10 and near-copies through a node on the unseen domains: codes vs float vectors (flat, bbq_hnsw, int8_hnsw); results/quality.md
+bench-quality: $(PLUGIN_ZIP) $(PY_STAMP) bench-images ## mAP@10 and near-copies through a node on the unseen domains: codes vs float vectors (flat, bbq_hnsw, int8_hnsw); results/quality.md
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).quality --es-url "$$url" --out results/quality.md $(BENCH_ARGS)
 
 .PHONY: bench-floats
-bench-floats: $(PLUGIN_ZIP) $(PY_STAMP) ## Codes vs float vectors (bbq_hnsw, int8_hnsw, flat) on BENCH_FLOATS_N synthetic images like real ones (default 50k): latency, recall, ingest, disk
+bench-floats: $(PLUGIN_ZIP) $(PY_STAMP) bench-images ## Codes vs float vectors (bbq_hnsw, int8_hnsw, flat) on BENCH_FLOATS_N synthetic images like real ones (default 50k): latency, recall, ingest, disk
 	@url=$$($(NODES) start --engine es9 --heap $${EH_HEAP:-2g} | tail -n1); \
 	$(BENCH_RUN).floats --es-url "$$url" --n $${BENCH_FLOATS_N:-50000} --warmup 100 --out results/floats-$${BENCH_FLOATS_N:-50000}.md $(BENCH_ARGS)
 

@@ -5,8 +5,8 @@ so that every synthetic image has both a float vector and a code, spread as real
 
 1. **Real images at hand**, encoded once with the default model keeping the backbone's features
    (`HashModel.outputs_and_features`): Fashion-MNIST's 10k test images, Open Clip Art's PNGs, Tux
-   Paint's stamps, Oxygen's 256-px icons and the desktop wallpapers of the Debian packages
-   installed here. Cached in build/bench-data/real/.
+   Paint's stamps, Oxygen's 256-px icons and the desktop wallpapers of Debian packages (`make
+   bench-images` installs them; each must be there). Cached in build/bench-data/real/.
 2. **The generator**, one per real collection, sampled in proportion to their sizes
    (`DomainGenerator`): features L2-normalised (the backbone's similarity is their cosine) and
    centred; PCA to `DIMS` directions, a Gaussian mixture (`COMPONENTS` components, full
@@ -108,15 +108,19 @@ def encode_real(model: HashModel, name: str, images: Iterator, total: int, batch
 
 
 def real_sets(model: HashModel, cache: Path = DATA / "real") -> list[RealSet]:
-    """Every real collection installed here, encoded once (cached per collection and model)."""
+    """Every real collection, encoded once (cached per collection and model). All must be
+    installed: a generator fitted on some of them would draw other data under the same name."""
+    missing = [str(path) for path in (FASHION_TEST, *FOLDERS.values()) if not path.exists()]
+    if missing:
+        raise SystemExit(
+            f"the real images this data is fitted on are not installed ({', '.join(missing)}): "
+            "make bench-images installs them (Debian packages)"
+        )
     tag = model.identity.sha256[:12]
-    sources: dict[str, tuple[Callable[[], Iterator], int]] = {}
-    if FASHION_TEST.is_file():
-        sources["fashion-mnist-test"] = (fashion_images, 10_000)
+    sources: dict[str, tuple[Callable[[], Iterator], int]] = {"fashion-mnist-test": (fashion_images, 10_000)}
     for name, folder in FOLDERS.items():
-        if folder.is_dir():
-            paths = find_images(folder)
-            sources[name] = (lambda paths=paths: iter(paths), len(paths))
+        paths = find_images(folder)
+        sources[name] = (lambda paths=paths: iter(paths), len(paths))
     sets = []
     for name, (images, total) in sources.items():
         path = cache / f"{name}-{tag}.npz"
@@ -125,8 +129,6 @@ def real_sets(model: HashModel, cache: Path = DATA / "real") -> list[RealSet]:
             save_arrays(path, features=real.features.astype(np.float16), bits=real.bits)
         with np.load(path) as stored:
             sets.append(RealSet(name, stored["features"].astype(np.float32), stored["bits"]))
-    if not sets:
-        raise SystemExit("no real images installed here: make -C model-export setup installs them")
     return sets
 
 
@@ -414,4 +416,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run from the module's own name, not __main__: the generator it pickles must name its classes
+    # so that `python -m ehbench` and the other benchmarks can load it.
+    from ehbench.realistic import main as realistic_main
+
+    realistic_main()

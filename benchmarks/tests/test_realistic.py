@@ -78,3 +78,9 @@ def test_collections_are_drawn_in_proportion_to_their_sizes() -> None:
     centres = np.stack([realistic.unit(s.features).mean(axis=0) for s in (big, small)])
     nearer_small = ((fake @ centres.T).argmax(axis=1) == 1).mean()
     assert 0.15 < nearer_small < 0.25
+
+
+def test_a_missing_collection_is_named_instead_of_fitting_on_the_rest(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(realistic, "FOLDERS", {**realistic.FOLDERS, "tuxpaint-stamps": tmp_path / "no-stamps"})
+    with pytest.raises(SystemExit, match=r"not installed \(.*no-stamps\): make bench-images installs them"):
+        realistic.real_sets(HashModel(), cache=tmp_path)
