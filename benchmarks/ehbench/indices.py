@@ -288,14 +288,14 @@ def pivot_groups_from(es: Client) -> int:
     raise RuntimeError(f"the node lists no {PIVOT_GROUPS_SETTING}: is the plugin installed?")
 
 
-def wait_for_pivot_groups(es: Client, index: str, seconds: float = 600) -> float | None:
+def wait_for_pivot_groups(es: Client, index: str, seconds: float = 600, field: str = "hash") -> float | None:
     """Seconds until an exact search of `index` scans its large segments through their groups
     around pivots, which the node builds in the background after their first search (about
     2.5 s per million codes); None if not within `seconds`. A code far from every other (uniformly
     random) makes the query scan; its explanation says how. Timing before the groups are built
     would time the plain scan and a build competing for the cores."""
     code = codes.to_hex(np.random.default_rng(0).integers(0, 2, size=(1, codes.CODE_BITS), dtype=np.uint8))[0]
-    body = {"size": 1, "explain": True, "query": {"hamming": {"field": "hash", "code": code, "k": 10}}}
+    body = {"size": 1, "explain": True, "query": {"hamming": {"field": field, "code": code, "k": 10}}}
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         hits = es.search(index=index, body=body)["hits"]["hits"]
