@@ -5,24 +5,33 @@ import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.FixedBitSet;
 
 /**
- * Codes read from a segment's arrays in the {@link CodeCache}: one plain {@code long[]} per word.
- * A scan streams them in a loop without branches that the JIT compiles to vector popcounts; a
- * candidate check loads one word from each array, the loads in parallel.
+ * Codes read from a segment's arrays in the {@link CodeCache}: one plain {@code long[]} per word,
+ * in document order, or once the segment is grouped around pivots, in its {@link PivotPartition}'s
+ * order (a document's code then found through its position). A scan streams them in a loop
+ * without branches that the JIT compiles to vector popcounts; a candidate check loads one word
+ * from each array, the loads in parallel.
  */
 final class CachedCodes extends SegmentCodes {
+    /** {@code words[w][index(doc)]}: the arrays in document order, or the partition's. */
     private final long[][] words;
+    /** Each document's position in the partition's order, or null in document order. */
+    private final int[] positions;
     private final FixedBitSet present;
     private final PivotPartition partition;
     private final String description;
-    /** The query and document of the last single comparison, from which {@link #xorWord} recomputes. */
+    /** The query and code position of the last single comparison, from which {@link #xorWord} recomputes. */
     private long[] lastQuery;
-    private int lastDoc;
+    private int lastIndex;
 
     CachedCodes(CodeCache.Words cached, String description) {
         super(cached.width());
-        this.words = cached.words();
-        this.present = cached.present();
+        // The arrays before the partition: CodeCache lets them go after setting it.
+        long[][] inDocumentOrder = cached.words();
+        FixedBitSet withCode = cached.present();
         this.partition = cached.partition();
+        this.words = partition == null ? inDocumentOrder : partition.words;
+        this.positions = partition == null ? null : partition.positions;
+        this.present = partition == null ? withCode : null;
         this.description = description;
     }
 
@@ -32,7 +41,12 @@ final class CachedCodes extends SegmentCodes {
     }
 
     private boolean has(int doc) {
-        return present == null || present.get(doc);
+        return positions != null ? positions[doc] >= 0 : present == null || present.get(doc);
+    }
+
+    /** Where {@code doc}'s code is in {@link #words}. */
+    private int index(int doc) {
+        return positions == null ? doc : positions[doc];
     }
 
     @Override
@@ -40,11 +54,12 @@ final class CachedCodes extends SegmentCodes {
         if (has(doc) == false) {
             return MISSING;
         }
+        int index = index(doc);
         lastQuery = query;
-        lastDoc = doc;
+        lastIndex = index;
         int distance = 0;
         for (int i = 0; i < words.length; i++) {
-            distance += Long.bitCount(query[i] ^ words[i][doc]);
+            distance += Long.bitCount(query[i] ^ words[i][index]);
             if (distance > bound) {
                 return distance;
             }
@@ -52,15 +67,21 @@ final class CachedCodes extends SegmentCodes {
         return distance;
     }
 
+    /** As {@link SegmentCodes#distances}, for any {@code n}: nothing here is sized by {@link #BLOCK}. */
     @Override
     public void distances(int[] docs, int n, long[] query, int[] out) {
         for (int j = 0; j < n; j++) {
             int doc = docs[j];
+            if (has(doc) == false) {
+                out[j] = MISSING;
+                continue;
+            }
+            int index = index(doc);
             int distance = 0;
             for (int i = 0; i < words.length; i++) {
-                distance += Long.bitCount(query[i] ^ words[i][doc]);
+                distance += Long.bitCount(query[i] ^ words[i][index]);
             }
-            out[j] = has(doc) ? distance : MISSING;
+            out[j] = distance;
         }
     }
 
@@ -75,6 +96,27 @@ final class CachedCodes extends SegmentCodes {
         int[] distances = new int[BLOCK];
         int bound = top.bound(maxDistance);
         int blocks = 0;
+        if (positions != null) {
+            // Grouped after this scan was planned (once a segment): the codes one at a time, through their positions.
+            int[] docs = new int[BLOCK];
+            for (int start = from; start < to; start += BLOCK) {
+                if (blocks++ % blocksPerCheck == 0) {
+                    checkCancelled.run();
+                }
+                int n = Math.min(BLOCK, to - start);
+                for (int j = 0; j < n; j++) {
+                    docs[j] = start + j;
+                }
+                distances(docs, n, query, distances);
+                for (int j = 0; j < n; j++) {
+                    if (distances[j] != MISSING && distances[j] <= bound && offerable(start + j, live)) {
+                        top.offer(distances[j], docBase + start + j);
+                        bound = top.bound(maxDistance);
+                    }
+                }
+            }
+            return to - from;
+        }
         for (int start = from; start < to; start += BLOCK) {
             if (blocks++ % blocksPerCheck == 0) {
                 checkCancelled.run();
@@ -100,27 +142,37 @@ final class CachedCodes extends SegmentCodes {
     }
 
     /**
-     * Scans the segment through its {@link #partition}: slice {@code slice} of {@code slices}
-     * takes every {@code slices}-th group in order of pivot distance, and of each group only the
-     * codes the triangle inequality cannot rule out. {@code shared} holds the smallest bound any
-     * slice has reached (each slice's k-th distance is at least the search's), so the slices
-     * prune for each other. Documents are offered as in {@link #scan}. Returns the codes compared.
+     * What the slices of one scan through a partition share: the next group to take (in order of
+     * pivot distance) and the smallest bound any slice has reached (each slice's k-th distance is
+     * at least the search's), so that the slices prune for each other.
      */
-    long scanPartition(int slice, int slices, Bits live, long[] query, TopK top,
-        AtomicInteger shared, int maxDistance, int docBase, Runnable checkCancelled) {
+    static final class SharedScan {
+        final AtomicInteger bound = new AtomicInteger(Integer.MAX_VALUE);
+        final AtomicInteger next = new AtomicInteger();
+    }
+
+    /**
+     * Scans the segment through its {@link #partition}: the slice takes the next group not yet
+     * taken by a slice of the same scan, nearest pivot first, until none is left (a slice that
+     * starts late takes fewer: no slice waits for another), and of each group only the codes the
+     * triangle inequality cannot rule out. Documents are offered as in {@link #scan}, those of
+     * {@code accept} only where it is not null (a filter's). Returns the codes compared.
+     */
+    long scanPartition(Bits live, Bits accept, long[] query, TopK top, SharedScan shared, int maxDistance, int docBase,
+        Runnable checkCancelled) {
         PivotPartition part = partition;
         long[] order = part.groupsByDistance(query);
         int[] distances = new int[BLOCK];
         long compared = 0;
         long nextCheck = 0;
-        for (int i = slice; i < order.length; i += slices) {
+        for (int i = shared.next.getAndIncrement(); i < order.length; i = shared.next.getAndIncrement()) {
             if (compared >= nextCheck) {
                 checkCancelled.run();
                 nextCheck = compared + (long) BLOCK * 16;
             }
             int group = (int) order[i];
             int pivotDistance = (int) (order[i] >>> 32);
-            int bound = Math.min(top.bound(maxDistance), shared.get());
+            int bound = Math.min(top.bound(maxDistance), shared.bound.get());
             int from = part.firstAtLeast(group, pivotDistance - bound);
             int to = part.firstAtLeast(group, pivotDistance + bound + 1);
             for (int start = from; start < to; start += BLOCK) {
@@ -130,16 +182,17 @@ final class CachedCodes extends SegmentCodes {
                     continue;
                 }
                 for (int j = 0; j < n; j++) {
-                    if (distances[j] <= bound && offerable(part.docs[start + j], live)) {
-                        top.offer(distances[j], docBase + part.docs[start + j]);
+                    int doc = part.docs[start + j];
+                    if (distances[j] <= bound && (live == null || live.get(doc)) && (accept == null || accept.get(doc))) {
+                        top.offer(distances[j], docBase + doc);
                         bound = Math.min(top.bound(maxDistance), bound);
                     }
                 }
             }
             if (top.full()) {
                 int reached = top.bound(maxDistance);
-                if (reached < shared.get()) {
-                    shared.accumulateAndGet(reached, Math::min); // written seldom: the slices read it after every group
+                if (reached < shared.bound.get()) {
+                    shared.bound.accumulateAndGet(reached, Math::min); // written seldom: the slices read it after every group
                 }
             }
         }
@@ -187,6 +240,6 @@ final class CachedCodes extends SegmentCodes {
 
     @Override
     public long xorWord(int i) {
-        return lastQuery[i] ^ words[i][lastDoc];
+        return lastQuery[i] ^ words[i][lastIndex];
     }
 }

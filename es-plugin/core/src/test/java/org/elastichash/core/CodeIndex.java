@@ -91,6 +91,26 @@ final class CodeIndex implements AutoCloseable {
         return index;
     }
 
+    /**
+     * A one-segment index of {@code codes} (the field {@link #COLUMN}) in {@code dir}, written on
+     * the first call and kept: the probes' indices of a million codes take a while to write.
+     */
+    static void writeOnce(java.nio.file.Path dir, long[][] codes) throws IOException {
+        if (java.nio.file.Files.exists(dir.resolve("done"))) {
+            return;
+        }
+        try (org.apache.lucene.store.FSDirectory directory = org.apache.lucene.store.FSDirectory.open(dir);
+            IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig().setRAMBufferSizeMB(256))) {
+            for (long[] code : codes) {
+                Document doc = new Document();
+                HammingCodeField.luceneFields(COLUMN, code).forEach(doc::add);
+                writer.addDocument(doc);
+            }
+            writer.forceMerge(1);
+        }
+        java.nio.file.Files.createFile(dir.resolve("done"));
+    }
+
     /** Deletes the given codes' documents and reopens the reader. */
     void delete(int... ids) throws IOException {
         try (IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig().setMergePolicy(NoMergePolicy.INSTANCE))) {

@@ -39,8 +39,8 @@ class HammingSearchLimitsTest {
                 assertEquals(3, result.stats().segmentsScanned());
                 assertEquals(15, result.stats().scanSlices());
                 // Held at once: the search's k best, their sorted copy for the merge, every slice's
-                // k best, the postings buffer.
-                long held = (2 + result.stats().scanSlices()) * TopK.bytesFor(k) + 4096L * Long.BYTES;
+                // k best, the postings buffer with its documents and distances.
+                long held = (2 + result.stats().scanSlices()) * TopK.bytesFor(k) + 4096L * (Long.BYTES + 2 * Integer.BYTES);
                 long bound = HammingSearch.bytesNeeded(request, index.reader.leaves(), 1_024);
                 assertTrue(bound >= held, bound + " < " + held);
                 assertTrue(HammingSearch.bytesNeeded(request, index.reader.leaves()) < bound, "fewer, larger slices by default");

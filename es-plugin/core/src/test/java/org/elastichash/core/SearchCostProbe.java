@@ -1,15 +1,8 @@
 package org.elastichash.core;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.apache.lucene.document.Document;
-import org.apache.lucene.document.Field;
-import org.apache.lucene.document.SortedNumericDocValuesField;
-import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.IndexWriter;
-import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.store.FSDirectory;
 
@@ -25,17 +18,7 @@ public final class SearchCostProbe {
         double flip = Double.parseDouble(args[3]);
         Random random = new Random(42);
         long[][] codes = clusters == 0 ? CodeIndex.randomCodes(n, random) : CodeIndex.clusteredCodes(n, clusters, flip, random);
-        if (Files.exists(dir.resolve("done")) == false) {
-            try (FSDirectory directory = FSDirectory.open(dir); IndexWriter writer = new IndexWriter(directory, new IndexWriterConfig().setRAMBufferSizeMB(256))) {
-                for (long[] code : codes) {
-                    Document doc = new Document();
-                    HammingCodeField.luceneFields(CodeIndex.COLUMN, code).forEach(doc::add);
-                    writer.addDocument(doc);
-                }
-                writer.forceMerge(1);
-            }
-            Files.createFile(dir.resolve("done"));
-        }
+        CodeIndex.writeOnce(dir, codes);
         try (FSDirectory directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
             int threads = Integer.parseInt(System.getProperty("threads", "1"));
             java.util.concurrent.ExecutorService pool = threads > 1 ? java.util.concurrent.Executors.newFixedThreadPool(threads) : null;
