@@ -67,8 +67,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--code-cache-limit",
         default=None,
-        help="the elastichash_codes breaker's limit for the run, e.g. 30%% (10M codes grouped around\n"
-        "pivots hold 420 MB, 740 MB while grouping; the default limit is 10%% of the heap)",
+        help="the elastichash_codes breaker's limit for the run, e.g. 30%% (10M codes with their pivot\n"
+        "groups need 700 MB; the default limit is 10%% of the heap)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny run that only checks the machinery")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -5,33 +5,24 @@ import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.FixedBitSet;
 
 /**
- * Codes read from a segment's arrays in the {@link CodeCache}: one plain {@code long[]} per word,
- * in document order, or once the segment is grouped around pivots, in its {@link PivotPartition}'s
- * order (a document's code then found through its position). A scan streams them in a loop
- * without branches that the JIT compiles to vector popcounts; a candidate check loads one word
- * from each array, the loads in parallel.
+ * Codes read from a segment's arrays in the {@link CodeCache}: one plain {@code long[]} per word.
+ * A scan streams them in a loop without branches that the JIT compiles to vector popcounts; a
+ * candidate check loads one word from each array, the loads in parallel.
  */
 final class CachedCodes extends SegmentCodes {
-    /** {@code words[w][index(doc)]}: the arrays in document order, or the partition's. */
     private final long[][] words;
-    /** Each document's position in the partition's order, or null in document order. */
-    private final int[] positions;
     private final FixedBitSet present;
     private final PivotPartition partition;
     private final String description;
-    /** The query and code position of the last single comparison, from which {@link #xorWord} recomputes. */
+    /** The query and document of the last single comparison, from which {@link #xorWord} recomputes. */
     private long[] lastQuery;
-    private int lastIndex;
+    private int lastDoc;
 
     CachedCodes(CodeCache.Words cached, String description) {
         super(cached.width());
-        // The arrays before the partition: CodeCache lets them go after setting it.
-        long[][] inDocumentOrder = cached.words();
-        FixedBitSet withCode = cached.present();
+        this.words = cached.words();
+        this.present = cached.present();
         this.partition = cached.partition();
-        this.words = partition == null ? inDocumentOrder : partition.words;
-        this.positions = partition == null ? null : partition.positions;
-        this.present = partition == null ? withCode : null;
         this.description = description;
     }
 
@@ -41,12 +32,7 @@ final class CachedCodes extends SegmentCodes {
     }
 
     private boolean has(int doc) {
-        return positions != null ? positions[doc] >= 0 : present == null || present.get(doc);
-    }
-
-    /** Where {@code doc}'s code is in {@link #words}. */
-    private int index(int doc) {
-        return positions == null ? doc : positions[doc];
+        return present == null || present.get(doc);
     }
 
     @Override
@@ -54,12 +40,11 @@ final class CachedCodes extends SegmentCodes {
         if (has(doc) == false) {
             return MISSING;
         }
-        int index = index(doc);
         lastQuery = query;
-        lastIndex = index;
+        lastDoc = doc;
         int distance = 0;
         for (int i = 0; i < words.length; i++) {
-            distance += Long.bitCount(query[i] ^ words[i][index]);
+            distance += Long.bitCount(query[i] ^ words[i][doc]);
             if (distance > bound) {
                 return distance;
             }
@@ -72,16 +57,11 @@ final class CachedCodes extends SegmentCodes {
     public void distances(int[] docs, int n, long[] query, int[] out) {
         for (int j = 0; j < n; j++) {
             int doc = docs[j];
-            if (has(doc) == false) {
-                out[j] = MISSING;
-                continue;
-            }
-            int index = index(doc);
             int distance = 0;
             for (int i = 0; i < words.length; i++) {
-                distance += Long.bitCount(query[i] ^ words[i][index]);
+                distance += Long.bitCount(query[i] ^ words[i][doc]);
             }
-            out[j] = distance;
+            out[j] = has(doc) ? distance : MISSING;
         }
     }
 
@@ -96,27 +76,6 @@ final class CachedCodes extends SegmentCodes {
         int[] distances = new int[BLOCK];
         int bound = top.bound(maxDistance);
         int blocks = 0;
-        if (positions != null) {
-            // Grouped after this scan was planned (once a segment): the codes one at a time, through their positions.
-            int[] docs = new int[BLOCK];
-            for (int start = from; start < to; start += BLOCK) {
-                if (blocks++ % blocksPerCheck == 0) {
-                    checkCancelled.run();
-                }
-                int n = Math.min(BLOCK, to - start);
-                for (int j = 0; j < n; j++) {
-                    docs[j] = start + j;
-                }
-                distances(docs, n, query, distances);
-                for (int j = 0; j < n; j++) {
-                    if (distances[j] != MISSING && distances[j] <= bound && offerable(start + j, live)) {
-                        top.offer(distances[j], docBase + start + j);
-                        bound = top.bound(maxDistance);
-                    }
-                }
-            }
-            return to - from;
-        }
         for (int start = from; start < to; start += BLOCK) {
             if (blocks++ % blocksPerCheck == 0) {
                 checkCancelled.run();
@@ -240,6 +199,6 @@ final class CachedCodes extends SegmentCodes {
 
     @Override
     public long xorWord(int i) {
-        return lastQuery[i] ^ words[i][lastIndex];
+        return lastQuery[i] ^ words[i][lastDoc];
     }
 }

@@ -24,9 +24,8 @@ import org.apache.lucene.util.FixedBitSet;
  * 64-bit word, a document's word at its document number. A scan through the doc-value columns
  * costs 5-6 ns a code on one core; over these arrays about 0.8 ns, a loop without branches at
  * memory speed (a random check costs one cache miss per word, the four loads in parallel).
- * Large segments are then grouped around pivots in the background ({@link PivotPartition}), so
- * that a scan skips most codes; the groups hold the codes from then on and the arrays in
- * document order are let go (one copy: 42 MB per million 256-bit codes, not 70).
+ * Large segments are also grouped around pivots ({@link PivotPartition}), so a scan skips most
+ * codes.
  * A segment's arrays are loaded on its first search, once, and dropped when the segment closes
  * (merged away, index deleted or closed).
  *
@@ -111,18 +110,11 @@ public final class CodeCache {
         };
     }
 
-    /**
-     * One segment's codes: {@code words[w][doc]} is word {@code w} of document {@code doc}'s code,
-     * until the segment's {@link PivotPartition} is built, which then holds them (in group order)
-     * instead.
-     */
+    /** One segment's codes: {@code words[w][doc]} is word {@code w} of document {@code doc}'s code. */
     static final class Words {
-        /** Null once the partition holds the codes (a search that read it before keeps its reference). */
-        private volatile long[][] words;
-        /** The documents with a code where some have none; null then too (the partition knows them). */
-        private volatile FixedBitSet present;
+        private final long[][] words;
+        private final FixedBitSet present;
         private final long bytes;
-        private final int width;
         /** Set once, when the segment's {@link PivotPartition} is built; until then scans read the arrays in document order. */
         private volatile PivotPartition partition;
 
@@ -130,10 +122,8 @@ public final class CodeCache {
             this.words = words;
             this.present = present;
             this.bytes = bytes;
-            this.width = words.length;
         }
 
-        /** The arrays in document order, or null once the partition holds the codes: read it before {@link #partition}. */
         long[][] words() {
             return words;
         }
@@ -152,9 +142,13 @@ public final class CodeCache {
         }
 
         int width() {
-            return width;
+            return words.length;
         }
 
+        /** Whether {@code doc} has a code. */
+        boolean has(int doc) {
+            return present == null || present.get(doc);
+        }
     }
 
     /** A segment's first {@code words} columns from {@code first} on (the script may read a prefix of a code). */
@@ -324,7 +318,7 @@ public final class CodeCache {
 
     /** Groups a loaded segment's codes, where the budget has room, and keeps them while the segment does. */
     private void partition(Key key, CompletableFuture<Words> future, Words words, int maxDoc, int codes) {
-        long reserved = PivotPartition.reserveFor(codes, maxDoc, words.width());
+        long reserved = PivotPartition.reserveFor(codes, words.width());
         if (budget.reserve(reserved) == false) {
             return;
         }
@@ -338,12 +332,8 @@ public final class CodeCache {
         budget.release(reserved - partition.bytes);
         synchronized (this) {
             if (entries.get(key) == future) {
-                // The partition first, then the arrays go: a search reads the arrays, then the partition.
                 words.partition = partition;
-                words.words = null;
-                words.present = null;
-                bytes.addAndGet(partition.bytes - words.bytes());
-                budget.release(words.bytes());
+                bytes.addAndGet(partition.bytes);
                 partitions.incrementAndGet();
                 return;
             }
@@ -352,17 +342,16 @@ public final class CodeCache {
     }
 
     private void drop(Key key) {
-        long freed = 0;
+        CompletableFuture<Words> future;
         synchronized (this) {
-            CompletableFuture<Words> future = entries.remove(key);
-            Words held = future == null ? null : future.getNow(null);
-            if (held != null) {
-                // Under the lock that partition() swaps them under: one or the other is held.
-                freed = held.partition == null ? held.bytes() : held.partition.bytes;
-            }
+            future = entries.remove(key);
         }
-        bytes.addAndGet(-freed);
-        budget.release(freed);
+        Words held = future == null ? null : future.getNow(null);
+        if (held != null) {
+            long freed = held.bytes() + (held.partition == null ? 0 : held.partition.bytes);
+            bytes.addAndGet(-freed);
+            budget.release(freed);
+        }
     }
 
     private static Words read(LeafReader segment, String[] columns) throws IOException {

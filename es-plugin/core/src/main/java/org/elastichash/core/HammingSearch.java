@@ -81,8 +81,8 @@ public final class HammingSearch {
     static final int SCAN_BELOW = 4096;
     /**
      * A filtered scan of a segment grouped around pivots goes through its groups when the filter
-     * accepts more than 1/32 of its documents, and checks the accepted documents one by one below
-     * that: a code found through its position costs about as much as a few dozen codes of a group's run.
+     * accepts more than 1/32 of its documents, and reads the accepted documents' codes one by one
+     * below that: a code read at random costs about as much as a few dozen codes of a group's run.
      */
     static final int FILTERED_GROUP_SCAN = 32;
     /** Documents per scan task. */

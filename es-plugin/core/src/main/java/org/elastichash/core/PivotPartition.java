@@ -20,9 +20,9 @@ import org.apache.lucene.util.FixedBitSet;
  * per group (measured before the scan's block minimum: 1,024 groups 0.48 ms at k = 10, 2,048
  * 0.57, 4,096 0.92); a second k-medians round compared 1 % fewer codes.
  *
- * <p>Memory: the codes in group order, the document of each (4 bytes) and its distance to its
- * pivot (2 bytes), and each document's position (4 bytes), through which a random check finds a
- * code: {@link #bytesFor}. Once built it replaces the segment's arrays in document order. Building it compares every code with every pivot twice, about one
+ * <p>Memory: a copy of the codes in group order, the document of each (4 bytes) and its
+ * distance to its pivot (2 bytes), on top of the arrays in document order that random checks
+ * read: {@link #bytesFor}. Building it compares every code with every pivot twice, about one
  * nanosecond per pair: 2.5 s per million codes with 1,024 pivots, on a background thread.
  */
 final class PivotPartition {
@@ -42,8 +42,6 @@ final class PivotPartition {
     final long[][] words;
     /** The document of each position. */
     final int[] docs;
-    /** The position of each document's code, -1 for a document without one. */
-    final int[] positions;
     /** Each position's distance to its group's pivot, ascending within a group. */
     final char[] radius;
     /** Group g holds positions {@code [starts[g], starts[g + 1])}. */
@@ -59,11 +57,10 @@ final class PivotPartition {
     private final int[] firsts;
     final long bytes;
 
-    private PivotPartition(long[][] pivots, long[][] words, int[] docs, int[] positions, char[] radius, int[] starts) {
+    private PivotPartition(long[][] pivots, long[][] words, int[] docs, char[] radius, int[] starts) {
         this.pivots = pivots;
         this.words = words;
         this.docs = docs;
-        this.positions = positions;
         this.radius = radius;
         this.starts = starts;
         int groups = starts.length - 1;
@@ -84,7 +81,7 @@ final class PivotPartition {
                 firsts[t] = position;
             }
         }
-        this.bytes = bytesFor(docs.length, positions.length, words.length) + (long) pivots.length * pivots[0].length * Long.BYTES
+        this.bytes = bytesFor(docs.length, words.length) + (long) pivots.length * pivots[0].length * Long.BYTES
             + (long) (starts.length + lowest.length + tables.length + firsts.length) * Integer.BYTES;
     }
 
@@ -96,17 +93,14 @@ final class PivotPartition {
         return docs.length;
     }
 
-    /**
-     * Bytes a partition of {@code codes} codes of {@code width} words in a segment of
-     * {@code maxDoc} documents holds, pivots aside.
-     */
-    static long bytesFor(int codes, int maxDoc, int width) {
-        return (long) codes * ((long) width * Long.BYTES + Integer.BYTES + Character.BYTES) + (long) maxDoc * Integer.BYTES + 256;
+    /** Bytes a partition of {@code codes} codes of {@code width} words holds, pivots aside. */
+    static long bytesFor(int codes, int width) {
+        return (long) codes * ((long) width * Long.BYTES + Integer.BYTES + Character.BYTES) + 256;
     }
 
     /** Bytes to reserve before building: {@link #bytesFor}, the largest pivot table and radius tables. */
-    static long reserveFor(int codes, int maxDoc, int width) {
-        return bytesFor(codes, maxDoc, width) + (long) MAX_PIVOTS * (width * Long.BYTES + 4L * Integer.BYTES + ((long) width * Long.SIZE + 2) * Integer.BYTES);
+    static long reserveFor(int codes, int width) {
+        return bytesFor(codes, width) + (long) MAX_PIVOTS * (width * Long.BYTES + 4L * Integer.BYTES + ((long) width * Long.SIZE + 2) * Integer.BYTES);
     }
 
     /**
@@ -160,14 +154,11 @@ final class PivotPartition {
         Arrays.sort(keys);
         long[][] grouped = new long[width][codes];
         int[] docs = new int[codes];
-        int[] positions = new int[maxDoc];
-        Arrays.fill(positions, -1);
         char[] radius = new char[codes];
         int[] starts = new int[groups + 1];
         for (int i = 0; i < codes; i++) {
             int doc = (int) keys[i];
             docs[i] = doc;
-            positions[doc] = i;
             radius[i] = (char) ((keys[i] >>> 32) & 0x7FF);
             starts[(int) (keys[i] >>> 43) + 1]++;
             for (int w = 0; w < width; w++) {
@@ -177,7 +168,7 @@ final class PivotPartition {
         for (int g = 0; g < groups; g++) {
             starts[g + 1] += starts[g];
         }
-        return new PivotPartition(pivots, grouped, docs, positions, radius, starts);
+        return new PivotPartition(pivots, grouped, docs, radius, starts);
     }
 
     /**

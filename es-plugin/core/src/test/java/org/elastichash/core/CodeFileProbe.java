@@ -77,8 +77,7 @@ public final class CodeFileProbe {
                     }
                     batchTook += System.nanoTime() - start;
                 }
-                System.out.printf("candidate check (%s): %.1f ns one at a time, %.1f ns batched (%d)%n",
-                    arrays instanceof CachedCodes c && c.partition() != null ? "grouped, through positions" : "arrays in document order",
+                System.out.printf("candidate check: %.1f ns one at a time, %.1f ns batched (%d)%n",
                     took / (double) checks, batchTook / (double) checks, sink & 1);
             }
         }
