@@ -198,22 +198,20 @@ def test_terms_on_sub_codes_are_the_paper_s_first_stage(es: Client, scratch_inde
     assert status == 400 and "a term query on it takes a sub-code" in reason_chain(error), error
 
 
+# Worded in the core's HammingCodeFieldTest; here each node names the parameter, the field and the value.
 MAPPING_ERRORS = {
-    "bits not a multiple of 64": (
-        {"bits": 100},
-        "[bits] of field [hash] must be a multiple of 64 from 64 to 1024, got 100",
-    ),
-    "bits too large": ({"bits": 2048}, "must be a multiple of 64 from 64 to 1024, got 2048"),
-    "bits a word": ({"bits": "many"}, "[bits] of field [hash] must be an integer"),
-    "unknown parameter": ({"bitz": 64}, "unknown parameter [bitz]"),
+    "bits not a multiple of 64": ({"bits": 100}, "[bits] of field [hash]", "got 100"),
+    "bits too large": ({"bits": 2048}, "[bits] of field [hash]", "got 2048"),
+    "bits a word": ({"bits": "many"}, "[bits] of field [hash]", "[many]"),
+    "unknown parameter": ({"bitz": 64}, "unknown parameter [bitz]", ""),
 }
 
 
 @pytest.mark.parametrize("case", list(MAPPING_ERRORS))
 def test_mapping_errors_are_400s_naming_the_parameter(es: Client, scratch_index: str, case: str) -> None:
-    field, message = MAPPING_ERRORS[case]
+    field, named, value = MAPPING_ERRORS[case]
     status, error = refusal(lambda: create(es, scratch_index, **field))
-    assert status == 400 and message in reason_chain(error), error
+    assert status == 400 and named in reason_chain(error) and value in reason_chain(error), error
 
 
 def test_bits_cannot_change_on_an_existing_field(es: Client, scratch_index: str) -> None:

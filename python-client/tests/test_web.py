@@ -25,7 +25,7 @@ from elastichash.client import ElasticHash, Hit  # noqa: E402
 from elastichash.errors import ClusterError  # noqa: E402
 from elastichash.web import ImageFolders, NotServed, create_app  # noqa: E402
 from elastichash.web.app import SearchOptions, page_bounds  # noqa: E402
-from owned_messages import hex_error  # noqa: E402
+from owned_messages import hex_error, image_error  # noqa: E402
 
 
 def png_bytes(color: tuple[int, int, int], size: int = 32) -> bytes:
@@ -219,9 +219,10 @@ def test_nothing_uploaded_is_written_to_disk(
 
 
 def test_a_text_file_named_png_gets_a_sentence(client: TestClient, engine: Recorder) -> None:
-    answer = client.post("/api/upload?name=notes.png", content=b"shopping list: milk, eggs\n")
+    text = b"shopping list: milk, eggs\n"
+    answer = client.post("/api/upload?name=notes.png", content=text)
     assert answer.status_code == 400
-    assert answer.json() == {"error": "notes.png: not an image Pillow can read"}
+    assert answer.json() == {"error": image_error(text, "notes.png")}
     assert engine.calls == []
 
 
