@@ -110,11 +110,16 @@ public final class CodeFields {
         return new CodeLayout.WordFields(wordFields, subcodes);
     }
 
-    /** The Lucene names of {@code names}, each a mapped {@code long} field with doc values. */
-    public static String[] wordFields(String parameter, List<String> names, Mapping mapping) {
+    /** Refuses an empty list of word fields: the one wording of that rule, for the query's reader too. */
+    static void requireWords(String parameter, List<String> names) {
         if (names.isEmpty()) {
             throw new IllegalArgumentException("[" + parameter + "] must name at least one long field");
         }
+    }
+
+    /** The Lucene names of {@code names}, each a mapped {@code long} field with doc values. */
+    public static String[] wordFields(String parameter, List<String> names, Mapping mapping) {
+        requireWords(parameter, names);
         String[] result = new String[names.size()];
         for (int i = 0; i < result.length; i++) {
             Field field = mapped(parameter, names.get(i), mapping);

@@ -356,9 +356,7 @@ public final class HammingParameters {
         for (Object item : list) {
             names.add(string(FIELDS, item, "long field names"));
         }
-        if (names.isEmpty()) {
-            throw new IllegalArgumentException("[fields] must name at least one long field");
-        }
+        CodeFields.requireWords(FIELDS, names);
         if (names.size() > HammingCodes.WORD_BITS) {
             throw new IllegalArgumentException(
                 "[fields] names " + names.size() + " fields; a code has at most " + HammingCodes.WORD_BITS + " words"

@@ -160,7 +160,8 @@ class HammingParametersTest {
         );
         HammingParameters badSubcodes = parse("code", CODE, "subcode_field", "nope");
         assertEquals(
-            "[subcode_field] names unknown field [nope]: it is not in the index mapping",
+            // CodeFields words it (CodeFieldsTest); the query hands it on as it is.
+            assertThrows(IllegalArgumentException.class, () -> CodeFields.subcodeField("subcode_field", "nope", HammingParametersTest::field)).getMessage(),
             assertThrows(IllegalArgumentException.class, () -> badSubcodes.request(HammingParametersTest::field, 100, filter)).getMessage()
         );
         assertEquals(List.of(), built, "the filter is built only once the fields are good");
@@ -190,7 +191,10 @@ class HammingParametersTest {
         assertEquals("[mode] must be a string ([exact] or [paper]), got [1]", error("code", CODE, "mode", 1));
         assertEquals("[radius] applies to [mode] paper only; exact mode grows its radius as needed", error("code", CODE, "radius", 1));
         assertEquals("[radius] must be between 0 and 16, got 17", error("code", CODE, "mode", "paper", "radius", 17));
-        assertEquals("[fields] must name at least one long field", error("code", CODE, "fields", List.of()));
+        assertEquals( // worded by CodeFields (CodeFieldsTest)
+            assertThrows(IllegalArgumentException.class, () -> CodeFields.requireWords("fields", List.of())).getMessage(),
+            error("code", CODE, "fields", List.of())
+        );
         assertEquals("[fields] must be an array of long field names, got the string [hash_r0]", error("code", CODE, "fields", "hash_r0"));
         assertEquals("[fields] must be a string (long field names), got [7]", error("code", CODE, "fields", List.of(7)));
         assertEquals("[fields] names 65 fields; a code has at most 64 words", error("code", CODE, "fields", Collections.nCopies(65, "f")));
