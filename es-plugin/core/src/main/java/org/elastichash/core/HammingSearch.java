@@ -421,18 +421,19 @@ public final class HammingSearch {
             buffer[m++] = buffer[i];
         }
         candidates += m;
-        if (codes instanceof CachedCodes arrays) {
+        CachedCodes arrays = codes instanceof CachedCodes cached ? cached : null;
+        if (arrays != null) {
             // From the heap, every code of the buffer first, in a loop whose loads do not wait on each
-            // other's (measured in-process on 1M codes: 80-95 ns a check against 85-165 one at a time).
+            // other's (measured in-process on 1M codes: 64-68 ns a check against 86-122 one at a time).
             for (int j = 0; j < m; j++) {
                 batchDocs[j] = (int) (buffer[j] >>> 8);
             }
-            arrays.distances(batchDocs, m, code, batchDistances);
+            arrays.distances(batchDocs, m, code, batchDistances); // any number at once, unlike the columns
         }
         for (int j = 0; j < m; j++) {
             int doc = (int) (buffer[j] >>> 8);
             int bound = top.bound(limit);
-            if (codes instanceof CachedCodes && (batchDistances[j] == SegmentCodes.MISSING || batchDistances[j] > bound)) {
+            if (arrays != null && (batchDistances[j] == SegmentCodes.MISSING || batchDistances[j] > bound)) {
                 continue;
             }
             // Within the bound (or from the columns, where a check stops at the bound): compared
