@@ -115,7 +115,13 @@ lint: $(PY_STAMP) ## ruff over all Python code
 	$(VENV)/bin/ruff check $(PY_DIRS)
 	$(VENV)/bin/ruff format --check $(PY_DIRS)
 
-python-test: lint ## Python unit tests (no node needed)
+# QEMU's user-mode emulator runs the int8 model under a CPU without VNNI in the client's tests.
+QEMU_STAMP := build/.qemu-installed
+$(QEMU_STAMP):
+	@scripts/apt-ensure.sh "the int8 model's CPU test" qemu-user
+	@mkdir -p build && touch $@
+
+python-test: lint $(QEMU_STAMP) ## Python unit tests (no node needed)
 	$(if $(PY_CLIENT),$(VENV)/bin/pytest -q python-client/tests,@echo "no python-client yet")
 	$(VENV)/bin/pytest -q scripts/tests benchmarks/tests
 

@@ -107,7 +107,8 @@ def _cluster_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         "--model",
         default=default(_env("MODEL")),
         help="ONNX hashing model: a file, or a bundled model by name: default, or int8 (about "
-        "twice as fast to encode; its codes differ, so an index takes one or the other) "
+        "twice as fast to encode on CPUs with AVX-512 VNNI; its codes differ, so an index "
+        "takes one or the other) "
         "(default: $ELASTICHASH_MODEL or default)",
     )
     group.add_argument(

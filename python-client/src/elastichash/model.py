@@ -294,6 +294,27 @@ def default_model_path() -> Path:
     return bundled_model_path("default")
 
 
+def int8_products_saturate() -> bool:
+    """Whether onnxruntime's int8 kernels on this CPU add pairs of products in 16 bits, which
+    saturate: x86 without AVX-512 VNNI (as numpy's CPU dispatch sees it; AVX-VNNI alone is not
+    reported, so such CPUs count here too).
+
+    There the bundled int8 model's codes of real images lay a mean 38 of 256 bits from a VNNI
+    CPU's (measured under QEMU's Haswell CPU; docs/model.md), so HashModel asks onnxruntime to
+    multiply such layers exactly instead (`session.x64quantprecision`; tests/test_int8_cpus.py).
+    Not on every CPU: on an AVX-512 VNNI CPU, which never saturates, it halves int8 speed.
+    """
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return False  # Arm's int8 kernels widen before they add
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # numpy moved it: take the exact path
+        return True
+    return not __cpu_features__.get("AVX512VNNI", False)
+
+
 def _providers(device: str) -> list[str]:
     import onnxruntime as ort
 
@@ -345,6 +366,8 @@ class HashModel:
                 f"{self.path}: no such model file (bundled models: {', '.join(BUNDLED_MODELS)})"
             )
         options = ort.SessionOptions()
+        if int8_products_saturate():
+            options.add_session_config_entry("session.x64quantprecision", "1")
         if threads:
             options.intra_op_num_threads = threads
         providers = _providers(device)
