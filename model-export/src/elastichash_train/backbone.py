@@ -66,6 +66,13 @@ class Backbone(nn.Module):
         return self.net.extract_features(images).mean(dim=(2, 3))
 
 
+class BackboneMaps(Backbone):
+    """The same network's last feature maps, (n, 1280, h, w), unpooled (`compare-features`)."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(images)
+
+
 def freeze(module: nn.Module) -> nn.Module:
     module.eval()
     for parameter in module.parameters():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +55,17 @@ def float_map10(features: np.ndarray, labels: np.ndarray) -> float:
     )[10]
 
 
-def encode_speed(path: Path, arrays: list[np.ndarray], threads: int) -> float:
-    model = HashModel(path, threads=threads)
-    model.outputs_of_arrays(arrays[:32])  # warm-up
+def images_per_second(encode: Callable[[Sequence[np.ndarray]], object], arrays: Sequence[np.ndarray]) -> float:
+    """`encode` over `arrays` (decoded images) in batches of 32, after one batch to warm up."""
+    encode(arrays[:32])
     started = time.perf_counter()
     for start in range(0, len(arrays), 32):
-        model.outputs_of_arrays(arrays[start : start + 32])
+        encode(arrays[start : start + 32])
     return len(arrays) / (time.perf_counter() - started)
+
+
+def encode_speed(path: Path, arrays: list[np.ndarray], threads: int) -> float:
+    return images_per_second(HashModel(path, threads=threads).outputs_of_arrays, arrays)
 
 
 def run(args: argparse.Namespace) -> int:

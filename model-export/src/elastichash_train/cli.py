@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import backbones, fit_cmd, quantize, train_cmd
+from . import backbones, fit_cmd, pooling, quantize, train_cmd
 from . import evaluate as ev
 from .backbone import DEFAULT_INPUT_SIZE
 from .data import LabelledImages
@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     fit_cmd.add_parser(commands)  # `fit`: the default recipe on the user's own unlabelled images
     quantize.add_parser(commands)  # `quantize`: an int8 copy of a model
     backbones.add_parser(commands)  # `compare-backbones`: Lite0/1/2 as the default model's backbone
+    pooling.add_parser(commands)  # `compare-features`: input sides, poolings, whitening of Lite0's
 
     args = parser.parse_args(argv)
     return args.run(args)
