@@ -4,8 +4,9 @@ the default model's code): ingest, force-merge, disk and latency with recall, in
 
 Systems: the exact `hamming` query on the codes (`hamming_code`), and the features in
 `dense_vector` (cosine) as `bbq_hnsw` (Elasticsearch 9's default from 384 dimensions; default
-oversampling, then 5x, then 5x with 1,000 candidates), `int8_hnsw` and `flat` (exact). Recall is
-against the exact answer of each kind: Hamming for the codes, cosine for the floats (numpy).
+oversampling, then 5x, then 5x with 1,000 candidates), `int8_hnsw` (100, then 1,000 candidates)
+and `flat` (exact). Recall is against the exact answer of each kind: Hamming for the codes,
+cosine for the floats (numpy).
 
     python -m ehbench.floats --es-url URL [--n 50000] [--queries 200] [--kinds codes bbq_hnsw ...]
         [--out results/floats-50000.md]
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 (", num_candidates 1000, oversample 5", 1000, 5.0),  # as far as a user would turn it up
             ]
         elif kind == "int8_hnsw":
-            variants = [(", num_candidates 100", 100, None)]
+            variants = [(", num_candidates 100", 100, None), (", num_candidates 1000", 1000, None)]
         for label, candidates, oversample in variants:
             searches = [
                 body(kind, query_hexes[i], queries32[i], candidates, oversample) for i in range(len(query_hexes))
