@@ -51,14 +51,21 @@ def export_backbone(path: Path, image_size: int, variant: str = DEFAULT_VARIANT)
     return export_frozen(freeze(Backbone(image_size, variant=variant)), path, image_size, "features")
 
 
+def cpu_session(path: Path, threads: int | None = None):  # noqa: ANN201 (onnxruntime is imported lazily)
+    """An onnxruntime session of `path` on the CPU, on `threads` threads (default: every core)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class FeatureExtractor:
     """Images → (n, 1280) backbone features via onnxruntime."""
 
     def __init__(
         self, build_dir: Path, spec: ModelSpec, threads: int | None = None, variant: str = DEFAULT_VARIANT
     ) -> None:
-        import onnxruntime as ort
-
         self.spec = spec  # the client's preprocessing, so features match what the deployed model sees
         self.variant = variant
         self.tag = "" if variant == DEFAULT_VARIANT else f"-{variant}"  # in file names: Lite0's stay as they were
@@ -66,9 +73,7 @@ class FeatureExtractor:
         if not path.is_file():
             export_backbone(path, spec.input_size, variant)
         self.path = path  # output `features`: the base graph a fitted head is appended to
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, threads)
 
     def __call__(
         self,
@@ -77,7 +82,7 @@ class FeatureExtractor:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         chunks = []
-        for batch in _batches(images, batch_size):
+        for batch in batches(images, batch_size):
             (features,) = self.session.run(None, {"image": self.spec.preprocess_batch(batch)})
             chunks.append(np.asarray(features, dtype=np.float32))
             if progress:
@@ -85,7 +90,7 @@ class FeatureExtractor:
         return np.concatenate(chunks) if chunks else np.zeros((0, FEATURES), dtype=np.float32)
 
 
-def _batches(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Image]]:
+def batches(images: Iterable[Image.Image], size: int) -> Iterator[list[Image.Image]]:
     batch: list[Image.Image] = []
     for image in images:
         batch.append(image)

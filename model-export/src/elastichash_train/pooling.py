@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 from elastichash import fitting
-from elastichash.model import HashModel
 
 from . import evaluate as ev
 from .backbone import BackboneMaps, freeze
 from .backbones import GENERAL_SAMPLE, SPEED_IMAGES, float_map10, images_per_second
 from .data import LabelledImages
 from .domains import general_corpus, unseen_domains
-from .features import _batches, export_frozen
+from .export import model_spec
+from .features import batches, cpu_session, export_frozen
 
 POOLINGS = ("avg", "gem3", "max")
 TRANSFORMS = ("none", "sqrt", "sqrt+whiten")
@@ -104,15 +104,11 @@ class MapsExtractor:
     """Images → every pooling of Lite0's last feature maps at one input side (onnxruntime)."""
 
     def __init__(self, build: Path, size: int, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        self.spec = dataclasses.replace(HashModel().spec, input_size=size, resize_size=size)
+        self.spec = model_spec(size, f"effnet-lite0-maps-{size}-candidate", f"candidate: Lite0 maps at {size} px")
         path = build / f"backbone-maps-{size}.onnx"
         if not path.is_file():
             export_frozen(freeze(BackboneMaps(size)), path, size, "maps")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, threads)
         self.path = path
 
     def maps(self, arrays: np.ndarray) -> np.ndarray:
@@ -125,7 +121,7 @@ class MapsExtractor:
             with np.load(path) as stored:
                 return {kind: stored[kind] for kind in POOLINGS}
         rows: dict[str, list[np.ndarray]] = {kind: [] for kind in POOLINGS}
-        for batch in _batches(data.images(), 64):
+        for batch in batches(data.images(), 64):
             maps = self.maps(self.spec.preprocess_batch(batch))
             for kind in POOLINGS:
                 rows[kind].append(pool(maps, kind))
